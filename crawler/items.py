@@ -1,0 +1,44 @@
+"""The one item type of the flow: an article, filled stage by stage.
+
+spider → extract → dedup → tag → store. Each stage fills only its own group of fields, so
+reading an item tells how far it got. Scrapy handles dataclass items through itemadapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Article:
+    # Filled by the spider: where the page came from and what was downloaded.
+    source: str  # source name from sources.yaml
+    url: str  # canonical form of the link that led here (feed entry link)
+    response_url: str = ""  # final URL after redirects
+    html: str = ""  # decoded page
+    html_bytes: bytes = b""  # raw body, kept compressed when `keep_html` is on
+    encoding: str = ""
+    fetched_at: datetime | None = None  # UTC
+    feed_title: str | None = None
+    feed_published: datetime | None = None  # UTC, from the feed entry
+    language_hint: str | None = None  # the source's `language`
+
+    # Filled by the extract pipeline.
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None  # UTC; page metadata first, then the feed's, never future
+    language: str | None = None  # ISO 639-1
+    text: str = ""
+    canonical_url: str | None = None  # the page's own canonical URL on the same site, canonicalized
+    extractor: str = ""  # e.g. "trafilatura 2.3.1": stored with the page for re-extraction
+
+    # Filled by the dedup pipeline.
+    fingerprint: str = ""  # hash of the normalized text
+    seen_urls: list[str] = field(default_factory=list)  # other URLs that led here
+
+    # Filled by the tag pipeline: topic name -> terms that matched, as written in topics.yaml.
+    matches: dict[str, list[str]] = field(default_factory=dict)
+
+    # Filled by the store pipeline.
+    id: int | None = None
