@@ -1,0 +1,374 @@
+"""The configuration directory: the only module that reads YAML.
+
+First stage of the flow (config → schedule → spiders → item → pipelines → store → review). A
+config directory holds `settings.yaml`, `sources.yaml` and `topics.yaml`; `load_config` reads and
+validates all three into frozen dataclasses, or raises `ConfigError` naming the file, the entry and
+the field. Nothing downstream parses YAML or re-validates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crawler.terms import TermError, TopicRule, check_term
+from crawler.urls import canonicalize
+
+DEFAULT_CONFIG_DIR = "config"
+CONFIG_ENV = "NEWSMON_CONFIG"
+DATABASE_ENV = "NEWSMON_DATABASE"
+DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+SOURCE_KINDS = ("feed",)  # `sitemap` and `listing` arrive with their spiders
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the file, entry and field it concerns in the message."""
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+# Declared as data so the README reference and validation cannot drift (tests/test_docs.py).
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "database",
+        str,
+        "sqlite:///data/newsmon.db",
+        "SQLAlchemy URL of the store: `sqlite:///path.db` or "
+        "`postgresql+psycopg://user@host/db`. `$NEWSMON_DATABASE` overrides it.",
+    ),
+    SettingSpec(
+        "user_agent", str, DEFAULT_USER_AGENT, "User-Agent header sent with every request."
+    ),
+    SettingSpec("download_timeout", float, 30.0, "Seconds before a request is abandoned."),
+    SettingSpec(
+        "allow_private_networks",
+        bool,
+        False,
+        "Allow links that resolve to loopback, private or link-local addresses. Off, so a "
+        "third-party feed cannot steer the crawler into internal services.",
+    ),
+    SettingSpec("concurrent_requests", int, 16, "Requests in flight at once, over all hosts."),
+    SettingSpec("concurrent_requests_per_host", int, 2, "Requests in flight at once per host."),
+    SettingSpec("download_delay", float, 0.5, "Seconds between two requests to one host."),
+    SettingSpec(
+        "autothrottle", bool, True, "Adapt the delay per host to its response times (Scrapy)."
+    ),
+    SettingSpec("obey_robots_txt", bool, True, "Honour robots.txt."),
+    SettingSpec("retry_times", int, 2, "Retries of a failed request (timeouts, 5xx, 429)."),
+    SettingSpec(
+        "max_download_size",
+        int,
+        10_000_000,
+        "Bytes; a larger feed or page is abandoned and logged.",
+    ),
+    SettingSpec("max_entries_per_feed", int, 200, "Entries read from one feed per pass."),
+    SettingSpec(
+        "keep_html",
+        bool,
+        True,
+        "Keep each fetched page, compressed, with the extractor's version, so articles can be "
+        "re-extracted without fetching them again.",
+    ),
+    SettingSpec("every", str, "1h", "Default polling interval of a source (`30s`, `15m`, `2h`)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: str
+    user_agent: str
+    download_timeout: float
+    allow_private_networks: bool
+    concurrent_requests: int
+    concurrent_requests_per_host: int
+    download_delay: float
+    autothrottle: bool
+    obey_robots_txt: bool
+    retry_times: int
+    max_download_size: int
+    max_entries_per_feed: int
+    keep_html: bool
+    every: str
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    url: str
+    every: str | None = None
+    language: str | None = None
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    settings: Settings
+    sources: tuple[Source, ...] = ()
+    topics: tuple[TopicRule, ...] = ()
+
+    def enabled_sources(self, names: list[str] | None = None) -> tuple[Source, ...]:
+        """Enabled sources, or exactly the named ones (enabled or not) when names are given."""
+        if not names:
+            return tuple(source for source in self.sources if source.enabled)
+        known = {source.name: source for source in self.sources}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"{self.directory / 'sources.yaml'}: no source named {', '.join(unknown)}"
+            )
+        return tuple(known[name] for name in names)
+
+
+def config_dir(option: str | os.PathLike[str] | None = None) -> Path:
+    """`--config DIR`, else `$NEWSMON_CONFIG`, else `./config`."""
+    return Path(option or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_DIR)
+
+
+def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
+    path = config_dir(directory)
+    if not path.is_dir():
+        raise ConfigError(f"{path}: config directory not found (see --config, ${CONFIG_ENV})")
+    settings = _load_settings(path / "settings.yaml")
+    sources = _load_sources(path / "sources.yaml")
+    topics = _load_topics(path / "topics.yaml")
+    return Config(directory=path, settings=settings, sources=sources, topics=topics)
+
+
+DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in "30s", "15m", "2h", "1d". Raises ValueError otherwise."""
+    found = DURATION.match(str(text))
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"not a duration like 30s, 15m, 2h or 1d: {text!r}")
+    return int(found.group(1)) * UNIT_SECONDS[found.group(2)]
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping (YAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _read_yaml(path: Path, *, required: bool) -> Any:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: file not found")
+        return None
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+
+
+def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(entry) - allowed, key=str)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
+        )
+
+
+def _typed(where: str, name: str, value: Any, kind: type) -> Any:
+    """Value checked against `kind`; ints are accepted where floats are expected."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{where}: field {name!r} must be a number, not {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: field {name!r} must be {kind.__name__}, not {value!r}")
+    return value
+
+
+def _load_settings(path: Path) -> Settings:
+    data = _read_yaml(path, required=False) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting: value")
+    specs = {spec.name: spec for spec in SETTINGS}
+    _check_keys(str(path), data, set(specs))
+    values = {name: _typed(str(path), name, data.get(name, spec.default), spec.type)
+              for name, spec in specs.items()}  # fmt: skip
+    if os.environ.get(DATABASE_ENV):
+        values["database"] = os.environ[DATABASE_ENV]
+    checks: dict[str, Callable[[Any], bool]] = {
+        "download_timeout": lambda v: v > 0,
+        "concurrent_requests": lambda v: v > 0,
+        "concurrent_requests_per_host": lambda v: v > 0,
+        "download_delay": lambda v: v >= 0,
+        "retry_times": lambda v: v >= 0,
+        "max_download_size": lambda v: v > 0,
+        "max_entries_per_feed": lambda v: v > 0,
+        "user_agent": lambda v: bool(v.strip()),
+        "database": lambda v: "://" in v,
+    }
+    for name, ok in checks.items():
+        if not ok(values[name]):
+            raise ConfigError(f"{path}: field {name!r} has an invalid value {values[name]!r}")
+    _check_duration(str(path), "every", values["every"])
+    return Settings(**values)
+
+
+def _check_duration(where: str, name: str, value: Any) -> None:
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: field {name!r}: {exc}") from None
+
+
+def _entries(path: Path, key: str) -> list[tuple[str, dict[str, Any]]]:
+    """The list under `key`, each entry with a label for messages ("source 3 'name'")."""
+    data = _read_yaml(path, required=True)
+    if not isinstance(data, dict) or key not in data:
+        raise ConfigError(f"{path}: expected a top-level `{key}:` list")
+    _check_keys(str(path), data, {key})
+    items = data[key] or []
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: `{key}` must be a list")
+    labelled = []
+    for number, entry in enumerate(items, start=1):
+        label = f"{path}: {key[:-1]} {number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{label}: expected a mapping, not {entry!r}")
+        if isinstance(entry.get("name"), str):
+            label += f" ({entry['name']!r})"
+        labelled.append((label, entry))
+    return labelled
+
+
+def _name(where: str, entry: Mapping[str, Any], seen: set[str]) -> str:
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: field 'name' is required and must be a non-empty string")
+    if name in seen:
+        raise ConfigError(f"{where}: field 'name': {name!r} is used twice")
+    seen.add(name)
+    return name
+
+
+def _load_sources(path: Path) -> tuple[Source, ...]:
+    sources = []
+    seen: set[str] = set()
+    for where, entry in _entries(path, "sources"):
+        _check_keys(where, entry, {"name", "kind", "url", "every", "language", "enabled", "tags"})
+        name = _name(where, entry, seen)
+        kind = _typed(where, "kind", entry.get("kind", "feed"), str)
+        if kind not in SOURCE_KINDS:
+            raise ConfigError(
+                f"{where}: field 'kind': {kind!r} is not supported (use: {', '.join(SOURCE_KINDS)})"
+            )
+        url = _typed(where, "url", entry.get("url"), str)
+        try:
+            canonicalize(url)  # the canonical form doubles as the URL check
+        except ValueError:
+            raise ConfigError(
+                f"{where}: field 'url': not an absolute http(s) URL: {url!r}"
+            ) from None
+        every = entry.get("every")
+        if every is not None:
+            _check_duration(where, "every", every)
+        language = entry.get("language")
+        if language is not None and not (
+            isinstance(language, str) and re.fullmatch(r"[a-zA-Z]{2}([-_][a-zA-Z]{2})?", language)
+        ):
+            raise ConfigError(
+                f"{where}: field 'language': not a language code like 'fr': {language!r}"
+            )
+        tags = entry.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise ConfigError(f"{where}: field 'tags' must be a list of strings")
+        sources.append(
+            Source(
+                name=name,
+                kind=kind,
+                url=url.strip(),
+                every=every,
+                language=language.lower()[:2] if language else None,
+                enabled=_typed(where, "enabled", entry.get("enabled", True), bool),
+                tags=tuple(tags),
+            )
+        )
+    return tuple(sources)
+
+
+def _terms(where: str, name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: field {name!r} must be a non-empty list of terms")
+    for term in value:
+        if not isinstance(term, str):
+            raise ConfigError(f"{where}: field {name!r}: term {term!r} is not a string")
+        try:
+            check_term(term)
+        except TermError as exc:
+            raise ConfigError(f"{where}: field {name!r}: {exc}") from None
+    return tuple(value)
+
+
+def _load_topics(path: Path) -> tuple[TopicRule, ...]:
+    topics = []
+    seen: set[str] = set()
+    for where, entry in _entries(path, "topics"):
+        _check_keys(where, entry, {"name", "description", "any", "all", "none", "near"})
+        name = _name(where, entry, seen)
+        if "any" not in entry and "all" not in entry:
+            raise ConfigError(f"{where}: needs `any` (a list of terms) or `all` (groups of terms)")
+        any_terms = _terms(where, "any", entry["any"]) if "any" in entry else ()
+        groups: tuple[tuple[str, ...], ...] = ()
+        if "all" in entry:
+            if not isinstance(entry["all"], list) or not entry["all"]:
+                raise ConfigError(f"{where}: field 'all' must be a non-empty list of term lists")
+            groups = tuple(_terms(where, "all", group) for group in entry["all"])
+        near = entry.get("near")
+        if near is not None:
+            if not groups:
+                raise ConfigError(f"{where}: field 'near' needs `all`")
+            if isinstance(near, bool) or not isinstance(near, int) or near < 1:
+                raise ConfigError(f"{where}: field 'near' must be a whole number of words ≥ 1")
+        topics.append(
+            TopicRule(
+                name=name,
+                description=_typed(where, "description", entry.get("description", ""), str),
+                any=any_terms,
+                all=groups,
+                none=_terms(where, "none", entry["none"]) if "none" in entry else (),
+                near=near,
+            )
+        )
+    return tuple(topics)
