@@ -1,0 +1,116 @@
+"""What the spiders need the store to remember between passes: per source, conditional-GET
+validators and the result of the last fetch (shown by `newsmon sources list`); and which
+URLs already led to a stored article, so they are never downloaded again.
+
+Spiders read and write it; it never writes articles (the store pipeline does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from crawler.schema import article_urls, sources
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: everything in the store is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+class CrawlState:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _ensure(self, connection, name: str, url: str) -> None:  # type: ignore[no-untyped-def]
+        found = connection.execute(select(sources.c.id).where(sources.c.name == name)).first()
+        if found is None:
+            connection.execute(insert(sources).values(name=name, url=url, consecutive_failures=0))
+        else:
+            connection.execute(update(sources).where(sources.c.name == name).values(url=url))
+
+    def validators(self, name: str, url: str) -> Validators:
+        """Stored validators, unless the source's URL changed since they were saved."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(sources.c.url, sources.c.etag, sources.c.last_modified,
+                       sources.c.body_hash).where(sources.c.name == name)
+            ).first()  # fmt: skip
+        if row is None or row.url != url:
+            return Validators()
+        return Validators(row.etag, row.last_modified, row.body_hash)
+
+    def save_validators(self, name: str, url: str, validators: Validators) -> None:
+        with self.engine.begin() as connection:
+            self._ensure(connection, name, url)
+            connection.execute(
+                update(sources)
+                .where(sources.c.name == name)
+                .values(
+                    etag=validators.etag,
+                    last_modified=validators.last_modified,
+                    body_hash=validators.body_hash,
+                )
+            )
+
+    def record(
+        self,
+        name: str,
+        url: str,
+        status: str,
+        *,
+        error: str | None = None,
+        problem: str | None = None,
+        entries: int | None = None,
+        new: int | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """The result of one fetch: ok, not_modified, unchanged or error."""
+        now = now or datetime.now(UTC)
+        values: dict[str, object] = {"last_fetch_at": now, "last_status": status}
+        if status == "error":
+            values.update(last_error=error, consecutive_failures=sources.c.consecutive_failures + 1)
+        else:
+            values.update(
+                last_error=None, last_success_at=now, consecutive_failures=0, last_problem=problem
+            )
+            if entries is not None:
+                values.update(last_entries=entries, last_new=new)
+        with self.engine.begin() as connection:
+            self._ensure(connection, name, url)
+            connection.execute(update(sources).where(sources.c.name == name).values(**values))
+
+    def all(self) -> dict[str, dict[str, object]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(sources)).mappings().all()
+        return {
+            row["name"]: {
+                key: as_utc(value) if isinstance(value, datetime) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        }
+
+    def known_urls(self, urls: list[str]) -> set[str]:
+        """Which of these canonical URLs already led to a stored article."""
+        known: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(urls), 500):  # stay under bound-parameter limits
+                chunk = urls[start : start + 500]
+                known.update(
+                    connection.execute(
+                        select(article_urls.c.url).where(article_urls.c.url.in_(chunk))
+                    ).scalars()
+                )
+        return known
