@@ -1,0 +1,26 @@
+"""Tag pipeline: after dedup, before storage. Matches the topics of topics.yaml over the title
+and the extracted text (never navigation or comments: those are gone after extraction).
+"""
+
+from __future__ import annotations
+
+from crawler.items import Article
+from crawler.terms import Matcher
+
+
+class TagPipeline:
+    def __init__(self, matcher: Matcher, stats) -> None:  # type: ignore[no-untyped-def]
+        self.matcher = matcher
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+        return cls(Matcher(crawler.settings["NEWSMON_CONFIG"].topics), crawler.stats)
+
+    def process_item(self, item: Article) -> Article:
+        if item.id is not None:  # already stored and tagged
+            return item
+        item.matches = self.matcher.match(item.title, item.text)
+        for topic in item.matches:
+            self.stats.inc_value(f"newsmon/tag/{topic}")
+        return item
