@@ -1,0 +1,36 @@
+"""Scrapy settings of newsmon that do not depend on the config directory.
+
+Everything a user may change lives in config/settings.yaml and reaches Scrapy through
+`crawler.addon.NewsmonAddon`.
+"""
+
+BOT_NAME = "newsmon"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+ADDONS = {"crawler.addon.NewsmonAddon": 0}
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.dedup.DedupPipeline": 200,
+    "pipelines.tag.TagPipeline": 300,
+    "pipelines.store.StorePipeline": 400,
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100) so even robots.txt requests never reach a private address.
+    "crawler.middlewares.PrivateNetworkMiddleware": 50,
+}
+
+# Both open local control ports; a crawler of untrusted pages needs neither.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+COOKIES_ENABLED = False  # news sites' session cookies only track us
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"  # a dropped page is a normal outcome, counted in stats
+REDIRECT_MAX_TIMES = 5
+DNS_TIMEOUT = 20
+LOG_LEVEL = "INFO"
+STATS_DUMP = False  # `newsmon crawl` prints its own summary
+FEED_EXPORT_ENCODING = "utf-8"
