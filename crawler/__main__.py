@@ -1,0 +1,5 @@
+"""`python -m crawler` is the `newsmon` command."""
+
+from crawler.cli import main
+
+main()
