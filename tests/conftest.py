@@ -1,0 +1,109 @@
+"""Shared fixtures: fixture sites on 127.0.0.1, config directories, the real CLI in a
+subprocess, and a private schema in the real PostgreSQL database `test`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from tests.sites import Site
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+POSTGRES_URL = os.environ.get(
+    "NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
+
+# Settings for crawling fixture sites: loopback allowed, no politeness delays.
+TEST_SETTINGS = {
+    "allow_private_networks": True,
+    "download_delay": 0,
+    "autothrottle": False,
+    "download_timeout": 3,
+    "retry_times": 1,
+}
+
+
+@pytest.fixture
+def site_factory() -> Iterator[Callable[[], Site]]:
+    sites: list[Site] = []
+
+    def make() -> Site:
+        sites.append(Site())
+        return sites[-1]
+
+    yield make
+    for site in sites:
+        site.close()
+
+
+@pytest.fixture
+def site(site_factory: Callable[[], Site]) -> Site:
+    return site_factory()
+
+
+def write_config(directory: Path, settings: dict, sources: list[dict], topics: list[dict]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True))
+    (directory / "sources.yaml").write_text(
+        yaml.safe_dump({"sources": sources}, allow_unicode=True)
+    )
+    (directory / "topics.yaml").write_text(yaml.safe_dump({"topics": topics}, allow_unicode=True))
+    return directory
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Path]:
+    """A config directory with test settings and a SQLite database under tmp_path."""
+
+    def make(sources: list[dict], topics: list[dict] | None = None, name: str = "config",
+             **settings: object) -> Path:  # fmt: skip
+        merged = {"database": f"sqlite:///{tmp_path / 'newsmon.db'}", **TEST_SETTINGS, **settings}
+        return write_config(tmp_path / name, merged, sources, topics or [])
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 180) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`python -m crawler ARGS` in a subprocess: the real CLI, its own reactor, its own exit."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    environment.update(env or {})
+    environment["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        cwd=cwd or REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in PostgreSQL's `test` database, dropped afterwards. Never skips: a test
+    that needs PostgreSQL fails when the server is missing."""
+    schema = f"newsmon_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    assert CORPUS.is_dir(), f"the shared corpus is missing: expected it at {CORPUS}"
+    return CORPUS

@@ -1,0 +1,103 @@
+"""Fixture web sites served over real HTTP on 127.0.0.1 for crawl tests.
+
+Each `Site` is one outlet on its own port: a table of paths to responses, with ETag support,
+request counts per path, and the largest number of requests it ever had in flight at once
+(to test politeness). The listen backlog is raised: `http.server`'s default of 5 stalls
+concurrent clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Page:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    etag: str | None = None
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128
+    daemon_threads = True
+
+
+class Site:
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.hits: dict[str, int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, path: str, body: bytes | str, **options: object) -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.pages[path] = Page(data, **options)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                with site._lock:
+                    site.in_flight += 1
+                    site.max_in_flight = max(site.max_in_flight, site.in_flight)
+                    site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                try:
+                    self._respond()
+                finally:
+                    with site._lock:
+                        site.in_flight -= 1
+
+            def _respond(self) -> None:
+                page = site.pages.get(self.path)
+                if page is None:
+                    page = Page(b"<html><body><h1>Not found</h1></body></html>", status=404)
+                time.sleep(page.delay)
+                if page.etag and self.headers.get("If-None-Match") == page.etag:
+                    self.send_response(304)
+                    self.send_header("ETag", page.etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(page.status)
+                self.send_header("Content-Type", page.content_type)
+                self.send_header("Content-Length", str(len(page.body)))
+                if page.etag:
+                    self.send_header("ETag", page.etag)
+                for name, value in page.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                # The crawler may stop reading (a PDF, a size cap): expected.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(page.body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        return Handler
