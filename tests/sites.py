@@ -69,7 +69,9 @@ class Site:
                     site.max_in_flight = max(site.max_in_flight, site.in_flight)
                     site.hits[self.path] = site.hits.get(self.path, 0) + 1
                 try:
-                    self._respond()
+                    # The crawler may hang up early (a PDF, a size cap, a timeout): expected.
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self._respond()
                 finally:
                     with site._lock:
                         site.in_flight -= 1
@@ -93,9 +95,7 @@ class Site:
                 for name, value in page.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                # The crawler may stop reading (a PDF, a size cap): expected.
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(page.body)
+                self.wfile.write(page.body)
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
