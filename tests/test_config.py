@@ -1,0 +1,183 @@
+"""Config loading: defaults, overrides, and one clear message per mistake (CLI exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import (
+    DEFAULT_USER_AGENT,
+    SETTINGS,
+    ConfigError,
+    config_dir,
+    load_config,
+    parse_duration,
+)
+from tests.conftest import run_cli
+
+SOURCE = {"name": "a", "url": "https://example.org/feed.xml"}
+TOPIC = {"name": "t", "any": ["AI"]}
+
+
+def write(directory: Path, settings: str = "", sources: str | None = None,
+          topics: str | None = None) -> Path:  # fmt: skip
+    directory.mkdir(exist_ok=True)
+    (directory / "settings.yaml").write_text(settings, encoding="utf-8")
+    (directory / "sources.yaml").write_text(
+        sources if sources is not None else "sources:\n  - name: a\n    url: https://e.org/f\n",
+        encoding="utf-8",
+    )
+    (directory / "topics.yaml").write_text(
+        topics if topics is not None else "topics:\n  - name: t\n    any: [AI]\n",
+        encoding="utf-8",
+    )
+    return directory
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSMON_DATABASE", raising=False)
+    config = load_config(write(tmp_path / "c"))
+    settings = config.settings
+    assert settings.database == "sqlite:///data/newsmon.db"
+    assert settings.user_agent == DEFAULT_USER_AGENT and "newsmon" in settings.user_agent
+    assert "Scrapy" not in settings.user_agent
+    assert settings.download_timeout == 30
+    assert settings.allow_private_networks is False
+    assert settings.keep_html is True
+    source = config.sources[0]
+    assert (source.kind, source.enabled, source.tags, source.every) == ("feed", True, (), None)
+    assert config.topics[0].any == ("AI",)
+
+
+def test_database_env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSMON_DATABASE", "postgresql+psycopg://u@h/db")
+    config = load_config(write(tmp_path / "c", "database: sqlite:///x.db\n"))
+    assert config.settings.database == "postgresql+psycopg://u@h/db"
+
+
+def test_config_dir_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
+    assert config_dir(None) == Path("config")
+    monkeypatch.setenv("NEWSMON_CONFIG", str(tmp_path))
+    assert config_dir(None) == tmp_path
+    assert config_dir("other") == Path("other")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400), (" 5m ", 300)]
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["15", "m", "0m", "1w", "-5m", "1.5h", ""])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+# Each mistake -> (file, fragments the message must contain).
+MISTAKES = {
+    "unknown setting": ({"settings": "download_timout: 5\n"},
+                        "settings.yaml", ["unknown field 'download_timout'"]),
+    "wrong setting type": ({"settings": "download_timeout: soon\n"},
+                           "settings.yaml", ["'download_timeout'", "float"]),
+    "bool as number": ({"settings": "concurrent_requests: true\n"},
+                       "settings.yaml", ["'concurrent_requests'"]),
+    "negative timeout": ({"settings": "download_timeout: -1\n"},
+                         "settings.yaml", ["'download_timeout'", "invalid value"]),
+    "bad yaml": ({"settings": "a: [b\n"}, "settings.yaml", ["invalid YAML"]),
+    "duplicate key": ({"settings": "keep_html: true\nkeep_html: false\n"},
+                      "settings.yaml", ["appears twice"]),
+    "no sources list": ({"sources": "feeds: []\n"}, "sources.yaml", ["`sources:`"]),
+    "unknown source field": ({"sources": "sources:\n  - name: a\n    url: https://e.org/\n"
+                                         "    urls: x\n"},
+                             "sources.yaml", ["source 1 ('a')", "unknown field 'urls'"]),
+    "missing url": ({"sources": "sources:\n  - name: a\n"},
+                    "sources.yaml", ["source 1 ('a')", "'url'"]),
+    "bad url": ({"sources": "sources:\n  - name: a\n    url: example.org/feed\n"},
+                "sources.yaml", ["source 1 ('a')", "'url'", "example.org/feed"]),
+    "ftp url": ({"sources": "sources:\n  - name: a\n    url: ftp://e.org/f\n"},
+                "sources.yaml", ["'url'"]),
+    "duplicate name": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/1'}\n"
+                                   "  - {name: a, url: 'https://e.org/2'}\n"},
+                       "sources.yaml", ["source 2 ('a')", "used twice"]),
+    "sitemap not yet": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
+                                    "kind: sitemap}\n"},
+                        "sources.yaml", ["'kind'", "'sitemap' is not supported"]),
+    "bad every": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', every: often}\n"},
+                  "sources.yaml", ["'every'", "often"]),
+    "bad enabled": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', enabled: 'no'}\n"},
+                    "sources.yaml", ["'enabled'", "bool"]),
+    "bad tags": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', tags: x}\n"},
+                 "sources.yaml", ["'tags'"]),
+    "bad language": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
+                                 "language: french}\n"},
+                     "sources.yaml", ["'language'"]),
+    "no terms": ({"topics": "topics:\n  - name: t\n"}, "topics.yaml", ["topic 1 ('t')", "`any`"]),
+    "empty term": ({"topics": "topics:\n  - name: t\n    any: ['']\n"},
+                   "topics.yaml", ["topic 1 ('t')", "'any'"]),
+    "misplaced star": ({"topics": "topics:\n  - name: t\n    any: ['*ai']\n"},
+                       "topics.yaml", ["'any'", "*ai"]),
+    "term not a string": ({"topics": "topics:\n  - name: t\n    any: [12]\n"},
+                          "topics.yaml", ["'any'", "12"]),
+    "empty group": ({"topics": "topics:\n  - name: t\n    all: [[]]\n"},
+                    "topics.yaml", ["'all'"]),
+    "near without all": ({"topics": "topics:\n  - name: t\n    any: [AI]\n    near: 5\n"},
+                         "topics.yaml", ["'near'"]),
+    "near zero": ({"topics": "topics:\n  - name: t\n    all: [[AI], [war]]\n    near: 0\n"},
+                  "topics.yaml", ["'near'"]),
+    "duplicate topic": ({"topics": "topics:\n  - {name: t, any: [AI]}\n  - {name: t, any: [KI]}\n"},
+                        "topics.yaml", ["topic 2 ('t')", "used twice"]),
+    "unknown topic field": ({"topics": "topics:\n  - {name: t, any: [AI], anyof: [x]}\n"},
+                            "topics.yaml", ["unknown field 'anyof'"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_mistakes_name_file_entry_and_field(tmp_path: Path, case: str) -> None:
+    files, culprit, fragments = MISTAKES[case]
+    directory = write(tmp_path / "c", **files)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory)
+    message = str(raised.value)
+    assert message.startswith(str(directory / culprit)), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_missing_directory_and_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config directory not found"):
+        load_config(tmp_path / "nowhere")
+    directory = write(tmp_path / "c")
+    (directory / "topics.yaml").unlink()
+    with pytest.raises(ConfigError, match="topics.yaml: file not found"):
+        load_config(directory)
+
+
+def test_cli_config_error_exits_2_and_crawls_nothing(tmp_path: Path, site) -> None:  # type: ignore[no-untyped-def]
+    directory = write(
+        tmp_path / "c",
+        f"database: sqlite:///{tmp_path / 'db.sqlite'}\nallow_private_networks: true\n",
+        sources=f"sources:\n  - name: ok\n    url: {site.url('/feed')}\n"
+        "  - name: bad\n    url: nope\n",
+    )
+    for command in (["crawl"], ["config", "check"], ["export", "--format", "jsonl"]):
+        result = run_cli(*command, "--config", str(directory))
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+        assert "sources.yaml: source 2 ('bad'): field 'url'" in result.stderr
+    assert site.hits == {}
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+def test_config_check_ok(tmp_path: Path) -> None:
+    directory = write(tmp_path / "c", f"database: sqlite:///{tmp_path / 'db.sqlite'}\n")
+    result = run_cli("config", "check", "--config", str(directory))
+    assert result.returncode == 0, result.stderr
+    assert "sources: 1 (1 enabled)" in result.stdout and "topics: t" in result.stdout
+
+
+def test_every_setting_has_help() -> None:
+    assert all(spec.help.strip() for spec in SETTINGS)
