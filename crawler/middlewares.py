@@ -1,5 +1,10 @@
 """Downloader middlewares of the crawler.
 
+`HostConcurrencyMiddleware` holds each request until its host has fewer than
+`CONCURRENT_REQUESTS_PER_DOMAIN` requests in flight. Scrapy's downloader slot should do this,
+but under the asyncio reactor it starts every queued request of a slot at once (the request
+is marked as transferring only when its task first runs), so a host got all of them.
+
 `PrivateNetworkMiddleware` refuses requests whose host is, or resolves to, a loopback, private,
 link-local or otherwise non-public address, unless `allow_private_networks` is set: a feed
 written by a third party must not steer the crawler into internal services. It runs for every
@@ -14,7 +19,10 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import DeferredSemaphore
 
 from crawler.urls import ip_literal, is_public_address
 
@@ -53,4 +61,42 @@ class PrivateNetworkMiddleware:
                 request.url, host, address,
             )  # fmt: skip
             raise PrivateAddressRefused(f"{host} resolves to non-public address {address}")
+        return None
+
+
+class HostConcurrencyMiddleware:
+    HELD = "newsmon_host_slot"
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self.semaphores: dict[str, DeferredSemaphore] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+        return cls(crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+
+    def _key(self, request: Request) -> str:
+        return request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+
+    async def process_request(self, request: Request) -> None:
+        key = self._key(request)
+        semaphore = self.semaphores.setdefault(key, DeferredSemaphore(self.per_host))
+        await maybe_deferred_to_future(semaphore.acquire())
+        request.meta[self.HELD] = key
+        return None
+
+    def _release(self, request: Request) -> None:
+        key = request.meta.pop(self.HELD, None)
+        if key is not None:
+            semaphore = self.semaphores[key]
+            semaphore.release()
+            if semaphore.tokens == semaphore.limit and not semaphore.waiting:
+                del self.semaphores[key]  # no unbounded growth over many hosts
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._release(request)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._release(request)
         return None

@@ -20,6 +20,8 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) so even robots.txt requests never reach a private address.
     "crawler.middlewares.PrivateNetworkMiddleware": 50,
+    # Innermost, so a request holds its host's place only while it is being downloaded.
+    "crawler.middlewares.HostConcurrencyMiddleware": 990,
 }
 
 # Both open local control ports; a crawler of untrusted pages needs neither.

@@ -34,6 +34,7 @@ class Site:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.hits: dict[str, int] = {}
+        self.user_agents: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -68,6 +69,7 @@ class Site:
                     site.in_flight += 1
                     site.max_in_flight = max(site.max_in_flight, site.in_flight)
                     site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                    site.user_agents.add(self.headers.get("User-Agent", ""))
                 try:
                     # The crawler may hang up early (a PDF, a size cap, a timeout): expected.
                     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
