@@ -49,8 +49,8 @@ def test_hits_table(crawled) -> None:  # type: ignore[no-untyped-def]
 def test_export_filters_and_file(crawled, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config, _ = crawled
     output = tmp_path / "out.jsonl"
-    result = run_cli("export", "--config", str(config), "--format", "jsonl",
-                     "--topic", "ai-military", "--since", "2000-01-01", "--output", str(output))  # fmt: skip
+    options = ["--topic", "ai-military", "--since", "2000-01-01", "--output", str(output)]
+    result = run_cli("export", "--config", str(config), "--format", "jsonl", *options)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 2 and all("ai-military" in r["topics"] for r in records)

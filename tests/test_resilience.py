@@ -67,8 +67,8 @@ def test_killed_mid_pass_then_completed(site, make_config, tmp_path: Path) -> No
 
 def test_unreachable_database_exits_1(site, make_config) -> None:  # type: ignore[no-untyped-def]
     site.add("/feed.xml", rss2([]))
-    config = make_config([{"name": "a", "url": site.url("/feed.xml")}],
-                         database="postgresql+psycopg://nobody:secret@127.0.0.1:1/nowhere")  # fmt: skip
+    unreachable = "postgresql+psycopg://nobody:secret@127.0.0.1:1/nowhere"
+    config = make_config([{"name": "a", "url": site.url("/feed.xml")}], database=unreachable)
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.startswith("Error: storage: database postgresql+psycopg://nobody:***@")
