@@ -5,14 +5,18 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
+
+from crawler.schema import articles
 
 from tests.conftest import run_cli
-from tests.outlets import TOPICS, build_outlets
+from tests.outlets import TOPICS, build_outlets, page
 
 
 def export_jsonl(config: Path, *args: str) -> list[dict]:
@@ -90,6 +94,21 @@ def crawl_and_check(site_factory, make_config, database: str | None = None) -> N
 
     # Non-HTML links, error pages and pages without text are never stored.
     assert not any("report.pdf" in url or "gone" in url or "broken" in url for url in by_url)
+
+    # The recovered defect of the malformed feed is recorded on its source.
+    listed = run_cli("sources", "list", "--config", str(config))
+    assert "broken-feed  [feed]" in listed.stdout and "feed defect:" in listed.stdout
+    assert "feed-timeout  [feed]" in listed.stdout
+
+    # Pages are kept compressed with the extractor's version, for re-extraction.
+    engine = create_engine(database or f"sqlite:///{config.parent / 'newsmon.db'}")
+    with engine.connect() as connection:
+        html, extractor = connection.execute(
+            select(articles.c.html, articles.c.extractor).where(articles.c.id == pentagon["id"])
+        ).one()
+    engine.dispose()
+    assert gzip.decompress(html) == page("en_pentagon_ai.html")
+    assert extractor.startswith("trafilatura ")
 
     # Second pass: unchanged feeds answer 304 or are unchanged; no article is fetched again.
     hits_before = {name: dict(site.hits) for name, site in outlets.sites.items()}
