@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from crawler.schema import articles
-
 from tests.conftest import run_cli
 from tests.outlets import TOPICS, build_outlets, page
 
