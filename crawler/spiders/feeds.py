@@ -119,6 +119,8 @@ class FeedsSpider(scrapy.Spider):
             return
         if feed.problem:
             logger.warning("Source %s: feed recovered from a defect: %s", source.name, feed.problem)
+        if feed.skipped:
+            self.crawler.stats.inc_value("newsmon/feed/entry_without_link", feed.skipped)
         if feed.truncated:
             logger.info("Source %s: read only the first %d entries (max_entries_per_feed)",
                         source.name, self.max_entries)  # fmt: skip
