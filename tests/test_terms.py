@@ -1,0 +1,313 @@
+"""Tests for crawler.terms: a table of cases for every matching rule, in English, French, German.
+
+Two tables: one term against one text (case, accents, whole words, wildcards, phrases), then
+whole rules against a title and a text (segments, `none`, `all`, `near`, reporting).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from crawler.terms import Matcher, TermError, TopicRule, check_term
+
+# (term, text, whether the term matches the text)
+TERM_CASES = [
+    # Case- and accent-insensitive.
+    ("national security", "National Security Council", True),
+    ("securite nationale", "la sécurité nationale", True),
+    ("securite nationale", "Sécurité Nationale", True),
+    ("sécurité nationale", "SECURITE NATIONALE", True),
+    ("défense", "la defence", False),
+    ("Militär", "das MILITAR", True),
+    ("Streitkrafte", "die Streitkräfte", True),
+    ("Straße", "STRASSE", True),  # casefolding: ß is ss
+    ("café", "un cafe\u0301", True),  # decomposed text
+    ("cafe\u0301", "Café noir", True),  # decomposed term
+    # A word written in capitals is case-sensitive, still accent-insensitive.
+    ("AI", "The AI boom", True),
+    ("AI", "ai", False),
+    ("AI", "Ai Weiwei", False),
+    ("ai", "The AI boom", True),  # a term in lowercase matches any case
+    ("IA", "ia", False),
+    ("KI", "Ki", False),
+    ("NATO", "Nato allies", False),
+    ("NATO", "NATO allies", True),
+    ("ETATS", "ÉTATS-UNIS", True),
+    ("ÉTATS", "ETATS-UNIS", True),
+    ("ÉTATS", "États-Unis", False),
+    ("NATO summit", "the NATO Summit", True),  # case is decided word by word
+    ("NATO summit", "the Nato summit", False),
+    # Whole words; hyphens and apostrophes separate words.
+    ("AI", "He said", False),
+    ("AI", "Taiwan", False),
+    ("AI", "AIs and AIDS", False),
+    ("AI", "AI-powered drones", True),
+    ("AI", "(AI).", True),
+    ("IA", "la SIAé", False),
+    ("IA", "l'IA générative", True),
+    ("IA", "l’IA générative", True),
+    ("l'IA", "l’IA générative", True),
+    ("KI", "KIELER Woche", False),
+    ("KI", "die KI-Strategie", True),
+    ("हिन्दी", "हिन्दी में", True),  # vowel signs are marks: dropped, they split no word
+    # A `*` ends a word with any continuation, or none.
+    ("militar*", "US military", True),
+    ("militar*", "militärisch", True),
+    ("militar*", "das Militär", True),
+    ("militar*", "militar", True),
+    ("militar*", "usage militaire", False),  # m-i-l-i-t-a-i-r-e does not start with "militar"
+    ("militaire*", "les militaires", True),
+    ("militar*", "paramilitary", False),
+    ("militar*", "milit", False),
+    ("armée*", "les armées", True),
+    ("künstlich* Intelligenz", "Künstlicher Intelligenz", True),
+    ("künstlich* Intelligenz", "KÜNSTLICHE INTELLIGENZ", True),
+    ("künstlich* Intelligenz", "künstliche Dummheit", False),
+    ("arm* forces", "the armed forces", True),
+    ("LLM*", "open LLMs", True),
+    ("LLM*", "open llms", False),
+    # Phrases: consecutive words, whatever whitespace or punctuation lies between them.
+    ("artificial intelligence", "artificial\nintelligence", True),
+    ("artificial intelligence", "artificial \t\u00a0 intelligence", True),
+    ("artificial intelligence", "artificial. Intelligence", True),
+    ("artificial intelligence", "artificial general intelligence", False),
+    ("artificial intelligence", "intelligence artificial", False),
+    ("artificial intelligence", "artificial", False),
+    ("intelligence artificielle", "l'intelligence\n\nartificielle", True),
+    ("künstliche Intelligenz", "künstliche\r\nIntelligenz", True),
+]
+
+
+@pytest.mark.parametrize(("term", "text", "matches"), TERM_CASES)
+def test_term(term: str, text: str, matches: bool) -> None:
+    result = Matcher([TopicRule("t", any=(term,))]).match(None, text)
+    assert result == ({"t": [term]} if matches else {})
+
+
+def fill(n: int) -> str:
+    """`n` words that match nothing, to push matches apart."""
+    return " ".join(["lorem"] * n)
+
+
+AI = ("AI", "artificial intelligence")
+MILITARY_AI = TopicRule("t", all=(AI, ("military", "defence")))
+MILITARY_AI_NEAR = TopicRule("t", all=(AI, ("military", "defence")), near=15)
+META = TopicRule(
+    "t",
+    all=(
+        ("IA", "intelligence artificielle"),
+        ("usage militaire", "sécurité nationale", "militaire*"),
+    ),
+    near=15,
+)
+KI_NEAR = TopicRule(
+    "t", all=(("KI", "künstlich* Intelligenz"), ("Bundeswehr", "Verteidigung*")), near=15
+)
+ROBOTS = TopicRule("t", any=("killer robot*",), all=(("AI",), ("weapon*",)), near=5)
+META_TITLE = "Meta ouvre l'accès de ses IA open source aux États-Unis pour un usage militaire"
+META_TEXT = "Les modèles Llama pourront servir aux agences chargées de la sécurité nationale."
+
+# (id, rule, title, text, terms reported for topic "t", or None when it must not apply)
+RULE_CASES = [
+    # Title and text are separate segments.
+    ("en-phrase-not-across", TopicRule("t", any=AI), "Why artificial", "intelligence", None),
+    ("en-title-only", TopicRule("t", any=AI), "AI", None, ["AI"]),
+    ("fr-title-empty-text", TopicRule("t", any=("IA",)), "L'IA", "", ["IA"]),
+    ("en-all-across", MILITARY_AI, "Why AI", "defence matters", ["AI", "defence"]),
+    ("en-near-not-across", MILITARY_AI_NEAR, "Why AI", "defence matters", None),
+    # `none` vetoes.
+    (
+        "en-none",
+        TopicRule("t", any=("defence",), none=("defence lawyer",)),
+        None,
+        "his defence lawyer",
+        None,
+    ),
+    (
+        "en-none-absent",
+        TopicRule("t", any=("defence",), none=("defence lawyer",)),
+        None,
+        "missile defence",
+        ["defence"],
+    ),
+    (
+        "fr-none",
+        TopicRule("t", any=("armée*",), none=("Armée du Salut",)),
+        None,
+        "l'armée du salut",
+        None,
+    ),
+    (
+        "de-none-in-title",
+        TopicRule("t", any=("Verteidigung*",), none=("Fußball*",)),
+        "Fussball-Bundesliga",
+        "Die Verteidigung",
+        None,
+    ),
+    (
+        "en-none-vetoes-all",
+        TopicRule("t", all=(("AI",), ("military",)), none=("Ai Weiwei",)),
+        None,
+        "AI military Ai Weiwei",
+        None,
+    ),
+    # `all`: every group somewhere.
+    ("en-all-far-apart", MILITARY_AI, None, f"AI {fill(200)} military", ["AI", "military"]),
+    (
+        "en-all-several",
+        MILITARY_AI,
+        None,
+        "artificial intelligence, AI, and defence",
+        ["AI", "artificial intelligence", "defence"],
+    ),
+    ("en-all-missing-group", MILITARY_AI, None, "AI and artificial intelligence", None),
+    ("fr-all", META, None, "l'IA et la sécurité nationale", ["IA", "sécurité nationale"]),
+    ("fr-all-missing-group", META, None, "l'IA et la sécurité sociale", None),
+    ("de-all", KI_NEAR, None, "KI für die Bundeswehr", ["KI", "Bundeswehr"]),
+    ("de-all-case", KI_NEAR, None, "Ki für die Bundeswehr", None),
+    # `near`: one match per group within a span of N words of one segment.
+    (
+        "en-near-beyond",
+        MILITARY_AI_NEAR,
+        None,
+        f"artificial intelligence {fill(200)} defence",
+        None,
+    ),
+    ("en-near-span-15", MILITARY_AI_NEAR, None, f"AI {fill(13)} defence", ["AI", "defence"]),
+    ("en-near-span-16", MILITARY_AI_NEAR, None, f"AI {fill(14)} defence", None),
+    ("en-near-any-order", MILITARY_AI_NEAR, None, f"defence {fill(13)} AI", ["AI", "defence"]),
+    (
+        "en-near-phrase-span-15",
+        MILITARY_AI_NEAR,
+        None,
+        f"artificial intelligence {fill(12)} defence",
+        ["artificial intelligence", "defence"],
+    ),
+    (
+        "en-near-phrase-span-16",
+        MILITARY_AI_NEAR,
+        None,
+        f"artificial intelligence {fill(13)} defence",
+        None,
+    ),
+    (
+        "en-near-window-terms",
+        MILITARY_AI_NEAR,
+        None,
+        f"military {fill(50)} AI and defence",
+        ["AI", "defence"],
+    ),
+    ("en-near-both-sides", MILITARY_AI_NEAR, None, f"AI {fill(20)} military {fill(20)} AI", None),
+    ("fr-near-meta", META, META_TITLE, META_TEXT, ["IA", "usage militaire", "militaire*"]),
+    ("fr-near-beyond", META, None, f"L'IA générative. {fill(40)} La sécurité nationale.", None),
+    (
+        "de-near",
+        KI_NEAR,
+        None,
+        f"Künstliche Intelligenz {fill(5)} Verteidigungsministerium",
+        ["künstlich* Intelligenz", "Verteidigung*"],
+    ),
+    ("de-near-beyond", KI_NEAR, None, f"Künstliche Intelligenz {fill(30)} die Bundeswehr", None),
+    # A rule with both `any` and `all` applies if either part does.
+    ("en-any-or-all-any", ROBOTS, None, "Ban killer robots", ["killer robot*"]),
+    ("en-any-or-all-all", ROBOTS, None, "AI weapons", ["AI", "weapon*"]),
+    ("en-any-or-all-neither", ROBOTS, None, f"AI {fill(9)} weapons", None),
+    # Reported terms: as written, each once, in rule order.
+    (
+        "fr-report-order",
+        TopicRule("t", any=("Défense", "IA")),
+        None,
+        "IA, defense, IA, DÉFENSE",
+        ["Défense", "IA"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "title", "text", "expected"), [pytest.param(*c[1:], id=c[0]) for c in RULE_CASES]
+)
+def test_rule(
+    rule: TopicRule, title: str | None, text: str | None, expected: list[str] | None
+) -> None:
+    result = Matcher([rule]).match(title, text)
+    assert result == ({} if expected is None else {"t": expected})
+
+
+def test_topics_in_rule_order() -> None:
+    matcher = Matcher(
+        [
+            TopicRule("t", any=("KI",)),
+            TopicRule("a", any=("Bundeswehr",)),
+            TopicRule("z", any=("KI",)),
+        ]
+    )
+    assert list(matcher.match("Die Bundeswehr", "KI")) == ["t", "a", "z"]
+    assert matcher.match(None, None) == {}
+    assert matcher.match("", "") == {}
+
+
+def test_matcher_is_reusable() -> None:
+    matcher = Matcher([META])
+    assert matcher.match(None, "l'IA pour un usage militaire") == {
+        "t": ["IA", "usage militaire", "militaire*"]
+    }
+    assert matcher.match(None, "la météo") == {}
+    assert matcher.match(None, "l'IA pour un usage militaire") == {
+        "t": ["IA", "usage militaire", "militaire*"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("term", "complaint"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("*", "'*' may only end a word"),
+        ("*ai", "'*' may only end a word"),
+        ("mil*tary", "'*' may only end a word"),
+        ("militar**", "'*' may only end a word"),
+        ("künstlich * Intelligenz", "'*' may only end a word"),
+        ("---", "no word characters"),
+        ("’", "no word characters"),
+        ("\u0301", "no word characters"),
+        (2024, "not a string"),
+    ],
+)
+def test_check_term_rejects(term: str, complaint: str) -> None:
+    with pytest.raises(TermError, match=re.escape(complaint)) as error:
+        check_term(term)
+    assert repr(term) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "term", ["AI", "militar*", "künstlich* Intelligenz", "l'IA", "KI-Strategie", "G7"]
+)
+def test_check_term_accepts(term: str) -> None:
+    check_term(term)
+
+
+@pytest.mark.parametrize(
+    ("rule", "complaint"),
+    [
+        (TopicRule("ai", any=("AI", "*ai")), "topic 'ai': term '*ai'"),
+        (TopicRule("ai", all=(("AI",), ("mil*tary",))), "topic 'ai': term 'mil*tary'"),
+        (TopicRule("ai", any=("AI",), none=("",)), "topic 'ai': term '' is empty"),
+        (TopicRule("ai", any="AI"), "topic 'ai': `any` must be a list of terms"),  # type: ignore[arg-type]
+        (TopicRule("ai", all=("AI", "military")), "topic 'ai': each `all` group must be a list"),  # type: ignore[arg-type]
+        (TopicRule("ai", none=("AI",)), "topic 'ai' has no `any` or `all` terms"),
+        (TopicRule("ai", all=(("AI",), ())), "topic 'ai' has an empty `all` group"),
+        (TopicRule("ai", any=("AI",), near=15), "topic 'ai': `near` needs `all` groups"),
+        (TopicRule("ai", all=(("AI",),), near=0), "topic 'ai': `near` must be a number of words"),
+        (TopicRule("", any=("AI",)), "topic name '' is empty"),
+    ],
+)
+def test_matcher_rejects(rule: TopicRule, complaint: str) -> None:
+    with pytest.raises(TermError, match=re.escape(complaint)):
+        Matcher([rule])
+
+
+def test_matcher_rejects_duplicate_topic() -> None:
+    with pytest.raises(TermError, match="topic 'ai' is defined twice"):
+        Matcher([TopicRule("ai", any=("AI",)), TopicRule("ai", any=("KI",))])
