@@ -181,3 +181,17 @@ def test_config_check_ok(tmp_path: Path) -> None:
 
 def test_every_setting_has_help() -> None:
     assert all(spec.help.strip() for spec in SETTINGS)
+
+
+def test_shipped_config() -> None:
+    from tests.conftest import REPO
+
+    config = load_config(REPO / "config")
+    assert len(config.sources) >= 15
+    assert {source.language for source in config.sources} >= {"en", "fr", "de"}
+    assert {"ai-military", "autonomous-weapons", "ai-export-controls",
+            "defense-ai-procurement"} <= {topic.name for topic in config.topics}  # fmt: skip
+    lines = (REPO / "config" / "sources.yaml").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith("- name:"):  # each source has a comment naming the outlet
+            assert lines[number - 1].lstrip().startswith("#"), line
