@@ -6,6 +6,7 @@ and exit codes here and only here: 2 for a config error, 1 for a storage error.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import sys
@@ -27,6 +28,7 @@ from crawler.urls import is_public_address
 
 EXIT_STORAGE = 1
 EXIT_CONFIG = 2
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
 
 
 class NewsmonGroup(click.Group):
@@ -81,8 +83,7 @@ def cli() -> None:
 @config_option
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Crawl only this source (repeatable; also disabled ones).")  # fmt: skip
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS,
               help="Log verbosity.")  # fmt: skip
 def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> None:
     """One pass over the enabled sources, then a summary.
@@ -107,6 +108,43 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
         click.echo(f"Error: storage: {summary.storage_errors} article(s) could not be stored "
                    f"in {safe_url(config.settings.database)}", err=True)  # fmt: skip
         sys.exit(EXIT_STORAGE)
+
+
+def setup_logging(level: str, log_file: Path | None) -> None:
+    """newsmon's own lines at `level`; Scrapy's only from WARNING unless debugging."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level)
+    if level != "DEBUG":
+        for noisy in ("scrapy", "apscheduler", "py.warnings"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+
+
+@cli.command()
+@config_option
+@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS,
+              help="Log verbosity.")  # fmt: skip
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the log to this file.")  # fmt: skip
+def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
+    """Poll every enabled source on its schedule until SIGTERM or Ctrl-C.
+
+    Config edits take effect without a restart (on file change or SIGHUP).
+    """
+    from crawler.service import run_forever  # Scrapy and the reactor: only to crawl
+
+    config = load_config(config_dir)
+    engine_for(config.settings.database)  # an unreachable store fails before anything starts
+    setup_logging(log_level.upper(), log_file)
+    run_forever(config, log_level.upper())
 
 
 @cli.command()
@@ -260,6 +298,73 @@ def sources_list(config_dir: Path | None) -> None:
         click.echo(line)
         if row.get("last_problem"):
             click.echo(f"    feed defect: {row['last_problem']}")
+
+
+@sources.command("status")
+@config_option
+def sources_status(config_dir: Path | None) -> None:
+    """Health of every source: last run, success, error, failures, new articles, schedule.
+
+    Flags: FAILING (the last pass failed), NEVER OK (polled, never successfully), SILENT (no
+    new article for `silent_after`), NOTHING NEW YET (3 passes or more, no new article).
+    """
+    config = load_config(config_dir)
+    state = CrawlState(engine_for(config.settings.database))
+    now = datetime.now(UTC)
+    rows = state.all()
+    day = state.new_articles_since(now - timedelta(days=1))
+    week = state.new_articles_since(now - timedelta(days=7))
+    silent_after = timedelta(seconds=parse_duration(config.settings.silent_after))
+    for source in config.sources:
+        row = rows.get(source.name, {})
+        flags = source_flags(row, source.enabled, now, silent_after)
+        head = f"{source.name}{' [' + ', '.join(flags) + ']' if flags else ''}"
+        click.echo(click.style(head, fg="red" if flags else None, bold=bool(flags)))
+        click.echo(f"    last run {_when(row.get('last_fetch_at'), now)}"
+                   f" ({row.get('last_status') or 'never'}), "
+                   f"last success {_when(row.get('last_success_at'), now)}")  # fmt: skip
+        if row.get("last_error"):
+            click.echo(f"    last error: {row['last_error']} "
+                       f"({row.get('consecutive_failures', 0)} in a row)")  # fmt: skip
+        interval = row.get("interval")
+        click.echo(
+            f"    new articles: {day.get(source.name, 0)} in 24h, {week.get(source.name, 0)} in 7d;"
+            f" interval {describe_seconds(interval) if interval else source.cron or '-'},"
+            f" next run {_when(row.get('next_run_at'), now)}"
+        )
+
+
+def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
+                 silent_after: timedelta) -> list[str]:  # fmt: skip
+    """Why a source needs a look; a broken source must never fail silently."""
+    if not enabled:
+        return ["disabled"]
+    flags = []
+    if row.get("consecutive_failures"):
+        flags.append("FAILING")
+    if row.get("last_fetch_at") and not row.get("last_success_at"):
+        flags.append("NEVER OK")
+    last_new = row.get("last_new_at")
+    if last_new and now - last_new > silent_after:
+        flags.append("SILENT")
+    elif not last_new and row.get("last_success_at") and (row.get("passes") or 0) >= 3:
+        flags.append("NOTHING NEW YET")
+    return flags
+
+
+def describe_seconds(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    delta = (moment - now).total_seconds()
+    text = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{text} (in {describe_seconds(delta)})" if delta > 0 else text
 
 
 @cli.group("config")

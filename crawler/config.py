@@ -21,10 +21,13 @@ from crawler.terms import TermError, TopicRule, check_term
 from crawler.urls import canonicalize
 
 DEFAULT_CONFIG_DIR = "config"
+CONFIG_FILES = ("settings.yaml", "sources.yaml", "topics.yaml")
 CONFIG_ENV = "NEWSMON_CONFIG"
 DATABASE_ENV = "NEWSMON_DATABASE"
 DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
 SOURCE_KINDS = ("feed",)  # `sitemap` and `listing` arrive with their spiders
+SOURCE_KEYS = {"name", "kind", "url", "every", "cron", "min_every", "max_every", "adaptive",
+               "language", "enabled", "tags"}  # fmt: skip
 
 
 class ConfigError(Exception):
@@ -82,7 +85,28 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "re-extracted without fetching them again.",
     ),
     SettingSpec("every", str, "1h", "Default polling interval of a source (`30s`, `15m`, `2h`)."),
+    SettingSpec(
+        "min_every", str, "5m", "Shortest interval adaptive polling may reach (per source too)."
+    ),
+    SettingSpec(
+        "max_every", str, "6h", "Longest interval adaptive polling may reach (per source too)."
+    ),
+    SettingSpec("max_backoff", str, "1d", "Longest wait before retrying a failing source."),
+    SettingSpec(
+        "jitter",
+        float,
+        0.1,
+        "Up to this share of an interval is added at random, so sources do not all fire together.",
+    ),
+    SettingSpec(
+        "silent_after",
+        str,
+        "3d",
+        "`newsmon sources status` flags a source that brought no new article for this long.",
+    ),
 )
+
+DURATION_SETTINGS = ("every", "min_every", "max_every", "max_backoff", "silent_after")
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,11 @@ class Settings:
     max_entries_per_feed: int
     keep_html: bool
     every: str
+    min_every: str
+    max_every: str
+    max_backoff: str
+    jitter: float
+    silent_after: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +141,10 @@ class Source:
     language: str | None = None
     enabled: bool = True
     tags: tuple[str, ...] = ()
+    cron: str | None = None  # crontab expression (UTC), instead of `every`
+    min_every: str | None = None
+    max_every: str | None = None
+    adaptive: bool = True
 
 
 @dataclass(frozen=True)
@@ -237,12 +270,14 @@ def _load_settings(path: Path) -> Settings:
         "max_download_size": lambda v: v > 0,
         "max_entries_per_feed": lambda v: v > 0,
         "user_agent": lambda v: bool(v.strip()),
+        "jitter": lambda v: 0 <= v <= 1,
         "database": lambda v: "://" in v,
     }
     for name, ok in checks.items():
         if not ok(values[name]):
             raise ConfigError(f"{path}: field {name!r} has an invalid value {values[name]!r}")
-    _check_duration(str(path), "every", values["every"])
+    for name in DURATION_SETTINGS:
+        _check_duration(str(path), name, values[name])
     return Settings(**values)
 
 
@@ -287,7 +322,7 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
     sources = []
     seen: set[str] = set()
     for where, entry in _entries(path, "sources"):
-        _check_keys(where, entry, {"name", "kind", "url", "every", "language", "enabled", "tags"})
+        _check_keys(where, entry, SOURCE_KEYS)
         name = _name(where, entry, seen)
         kind = _typed(where, "kind", entry.get("kind", "feed"), str)
         if kind not in SOURCE_KINDS:
@@ -301,9 +336,14 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
             raise ConfigError(
                 f"{where}: field 'url': not an absolute http(s) URL: {url!r}"
             ) from None
-        every = entry.get("every")
-        if every is not None:
-            _check_duration(where, "every", every)
+        for key in ("every", "min_every", "max_every"):
+            if entry.get(key) is not None:
+                _check_duration(where, key, entry[key])
+        every, cron = entry.get("every"), entry.get("cron")
+        if cron is not None:
+            if every is not None:
+                raise ConfigError(f"{where}: give `every` or `cron`, not both")
+            _check_cron(where, cron)
         language = entry.get("language")
         if language is not None and not (
             isinstance(language, str) and re.fullmatch(r"[a-zA-Z]{2}([-_][a-zA-Z]{2})?", language)
@@ -323,9 +363,24 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
                 language=language.lower()[:2] if language else None,
                 enabled=_typed(where, "enabled", entry.get("enabled", True), bool),
                 tags=tuple(tags),
+                cron=cron,
+                min_every=entry.get("min_every"),
+                max_every=entry.get("max_every"),
+                adaptive=_typed(where, "adaptive", entry.get("adaptive", True), bool),
             )
         )
     return tuple(sources)
+
+
+def _check_cron(where: str, cron: object) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(str(cron))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: field 'cron': not a crontab expression ({exc}): {cron!r}"
+        ) from None
 
 
 def _terms(where: str, name: str, value: Any) -> tuple[str, ...]:

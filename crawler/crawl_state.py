@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
-from crawler.schema import article_urls, sources
+from crawler.polling import Outcome
+from crawler.schema import article_urls, articles, sources
 
 
 @dataclass(frozen=True)
@@ -64,32 +65,58 @@ class CrawlState:
                 )
             )
 
-    def record(
-        self,
-        name: str,
-        url: str,
-        status: str,
-        *,
-        error: str | None = None,
-        problem: str | None = None,
-        entries: int | None = None,
-        new: int | None = None,
-        now: datetime | None = None,
-    ) -> None:
-        """The result of one fetch: ok, not_modified, unchanged or error."""
+    def record(self, name: str, url: str, outcome: Outcome, now: datetime | None = None) -> None:
+        """The result of one fetch of a source."""
         now = now or datetime.now(UTC)
-        values: dict[str, object] = {"last_fetch_at": now, "last_status": status}
-        if status == "error":
-            values.update(last_error=error, consecutive_failures=sources.c.consecutive_failures + 1)
-        else:
+        values: dict[str, object] = {
+            "last_fetch_at": now,
+            "last_status": outcome.status,
+            "passes": sources.c.passes + 1,
+        }
+        if outcome.new:
+            values["last_new_at"] = now
+        if outcome.status == "error":
             values.update(
-                last_error=None, last_success_at=now, consecutive_failures=0, last_problem=problem
+                last_error=outcome.summary,
+                consecutive_failures=sources.c.consecutive_failures + 1,
             )
-            if entries is not None:
-                values.update(last_entries=entries, last_new=new)
+        else:
+            values.update(last_error=None, last_success_at=now, consecutive_failures=0,
+                          last_problem=outcome.problem)  # fmt: skip
+            if outcome.status == "ok":
+                values.update(last_entries=outcome.entries, last_new=outcome.new)
         with self.engine.begin() as connection:
             self._ensure(connection, name, url)
             connection.execute(update(sources).where(sources.c.name == name).values(**values))
+
+    def schedule(self, name: str, url: str) -> tuple[float | None, datetime | None]:
+        """The stored interval and next run of a source (None, None when new)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(sources.c.interval, sources.c.next_run_at).where(sources.c.name == name)
+            ).first()
+        if row is None:
+            return None, None
+        return row.interval, as_utc(row.next_run_at)
+
+    def save_schedule(self, name: str, url: str, interval: float, next_run_at: datetime) -> None:
+        with self.engine.begin() as connection:
+            self._ensure(connection, name, url)
+            connection.execute(
+                update(sources)
+                .where(sources.c.name == name)
+                .values(interval=interval, next_run_at=next_run_at)
+            )
+
+    def new_articles_since(self, since: datetime) -> dict[str, int]:
+        """Articles stored since `since`, per source name."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(articles.c.source, func.count())
+                .where(articles.c.fetched_at >= since)
+                .group_by(articles.c.source)
+            )
+            return {source: count for source, count in rows}
 
     def all(self) -> dict[str, dict[str, object]]:
         with self.engine.connect() as connection:

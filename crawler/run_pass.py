@@ -48,8 +48,12 @@ def run_pass(config: Config, source_names: list[str] | None = None,
     process.start()
     stats = crawler.stats.get_stats()
     spider: FeedsSpider = crawler.spider  # type: ignore[assignment]
-    summary = PassSummary(sources=dict(spider.results))
-    summary.failed = [name for name, line in spider.results.items() if line.startswith("failed")]
+    summary = PassSummary()
+    for name, outcome in spider.results.items():
+        failed = outcome.status == "error"
+        summary.sources[name] = f"failed: {outcome.summary}" if failed else outcome.summary
+        if failed:
+            summary.failed.append(name)
     summary.new = stats.get("newsmon/store/new", 0)
     summary.same_article = stats.get("newsmon/store/same_article", 0)
     summary.known = stats.get("newsmon/article/known", 0)

@@ -11,7 +11,9 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -41,6 +43,11 @@ sources = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("last_entries", Integer),
     Column("last_new", Integer),
+    # Kept by `newsmon run` so the schedule survives restarts.
+    Column("interval", Float),  # seconds: the current (adaptive) interval
+    Column("next_run_at", DateTime(timezone=True)),
+    Column("last_new_at", DateTime(timezone=True)),  # the last pass that found a new entry
+    Column("passes", Integer, nullable=False, default=0, server_default="0"),
 )
 
 articles = Table(
@@ -59,6 +66,7 @@ articles = Table(
     Column("html", LargeBinary),  # gzip-compressed page, when `keep_html` is on
     Column("extractor", String(100)),  # what produced `text`, to re-extract when it improves
     Column("duplicate_of", Integer, ForeignKey("articles.id"), index=True),
+    Index("ix_articles_source_fetched_at", "source", "fetched_at"),
 )
 
 # Every URL that led to an article, the canonical one included: the "already stored?" lookup.

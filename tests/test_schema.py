@@ -19,7 +19,7 @@ def assert_matches_schema(url: str) -> None:
     migrate(engine)  # idempotent
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         differences = compare_metadata(context, metadata)
     assert differences == [], differences
     assert set(inspect(engine).get_table_names()) >= {"articles", "article_urls",

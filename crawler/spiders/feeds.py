@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import scrapy
@@ -27,6 +28,7 @@ from crawler.crawl_state import CrawlState, Validators
 from crawler.database import engine_for
 from crawler.feeds import FeedEntry, FeedError, parse_feed
 from crawler.items import Article
+from crawler.polling import Outcome
 from crawler.urls import canonicalize
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ class FeedsSpider(scrapy.Spider):
         self.pending: Counter[str] = Counter()  # articles of each source still in flight
         self.failed: Counter[str] = Counter()  # articles of each source that failed to download
         self.new_validators: dict[str, Validators] = {}
-        self.results: dict[str, str] = {}  # source name -> "ok" / "not modified" / error
+        self.results: dict[str, Outcome] = {}  # what each source's fetch gave
         self.scheduled: set[str] = set()  # article URLs requested in this pass
 
     @classmethod
@@ -98,7 +100,7 @@ class FeedsSpider(scrapy.Spider):
                    validators: Validators) -> Iterator[scrapy.Request]:  # fmt: skip
         self.crawler.stats.inc_value("newsmon/feed/fetched")
         if response.status == 304:
-            self._record(source, "not_modified", "not modified (304)")
+            self._record(source, Outcome("not_modified", "not modified (304)"))
             return
         body_hash = hashlib.sha256(response.body).hexdigest()
         fresh = Validators(
@@ -107,14 +109,14 @@ class FeedsSpider(scrapy.Spider):
             body_hash=body_hash,
         )
         if body_hash == validators.body_hash:
-            self._record(source, "unchanged", "unchanged (same body)")
+            self._record(source, Outcome("unchanged", "unchanged (same body)"))
             self.new_validators[source.name] = fresh
             return
         headers = {k.decode("latin-1"): _header(response, k) or "" for k in response.headers}
         try:
             feed = parse_feed(response.body, response.url, headers, max_entries=self.max_entries)
         except FeedError as exc:
-            self._record(source, "error", str(exc))
+            self._record(source, Outcome("error", str(exc)))
             logger.warning("Source %s: %s (%s)", source.name, exc, response.url)
             return
         if feed.problem:
@@ -136,8 +138,8 @@ class FeedsSpider(scrapy.Spider):
         new = {url: entry for url, entry in links.items() if url not in known}
         self.scheduled.update(new)
         self.crawler.stats.inc_value("newsmon/article/known", len(known))
-        self._record(source, "ok", f"{len(links)} entries, {len(new)} new",
-                     problem=feed.problem, entries=len(links), new=len(new))  # fmt: skip
+        summary = f"{len(links)} entries, {len(new)} new"
+        self._record(source, Outcome("ok", summary, len(links), len(new), problem=feed.problem))
         self.new_validators[source.name] = fresh
         language = source.language or feed.language
         for url, entry in new.items():
@@ -154,14 +156,15 @@ class FeedsSpider(scrapy.Spider):
     def feed_failed(self, failure: Failure) -> None:
         source: Source = failure.request.cb_kwargs["source"]
         reason = describe_failure(failure)
-        self._record(source, "error", reason)
+        self._record(source, Outcome("error", reason, retry_after=retry_after(failure)))
         logger.warning("Source %s: feed failed: %s (%s)", source.name, reason, source.url)
 
-    def _record(self, source: Source, status: str, summary: str, **details: Any) -> None:
-        self.results[source.name] = summary if status != "error" else f"failed: {summary}"
-        self.crawler.stats.inc_value(f"newsmon/source/{'failed' if status == 'error' else 'ok'}")
-        self.state.record(source.name, source.url, status,
-                          error=summary if status == "error" else None, **details)  # fmt: skip
+    def _record(self, source: Source, outcome: Outcome) -> None:
+        self.results[source.name] = outcome
+        self.crawler.stats.inc_value(
+            f"newsmon/source/{'failed' if outcome.status == 'error' else 'ok'}"
+        )
+        self.state.record(source.name, source.url, outcome)
 
     # --- articles ------------------------------------------------------------------------
 
@@ -214,6 +217,23 @@ class FeedsSpider(scrapy.Spider):
             fresh = self.new_validators.get(source.name)
             if fresh and not self.pending[source.name] and not self.failed[source.name]:
                 self.state.save_validators(source.name, source.url, fresh)
+
+
+def retry_after(failure: Failure) -> float | None:
+    """Seconds a 429 or 503 response asked us to wait (`Retry-After`: seconds or a date)."""
+    response = getattr(failure.value, "response", None)
+    value = _header(response, b"Retry-After") if response is not None else None
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _header(response: Response, name: bytes) -> str | None:

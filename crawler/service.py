@@ -1,0 +1,250 @@
+"""`newsmon run`: keeps every enabled source on its schedule, unattended, for weeks.
+
+The schedule stage of the flow. One long-lived asyncio reactor; APScheduler's
+`AsyncIOScheduler` on its loop fires one job per source, and each job runs one pass of the
+feeds spider for that source through Scrapy's `AsyncCrawlerRunner` (the reactor is never
+stopped between passes: it cannot be restarted). `crawler.polling` decides when the next
+pass is due; the answer is stored with the source, so the schedule survives restarts.
+
+A source never overlaps itself: its next job is added only when its pass has ended. Runs
+missed during downtime coalesce into one catch-up pass. Config files are re-read when they
+change or on SIGHUP; an invalid edit is refused and the running config stays. SIGTERM or
+SIGINT stops running passes cleanly (what was stored stays; interrupted feeds are re-read
+next time); a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
+
+from crawler.config import CONFIG_FILES, Config, ConfigError, Source, load_config
+from crawler.crawl_state import CrawlState
+from crawler.database import engine_for
+from crawler.polling import Outcome, Policy, adapt, first_run, next_run, policy_for
+from crawler.run_pass import crawler_settings
+from crawler.spiders.feeds import FeedsSpider
+
+logger = logging.getLogger("newsmon.run")
+
+STOP_TIMEOUT = 25.0  # seconds for running passes to close after SIGTERM (the budget is 30)
+WATCH_EVERY = 2.0  # seconds between checks of the config files
+
+
+def describe_delay(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+@dataclass
+class Tracked:
+    """What the service keeps in memory about one scheduled source."""
+
+    source: Source
+    policy: Policy
+    interval: float
+    failures: int = 0
+    next_run_at: datetime | None = None
+
+
+class Service:
+    def __init__(self, config: Config, log_level: str = "INFO",
+                 rng: random.Random | None = None) -> None:  # fmt: skip
+        self.config = config
+        self.log_level = log_level
+        self.rng = rng or random.Random()
+        self.state = CrawlState(engine_for(config.settings.database))
+        self.tracked: dict[str, Tracked] = {}
+        self.running: dict[str, Crawler] = {}
+        self.stopping = False
+        self.runner: AsyncCrawlerRunner | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.config_stamp = self._stamp()
+        self.stopped = asyncio.Event()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.runner = AsyncCrawlerRunner(crawler_settings(self.config))
+        self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        self.scheduler.add_job(self._watch_config, "interval", seconds=WATCH_EVERY,
+                               id="newsmon:config", max_instances=1, coalesce=True)  # fmt: skip
+        self.scheduler.start()
+        self._sync_sources()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        logger.info("newsmon run: %d sources scheduled (config %s)", len(self.tracked),
+                    self.config.directory)  # fmt: skip
+
+    def on_stop_signal(self, signum: int) -> None:
+        if self.stopping:
+            logger.warning("Second %s: exiting now", signal.Signals(signum).name)
+            logging.shutdown()
+            os._exit(128 + signum)  # every article is one transaction: the store stays whole
+        self.stopping = True
+        logger.info("%s: stopping (%d passes running; again to exit at once)",
+                    signal.Signals(signum).name, len(self.running))  # fmt: skip
+        asyncio.ensure_future(self.stop())
+
+    async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.runner is not None and self.running:
+            try:
+                await asyncio.wait_for(self.runner.stop(), STOP_TIMEOUT)
+            except TimeoutError:
+                logger.warning("Passes still running after %ss; leaving them", STOP_TIMEOUT)
+        self.stopped.set()
+
+    # --- scheduling ----------------------------------------------------------------------
+
+    def _sync_sources(self) -> None:
+        """Make the jobs match the enabled sources of the current config."""
+        wanted = {source.name: source for source in self.config.enabled_sources()}
+        for name in list(self.tracked):
+            if name not in wanted:
+                del self.tracked[name]
+                self._remove_job(name)
+                logger.info("Source %s: no longer scheduled", name)
+        now = datetime.now(UTC)
+        for name, source in wanted.items():
+            policy = policy_for(source, self.config.settings)
+            known = self.tracked.get(name)
+            if known and known.source == source:
+                known.policy = policy  # settings' defaults may have changed
+                continue
+            if known:  # edited: start again from its new settings
+                known.source, known.policy, known.interval = source, policy, policy.every
+                self._plan(known, now + timedelta(seconds=self.rng.uniform(0, 1)))
+                continue
+            interval, stored_next = self.state.schedule(name, source.url)
+            failures = int(self.state.all().get(name, {}).get("consecutive_failures") or 0)
+            tracked = Tracked(source, policy, interval or policy.every, failures)
+            self.tracked[name] = tracked
+            self._plan(tracked, first_run(stored_next, now, policy, tracked.interval, self.rng))
+
+    def _plan(self, tracked: Tracked, when: datetime) -> None:
+        tracked.next_run_at = when
+        self.state.save_schedule(tracked.source.name, tracked.source.url, tracked.interval, when)
+        if self.scheduler is None or self.stopping:
+            return
+        self.scheduler.add_job(
+            self.poll,
+            DateTrigger(when),
+            args=[tracked.source.name],
+            id=f"source:{tracked.source.name}",
+            replace_existing=True,
+            max_instances=1,  # never two passes of one source
+            coalesce=True,
+            misfire_grace_time=None,  # late is better than never
+        )
+
+    def _remove_job(self, name: str) -> None:
+        if self.scheduler is not None and self.scheduler.get_job(f"source:{name}"):
+            self.scheduler.remove_job(f"source:{name}")
+
+    async def poll(self, name: str) -> None:
+        tracked = self.tracked.get(name)
+        if tracked is None or self.stopping or name in self.running:
+            return
+        assert self.runner is not None
+        settings = crawler_settings(self.config, [name], self.log_level)
+        settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
+        crawler = Crawler(FeedsSpider, settings)
+        self.running[name] = crawler
+        try:
+            await self.runner.crawl(crawler)
+        except Exception:
+            logger.exception("Source %s: the pass crashed", name)
+        finally:
+            del self.running[name]
+        if self.stopping or name not in self.tracked:
+            return
+        spider = crawler.spider
+        outcome = (spider.results.get(name) if spider else None) or Outcome("error", "no result")
+        self._after_pass(tracked, outcome, crawler)
+
+    def _after_pass(self, tracked: Tracked, outcome: Outcome, crawler: Crawler) -> None:
+        now = datetime.now(UTC)
+        tracked.failures = tracked.failures + 1 if outcome.status == "error" else 0
+        tracked.interval = adapt(tracked.policy, tracked.interval, outcome)
+        when = next_run(tracked.policy, tracked.interval, tracked.failures,
+                        outcome.retry_after, now, self.rng)  # fmt: skip
+        self._plan(tracked, when)
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        hits = ", ".join(
+            f"{topic.name} {stats[f'newsmon/tag/{topic.name}']}"
+            for topic in self.config.topics
+            if stats.get(f"newsmon/tag/{topic.name}")
+        )
+        line = outcome.summary
+        if outcome.status == "error":
+            line = f"failed ({tracked.failures} in a row): {outcome.summary}"
+        logger.info("Source %s: %s; %d stored%s; next in %s", tracked.source.name, line,
+                    stats.get("newsmon/store/new", 0), f"; hits {hits}" if hits else "",
+                    describe_delay((when - now).total_seconds()))  # fmt: skip
+
+    # --- configuration -------------------------------------------------------------------
+
+    def _stamp(self) -> tuple[float | None, ...]:
+        stamps = []
+        for name in CONFIG_FILES:
+            path = Path(self.config.directory) / name
+            stamps.append(path.stat().st_mtime if path.exists() else None)
+        return tuple(stamps)
+
+    async def _watch_config(self) -> None:
+        stamp = self._stamp()
+        if stamp != self.config_stamp:
+            self.config_stamp = stamp
+            self.reload()
+
+    def reload(self) -> None:
+        try:
+            config = load_config(self.config.directory)
+        except ConfigError as exc:
+            logger.error("Config change refused, the running config stays: %s", exc)
+            return
+        if config.settings.database != self.config.settings.database:
+            logger.warning("The database setting changed: it takes effect after a restart")
+            config = Config(config.directory, self.config.settings, config.sources, config.topics)
+        self.config = config
+        self._sync_sources()
+        logger.info("Config reloaded: %d sources scheduled, %d topics", len(self.tracked),
+                    len(config.topics))  # fmt: skip
+
+
+def run_forever(config: Config, log_level: str = "INFO") -> None:
+    """Run until SIGTERM or SIGINT, on one asyncio reactor."""
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from twisted.internet import reactor
+
+    loop = asyncio.get_event_loop()
+    service = Service(config, log_level)
+
+    async def main() -> None:
+        service.start(loop)
+        await service.stopped.wait()
+        reactor.stop()  # type: ignore[attr-defined]
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))  # type: ignore[attr-defined]
+    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    logger.info("newsmon run: stopped")
