@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from crawler.crontab import cron_trigger
 from crawler.terms import TermError, TopicRule, check_term
 from crawler.urls import canonicalize
 
@@ -373,10 +374,8 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
 
 
 def _check_cron(where: str, cron: object) -> None:
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
-        CronTrigger.from_crontab(str(cron))
+        cron_trigger(str(cron))
     except ValueError as exc:
         raise ConfigError(
             f"{where}: field 'cron': not a crontab expression ({exc}): {cron!r}"

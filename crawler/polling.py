@@ -17,9 +17,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
-
 from crawler.config import Settings, Source, parse_duration
+from crawler.crontab import cron_trigger
 
 GROWTH = 1.5  # nothing new: poll this much less often
 SHRINK = 0.5  # mostly new: poll this much more often
@@ -90,7 +89,7 @@ def next_run(policy: Policy, interval: float, failures: int, retry_after: float 
              now: datetime, rng: random.Random) -> datetime:  # fmt: skip
     """When to poll next, jitter included; a site's Retry-After is always honoured."""
     if policy.cron and not failures:
-        trigger = CronTrigger.from_crontab(policy.cron, timezone=now.tzinfo)
+        trigger = cron_trigger(policy.cron, now.tzinfo or "UTC")
         fire = trigger.get_next_fire_time(None, now + timedelta(seconds=1))  # strictly after
         assert fire is not None  # a crontab expression always fires again
         delay = (fire - now).total_seconds()

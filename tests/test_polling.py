@@ -141,3 +141,28 @@ def test_policy_from_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert (b.every, b.max_every, b.adaptive) == (900, 3600, False)
     assert c.cron == "0 6-22 * * 1-5"
     assert isinstance(config.sources[0], Source)
+
+
+@pytest.mark.parametrize(
+    ("expression", "after", "expected"),
+    [
+        ("0 6 * * 0", NOW, datetime(2026, 11, 29, 6, 0, tzinfo=UTC)),  # Sunday is 0
+        ("0 6 * * 7", NOW, datetime(2026, 11, 29, 6, 0, tzinfo=UTC)),  # and 7
+        ("0 6 * * 6", NOW, datetime(2026, 11, 28, 6, 0, tzinfo=UTC)),  # Saturday
+        ("0 6 * * sat", NOW, datetime(2026, 11, 28, 6, 0, tzinfo=UTC)),
+        ("30 */4 * * *", NOW, datetime(2026, 11, 27, 12, 30, tzinfo=UTC)),
+        ("0 9 * * 1,3", NOW, datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),  # Mon, Wed
+    ],
+)
+def test_crontab_semantics(expression: str, after: datetime, expected: datetime) -> None:
+    policy = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR,
+                    jitter=0, cron=expression)  # fmt: skip
+    assert next_run(policy, HOUR, 0, None, after, random.Random()) == expected
+
+
+@pytest.mark.parametrize("expression", ["0 6 * *", "0 6 * * 8", "61 * * * *", "0 6 * * 5-1"])
+def test_bad_crontab(expression: str) -> None:
+    from crawler.crontab import cron_trigger
+
+    with pytest.raises(ValueError):
+        cron_trigger(expression)

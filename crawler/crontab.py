@@ -1,0 +1,44 @@
+"""Crontab expressions with standard cron semantics, as APScheduler triggers.
+
+APScheduler 3 counts weekdays from Monday = 0, while crontab counts from Sunday = 0 (and 7), so
+`from_crontab("0 6 * * 1-5")` would fire Tuesday to Saturday. Numeric weekdays are turned into
+names here before APScheduler sees them.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekdays(field: str) -> str:
+    if field == "*" or any(ch.isalpha() for ch in field):
+        return field  # names mean the same in both
+    days: set[int] = set()
+    for part in field.split(","):
+        spec, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if spec == "*":
+            low, high = 0, 6
+        elif "-" in spec:
+            low_text, high_text = spec.split("-", 1)
+            low, high = int(low_text), int(high_text)
+        else:
+            low = high = int(spec)
+        if not (0 <= low <= 7 and 0 <= high <= 7 and low <= high and step > 0):
+            raise ValueError(f"weekday out of range 0-7 (Sunday is 0 or 7): {part!r}")
+        days.update(day % 7 for day in range(low, high + 1, step))
+    return ",".join(DAY_NAMES[day] for day in sorted(days))
+
+
+def cron_trigger(expression: str, timezone: tzinfo | str = "UTC") -> CronTrigger:
+    """A trigger for a five-field crontab expression. Raises ValueError when it is not one."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=_weekdays(weekday), timezone=timezone)  # fmt: skip
