@@ -26,10 +26,17 @@ class PassSummary:
     hits: dict[str, int] = field(default_factory=dict)  # topic -> new articles tagged
 
 
-def crawler_settings(config: Config, source_names: list[str] | None = None,
-                     log_level: str | None = None) -> Settings:  # fmt: skip
+def project_settings() -> Settings:
+    """newsmon's Scrapy settings module alone: what a runner shared by many crawls may hold
+    (Scrapy merges a runner's settings into each crawler's, same priority winning)."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
+def crawler_settings(config: Config, source_names: list[str] | None = None,
+                     log_level: str | None = None) -> Settings:  # fmt: skip
+    settings = project_settings()
     settings.set("NEWSMON_CONFIG", config, priority="cmdline")
     settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
     if log_level:

@@ -32,7 +32,7 @@ from crawler.config import CONFIG_FILES, Config, ConfigError, Source, load_confi
 from crawler.crawl_state import CrawlState
 from crawler.database import engine_for
 from crawler.polling import Outcome, Policy, adapt, first_run, next_run, policy_for
-from crawler.run_pass import crawler_settings
+from crawler.run_pass import crawler_settings, project_settings
 from crawler.spiders.feeds import FeedsSpider
 
 logger = logging.getLogger("newsmon.run")
@@ -80,7 +80,7 @@ class Service:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.runner = AsyncCrawlerRunner(crawler_settings(self.config))
+        self.runner = AsyncCrawlerRunner(project_settings())
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         self.scheduler.add_job(self._watch_config, "interval", seconds=WATCH_EVERY,
                                id="newsmon:config", max_instances=1, coalesce=True)  # fmt: skip

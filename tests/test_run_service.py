@@ -1,0 +1,163 @@
+"""End to end: `newsmon run` as a subprocess against fixture sites with second-scale
+intervals: repeated passes, a source added while it runs, an invalid edit refused, a failing
+source that recovers, and a clean stop on SIGTERM with every article stored once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO, run_cli
+from tests.outlets import TOPICS, page, rss2
+
+FAST = {"every": "1s", "adaptive": False}
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def read(log: Path) -> str:
+    return log.read_text(encoding="utf-8") if log.exists() else ""
+
+
+def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", "run", "--config", str(config), "--log-file", str(log)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_run_polls_reloads_recovers_and_stops_cleanly(site_factory, make_config,
+                                                      tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    wire, flaky, late = site_factory(), site_factory(), site_factory()
+    body = page("en_pentagon_ai.html")
+    stories = [wire.add(f"/s/{n}", body.replace(b"Monday", f"day {n}".encode())) for n in range(3)]
+    wire.add("/feed.xml", rss2([("s", url) for url in stories]), etag='"w1"')
+    flaky.add("/feed.xml", b"down", status=500)
+    late_story = late.add("/story", page("fr_meta_llama.html"))
+    late.add("/feed.xml", rss2([("late", late_story)]))
+    sources = [
+        {"name": "wire", "url": wire.url("/feed.xml"), **FAST},
+        {"name": "flaky", "url": flaky.url("/feed.xml"), **FAST},
+    ]
+    config = make_config(sources, TOPICS, jitter=0, max_backoff="2s", retry_times=0)
+    log = tmp_path / "run.log"
+    process = start(config, log)
+    try:
+        # Repeated passes: at least three of each source.
+        wait_for(lambda: wire.hits.get("/feed.xml", 0) >= 3, what="3 passes of wire")
+        wait_for(lambda: flaky.hits.get("/feed.xml", 0) >= 3, what="3 passes of flaky")
+        text = read(log)
+        assert "Source wire: 3 entries, 3 new; 3 stored" in text
+        assert "Source wire: not modified (304)" in text
+        assert "Source flaky: failed (2 in a row): HTTP 500" in text
+
+        # The failing source recovers by itself when the site comes back.
+        flaky.add("/feed.xml", rss2([]))
+        wait_for(lambda: "Source flaky: 0 entries, 0 new" in read(log), what="recovery")
+
+        # An invalid edit is refused; the running config stays in force.
+        sources_file = config / "sources.yaml"
+        good = sources_file.read_text()
+        sources_file.write_text(good + "  - {name: broken, url: not-a-url}\n")
+        wait_for(lambda: "Config change refused" in read(log), what="refusal")
+        polls = wire.hits["/feed.xml"]
+        wait_for(lambda: wire.hits["/feed.xml"] > polls + 1, what="polling after refusal")
+
+        # A source added while running is polled without a restart.
+        sources.append({"name": "late", "url": late.url("/feed.xml"), **FAST})
+        sources_file.write_text(yaml.safe_dump({"sources": sources}))
+        wait_for(lambda: late.hits.get("/feed.xml", 0) >= 1, what="the new source")
+        wait_for(lambda: late.hits.get("/story", 0) >= 1, what="the new source's article")
+        time.sleep(1)
+
+        # SIGTERM: clean exit within 30 s.
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert time.monotonic() - stopped_at < 30
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "newsmon run: stopped" in read(log)
+
+    with sqlite3.connect(tmp_path / "newsmon.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        urls = [row[0] for row in connection.execute("SELECT url FROM articles")]
+    meta = late.url("/tech/2024/11/05/meta-ia-usage-militaire")  # the page's canonical URL
+    assert sorted(urls) == sorted([*stories, meta])  # each exactly once
+    for story in stories:
+        assert wire.hits[story.removeprefix(wire.base)] == 1
+
+    status = run_cli("sources", "status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    assert "wire\n" in status.stdout and "3 in 24h" in status.stdout
+    assert "flaky" in status.stdout and "FAILING" not in status.stdout
+    assert "next run" in status.stdout
+
+
+def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    site.add("/feed.xml", b"down", status=503, headers={"Retry-After": "3600"})
+    config = make_config([{"name": "busy", "url": site.url("/feed.xml"), **FAST}], TOPICS,
+                         jitter=0, retry_times=0)  # fmt: skip
+    log = tmp_path / "run.log"
+    process = start(config, log)
+    try:
+        wait_for(lambda: "Source busy: failed" in read(log), what="first pass")
+        time.sleep(2)
+        assert site.hits["/feed.xml"] == 1  # Retry-After: 3600 honoured
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        process = start(config, log)  # restarted: the next run stays an hour away
+        wait_for(lambda: read(log).count("sources scheduled") == 2, what="restart")
+        time.sleep(2)
+        assert site.hits["/feed.xml"] == 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    status = run_cli("sources", "status", "--config", str(config))
+    assert "busy [FAILING, NEVER OK]" in status.stdout
+    assert "last error: HTTP 503 (1 in a row)" in status.stdout
+    assert "(in 5" in status.stdout or "(in 6" in status.stdout  # ~59 minutes away
+
+
+def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    body = page("en_pentagon_ai.html")
+    links = [(f"s{n}", site.add(f"/s/{n}", body.replace(b"Monday", f"day {n}".encode()),
+                                delay=0.5 if n < 2 else 20)) for n in range(4)]  # fmt: skip
+    site.add("/feed.xml", rss2(links))
+    config = make_config([{"name": "slow", "url": site.url("/feed.xml"), **FAST}], TOPICS,
+                         download_timeout=60, concurrent_requests_per_host=4)  # fmt: skip
+    log = tmp_path / "run.log"
+    process = start(config, log)
+    try:
+        wait_for(lambda: site.hits.get("/s/3", 0) >= 1, what="a slow download under way")
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 128 + signal.SIGINT
+        assert time.monotonic() - stopped_at < 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Second SIGINT: exiting now" in read(log)
+    with sqlite3.connect(tmp_path / "newsmon.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
