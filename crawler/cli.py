@@ -23,6 +23,7 @@ from crawler.config import Config, ConfigError, load_config, parse_duration
 from crawler.crawl_state import CrawlState
 from crawler.database import StorageError, engine_for, safe_url
 from crawler.export import iter_records, write_csv, write_jsonl
+from crawler.live_view import LiveStatusHandler
 from crawler.terms import Matcher
 from crawler.urls import is_public_address
 
@@ -110,10 +111,14 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
         sys.exit(EXIT_STORAGE)
 
 
-def setup_logging(level: str, log_file: Path | None) -> None:
-    """newsmon's own lines at `level`; Scrapy's only from WARNING unless debugging."""
+def setup_logging(
+    level: str, log_file: Path | None, live: bool = False
+) -> LiveStatusHandler | None:
+    """newsmon's own lines at `level`; Scrapy's only from WARNING unless debugging. With
+    `live`, standard error gets a status line under the log (see crawler.live_view)."""
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    console = LiveStatusHandler(sys.stderr) if live else logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [console]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
@@ -126,6 +131,7 @@ def setup_logging(level: str, log_file: Path | None) -> None:
         for noisy in ("scrapy", "apscheduler", "py.warnings"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)
+    return console if isinstance(console, LiveStatusHandler) else None
 
 
 @cli.command()
@@ -143,8 +149,8 @@ def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
 
     config = load_config(config_dir)
     engine_for(config.settings.database)  # an unreachable store fails before anything starts
-    setup_logging(log_level.upper(), log_file)
-    run_forever(config, log_level.upper())
+    live = setup_logging(log_level.upper(), log_file, live=sys.stderr.isatty())
+    run_forever(config, log_level.upper(), live)
 
 
 @cli.command()

@@ -31,6 +31,7 @@ from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from crawler.config import CONFIG_FILES, Config, ConfigError, Source, load_config
 from crawler.crawl_state import CrawlState
 from crawler.database import engine_for
+from crawler.live_view import LiveStatusHandler
 from crawler.polling import Outcome, Policy, adapt, first_run, next_run, policy_for
 from crawler.run_pass import crawler_settings, project_settings
 from crawler.spiders.feeds import FeedsSpider
@@ -200,6 +201,24 @@ class Service:
                     stats.get("newsmon/store/new", 0), f"; hits {hits}" if hits else "",
                     describe_delay((when - now).total_seconds()))  # fmt: skip
 
+    def status_line(self) -> str:
+        """Passes under way with their progress, then the next runs."""
+        now = datetime.now(UTC)
+        running = []
+        for name, crawler in list(self.running.items()):
+            stats = crawler.stats.get_stats() if crawler.stats else {}
+            running.append(f"{name} ({stats.get('downloader/response_count', 0)} pages, "
+                            f"{stats.get('newsmon/store/new', 0)} new)")  # fmt: skip
+        upcoming = sorted(
+            (t.next_run_at, name) for name, t in self.tracked.items()
+            if t.next_run_at and name not in self.running
+        )[:4]  # fmt: skip
+        following = ", ".join(
+            f"{name} in {describe_delay(max(0.0, (when - now).total_seconds()))}"
+            for when, name in upcoming
+        )
+        return f"running: {', '.join(running) or 'nothing'} | next: {following or '-'}"
+
     # --- configuration -------------------------------------------------------------------
 
     def _stamp(self) -> tuple[float | None, ...]:
@@ -230,7 +249,8 @@ class Service:
                     len(config.topics))  # fmt: skip
 
 
-def run_forever(config: Config, log_level: str = "INFO") -> None:
+def run_forever(config: Config, log_level: str = "INFO",
+                live: LiveStatusHandler | None = None) -> None:  # fmt: skip
     """Run until SIGTERM or SIGINT, on one asyncio reactor."""
     from scrapy.utils.reactor import install_reactor
 
@@ -242,6 +262,9 @@ def run_forever(config: Config, log_level: str = "INFO") -> None:
 
     async def main() -> None:
         service.start(loop)
+        if live is not None and service.scheduler is not None:
+            live.status = service.status_line
+            service.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
         await service.stopped.wait()
         reactor.stop()  # type: ignore[attr-defined]
 
