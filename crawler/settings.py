@@ -29,7 +29,9 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
 COOKIES_ENABLED = False  # news sites' session cookies only track us
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Not 429: a site that says "too many requests" gets its Retry-After from the scheduler, not
+# an immediate retry.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 DEFAULT_DROPITEM_LOG_LEVEL = "INFO"  # a dropped page is a normal outcome, counted in stats
 REDIRECT_MAX_TIMES = 5
 DNS_TIMEOUT = 20

@@ -111,7 +111,7 @@ def test_run_polls_reloads_recovers_and_stops_cleanly(site_factory, make_config,
 
 
 def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    site.add("/feed.xml", b"down", status=503, headers={"Retry-After": "3600"})
+    site.add("/feed.xml", b"slow down", status=429, headers={"Retry-After": "3600"})
     config = make_config([{"name": "busy", "url": site.url("/feed.xml"), **FAST}], TOPICS,
                          jitter=0, retry_times=0)  # fmt: skip
     log = tmp_path / "run.log"
@@ -124,6 +124,8 @@ def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None: 
         assert process.wait(timeout=30) == 0
         process = start(config, log)  # restarted: the next run stays an hour away
         wait_for(lambda: read(log).count("sources scheduled") == 2, what="restart")
+        process.send_signal(signal.SIGHUP)  # re-read the config at once
+        wait_for(lambda: "Config reloaded: 1 sources scheduled" in read(log), what="SIGHUP")
         time.sleep(2)
         assert site.hits["/feed.xml"] == 1
         process.send_signal(signal.SIGTERM)
@@ -133,7 +135,7 @@ def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None: 
             process.kill()
     status = run_cli("sources", "status", "--config", str(config))
     assert "busy [FAILING, NEVER OK]" in status.stdout
-    assert "last error: HTTP 503 (1 in a row)" in status.stdout
+    assert "last error: HTTP 429 (1 in a row)" in status.stdout
     assert "(in 5" in status.stdout or "(in 6" in status.stdout  # ~59 minutes away
 
 
