@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.config import Config, ConfigError, load_config, parse_duration
+from crawler.config import Config, ConfigError, load_config, parse_duration, set_enabled
+from crawler.config import config_dir as config_dir_for
 from crawler.crawl_state import CrawlState
 from crawler.database import StorageError, engine_for, safe_url
 from crawler.export import iter_records, write_csv, write_jsonl
@@ -304,6 +305,24 @@ def sources_list(config_dir: Path | None) -> None:
         click.echo(line)
         if row.get("last_problem"):
             click.echo(f"    feed defect: {row['last_problem']}")
+
+
+@sources.command("enable")
+@config_option
+@click.argument("name")
+def sources_enable(config_dir: Path | None, name: str) -> None:
+    """Enable source NAME in sources.yaml (comments and layout are kept)."""
+    set_enabled(config_dir_for(config_dir), name, True)
+    click.echo(f"{name}: enabled")
+
+
+@sources.command("disable")
+@config_option
+@click.argument("name")
+def sources_disable(config_dir: Path | None, name: str) -> None:
+    """Disable source NAME in sources.yaml (comments and layout are kept)."""
+    set_enabled(config_dir_for(config_dir), name, False)
+    click.echo(f"{name}: disabled")
 
 
 @sources.command("status")

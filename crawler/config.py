@@ -426,3 +426,76 @@ def _load_topics(path: Path) -> tuple[TopicRule, ...]:
             )
         )
     return tuple(topics)
+
+
+# --- editing sources.yaml ---------------------------------------------------------------------
+# Round-trip editing with ruamel.yaml keeps the file's comments, order and layout; every edit
+# is validated like a hand edit before it replaces the file, atomically.
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml_rt = YAML()  # round-trip mode
+    yaml_rt.preserve_quotes = True
+    yaml_rt.width = 4096  # never fold long URLs
+    yaml_rt.indent(mapping=2, sequence=4, offset=2)
+    return yaml_rt
+
+
+def edit_sources(directory: str | os.PathLike[str], change: Callable[[list[Any]], None]) -> None:
+    """Apply `change` to the `sources:` list of DIR/sources.yaml, keeping comments and layout.
+    Raises ConfigError, leaving the file untouched, when the result would not load."""
+    path = Path(directory) / "sources.yaml"
+    yaml_rt = _round_trip()
+    try:
+        data = yaml_rt.load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except Exception as exc:  # noqa: BLE001 - ruamel has no single error base class
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if data is None or data.get("sources") is None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        data = data if data is not None else CommentedMap()
+        data["sources"] = CommentedSeq()
+    change(data["sources"])
+    candidate = path.with_name(f".{path.name}.new")
+    with candidate.open("w", encoding="utf-8") as out:
+        yaml_rt.dump(data, out)
+    try:
+        _load_sources(candidate)
+    except ConfigError as exc:
+        candidate.unlink()
+        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+    candidate.replace(path)
+
+
+def set_enabled(directory: str | os.PathLike[str], name: str, enabled: bool) -> None:
+    def change(entries: list[Any]) -> None:
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                entry["enabled"] = enabled
+                return
+        raise ConfigError(f"{Path(directory) / 'sources.yaml'}: no source named {name}")
+
+    edit_sources(directory, change)
+
+
+def append_source(directory: str | os.PathLike[str], entry: dict[str, Any],
+                  comment: str | None = None) -> None:  # fmt: skip
+    """Add a source at the end of the list, with a comment line above it."""
+    from ruamel.yaml.comments import CommentedMap
+
+    def change(entries: list[Any]) -> None:
+        if any(isinstance(e, dict) and e.get("name") == entry["name"] for e in entries):
+            raise ConfigError(
+                f"{Path(directory) / 'sources.yaml'}: a source named {entry['name']!r} exists"
+            )
+        item = CommentedMap(entry)
+        entries.append(item)
+        if comment:
+            entries.yaml_set_comment_before_after_key(len(entries) - 1, before=comment,
+                                                      indent=2)  # fmt: skip
+
+    edit_sources(directory, change)

@@ -195,3 +195,24 @@ def test_shipped_config() -> None:
     for number, line in enumerate(lines):
         if line.lstrip().startswith("- name:"):  # each source has a comment naming the outlet
             assert lines[number - 1].lstrip().startswith("#"), line
+
+
+def test_enable_disable_keep_comments(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    directory = tmp_path / "c"
+    directory.mkdir()
+    for name in ("settings.yaml", "sources.yaml", "topics.yaml"):
+        (directory / name).write_text((REPO / "config" / name).read_text(encoding="utf-8"))
+    before = (directory / "sources.yaml").read_text(encoding="utf-8")
+    result = run_cli("sources", "disable", "heise", "--config", str(directory))
+    assert result.returncode == 0, result.stderr
+    assert not {s.name: s for s in load_config(directory).sources}["heise"].enabled
+    after = (directory / "sources.yaml").read_text(encoding="utf-8")
+    assert [line for line in after.splitlines() if line.strip() != "enabled: false"] == (
+        before.splitlines()
+    )  # one line added, every comment and line kept
+    run_cli("sources", "enable", "heise", "--config", str(directory))
+    assert {s.name: s for s in load_config(directory).sources}["heise"].enabled
+    missing = run_cli("sources", "enable", "nope", "--config", str(directory))
+    assert missing.returncode == 2 and "no source named nope" in missing.stderr
