@@ -22,6 +22,10 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+        if crawler.settings.get("LOG_LEVEL") != "DEBUG":
+            # trafilatura warns about every page that is not an article; the stats count them.
+            for name in ("trafilatura", "htmldate", "courlan", "justext"):
+                logging.getLogger(name).setLevel(logging.ERROR)
         return cls(crawler.stats)
 
     def process_item(self, item: Article) -> Article:

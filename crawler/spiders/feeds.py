@@ -187,7 +187,7 @@ class FeedsSpider(scrapy.Spider):
             source=source.name,
             url=url,
             response_url=response.url,
-            html=response.text,
+            html=page_text(response),
             html_bytes=response.body,
             encoding=response.encoding,
             fetched_at=datetime.now(UTC),
@@ -234,6 +234,19 @@ def retry_after(failure: Failure) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def page_text(response: TextResponse) -> str:
+    """The page as text. A body that is valid UTF-8 with non-ASCII bytes is read as UTF-8
+    whatever it declares: legacy encodings almost never form valid UTF-8 by chance, while
+    pages that are UTF-8 but declare a legacy charset (a CMS template's leftover) are common."""
+    body = response.body
+    if response.encoding.lower().replace("-", "") != "utf8" and not body.isascii():
+        try:
+            return body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+    return response.text
 
 
 def _header(response: Response, name: bytes) -> str | None:
