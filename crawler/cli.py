@@ -304,7 +304,7 @@ def sources_list(config_dir: Path | None) -> None:
             line += f", {row['last_entries']} entries, {row['last_new']} new"
         click.echo(line)
         if row.get("last_problem"):
-            click.echo(f"    feed defect: {row['last_problem']}")
+            click.echo(f"    problem: {row['last_problem']}")
 
 
 @sources.command("enable")

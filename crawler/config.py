@@ -26,9 +26,11 @@ CONFIG_FILES = ("settings.yaml", "sources.yaml", "topics.yaml")
 CONFIG_ENV = "NEWSMON_CONFIG"
 DATABASE_ENV = "NEWSMON_DATABASE"
 DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
-SOURCE_KINDS = ("feed",)  # `sitemap` and `listing` arrive with their spiders
+SOURCE_KINDS = ("feed", "sitemap", "listing")
 SOURCE_KEYS = {"name", "kind", "url", "every", "cron", "min_every", "max_every", "adaptive",
                "language", "enabled", "tags"}  # fmt: skip
+# Keys that only one kind of source takes.
+KIND_KEYS = {"sitemap": {"max_age"}, "listing": {"follow", "deny", "allow_domains", "pages"}}
 
 
 class ConfigError(Exception):
@@ -79,6 +81,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("max_entries_per_feed", int, 200, "Entries read from one feed per pass."),
     SettingSpec(
+        "max_sitemap_urls", int, 1000, "Recent entries read from one sitemap source per pass."
+    ),
+    SettingSpec(
+        "max_sitemaps", int, 50, "Sitemap files fetched for one source per pass (indexes)."
+    ),
+    SettingSpec("max_listing_links", int, 500, "Links read from one listing page."),
+    SettingSpec(
         "keep_html",
         bool,
         True,
@@ -124,6 +133,9 @@ class Settings:
     retry_times: int
     max_download_size: int
     max_entries_per_feed: int
+    max_sitemap_urls: int
+    max_sitemaps: int
+    max_listing_links: int
     keep_html: bool
     every: str
     min_every: str
@@ -146,6 +158,11 @@ class Source:
     min_every: str | None = None
     max_every: str | None = None
     adaptive: bool = True
+    max_age: str | None = None  # sitemap: only entries newer than this (default 2d)
+    follow: str | None = None  # listing: article links match this regular expression...
+    deny: str | None = None  # ...and not this one
+    allow_domains: tuple[str, ...] = ()  # listing: hosts to follow links to (default: its own)
+    pages: int = 1  # listing: pages of pagination to read
 
 
 @dataclass(frozen=True)
@@ -270,6 +287,9 @@ def _load_settings(path: Path) -> Settings:
         "retry_times": lambda v: v >= 0,
         "max_download_size": lambda v: v > 0,
         "max_entries_per_feed": lambda v: v > 0,
+        "max_sitemap_urls": lambda v: v > 0,
+        "max_sitemaps": lambda v: v > 0,
+        "max_listing_links": lambda v: v > 0,
         "user_agent": lambda v: bool(v.strip()),
         "jitter": lambda v: 0 <= v <= 1,
         "database": lambda v: "://" in v,
@@ -323,13 +343,17 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
     sources = []
     seen: set[str] = set()
     for where, entry in _entries(path, "sources"):
-        _check_keys(where, entry, SOURCE_KEYS)
-        name = _name(where, entry, seen)
-        kind = _typed(where, "kind", entry.get("kind", "feed"), str)
+        kind = entry.get("kind", "feed")
         if kind not in SOURCE_KINDS:
             raise ConfigError(
                 f"{where}: field 'kind': {kind!r} is not supported (use: {', '.join(SOURCE_KINDS)})"
             )
+        for other, keys in KIND_KEYS.items():
+            misplaced = sorted(keys & set(entry)) if other != kind else []
+            if misplaced:
+                raise ConfigError(f"{where}: field {misplaced[0]!r} is for kind {other} only")
+        _check_keys(where, entry, SOURCE_KEYS | KIND_KEYS.get(kind, set()))
+        name = _name(where, entry, seen)
         url = _typed(where, "url", entry.get("url"), str)
         try:
             canonicalize(url)  # the canonical form doubles as the URL check
@@ -337,7 +361,7 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
             raise ConfigError(
                 f"{where}: field 'url': not an absolute http(s) URL: {url!r}"
             ) from None
-        for key in ("every", "min_every", "max_every"):
+        for key in ("every", "min_every", "max_every", "max_age"):
             if entry.get(key) is not None:
                 _check_duration(where, key, entry[key])
         every, cron = entry.get("every"), entry.get("cron")
@@ -368,9 +392,34 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
                 min_every=entry.get("min_every"),
                 max_every=entry.get("max_every"),
                 adaptive=_typed(where, "adaptive", entry.get("adaptive", True), bool),
+                **_listing_options(where, entry),
+                max_age=entry.get("max_age"),
             )
         )
     return tuple(sources)
+
+
+def _listing_options(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for key in ("follow", "deny"):
+        if entry.get(key) is not None:
+            pattern = _typed(where, key, entry[key], str)
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{where}: field {key!r}: not a regular expression ({exc})"
+                ) from None
+            options[key] = pattern
+    domains = entry.get("allow_domains", [])
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+        raise ConfigError(f"{where}: field 'allow_domains' must be a list of host names")
+    options["allow_domains"] = tuple(d.lower() for d in domains)
+    pages = entry.get("pages", 1)
+    if isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= 100:
+        raise ConfigError(f"{where}: field 'pages' must be a whole number from 1 to 100")
+    options["pages"] = pages
+    return options
 
 
 def _check_cron(where: str, cron: object) -> None:

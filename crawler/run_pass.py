@@ -4,6 +4,7 @@ summary built from the spider's per-source results and the crawl stats.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from scrapy.crawler import CrawlerProcess
@@ -11,7 +12,7 @@ from scrapy.settings import Settings
 
 from crawler.config import Config
 from crawler.database import engine_for
-from crawler.spiders.feeds import FeedsSpider
+from crawler.spiders import SPIDERS
 
 
 @dataclass
@@ -46,30 +47,35 @@ def crawler_settings(config: Config, source_names: list[str] | None = None,
 
 def run_pass(config: Config, source_names: list[str] | None = None,
              log_level: str | None = None) -> PassSummary:  # fmt: skip
-    """Crawl once; raises ConfigError for unknown source names, StorageError for the store."""
-    config.enabled_sources(source_names)  # unknown names fail before anything starts
+    """Crawl once; raises ConfigError for unknown source names, StorageError for the store.
+
+    One crawler per kind of source with something to poll, in one process and one reactor.
+    """
+    kinds = {source.kind for source in config.enabled_sources(source_names)}
     engine_for(config.settings.database)  # an unreachable store fails before the crawl
-    process = CrawlerProcess(crawler_settings(config, source_names, log_level))
-    crawler = process.create_crawler(FeedsSpider)
-    process.crawl(crawler)
-    process.start()
-    stats = crawler.stats.get_stats()
-    spider: FeedsSpider = crawler.spider  # type: ignore[assignment]
     summary = PassSummary()
-    for name, outcome in spider.results.items():
-        failed = outcome.status == "error"
-        summary.sources[name] = f"failed: {outcome.summary}" if failed else outcome.summary
-        if failed:
-            summary.failed.append(name)
-    summary.new = stats.get("newsmon/store/new", 0)
-    summary.same_article = stats.get("newsmon/store/same_article", 0)
-    summary.known = stats.get("newsmon/article/known", 0)
+    if not kinds:
+        return summary
+    process = CrawlerProcess(crawler_settings(config, source_names, log_level))
+    crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items()
+                if kind in kinds]  # fmt: skip
+    for crawler in crawlers:
+        process.crawl(crawler)
+    process.start()
+    stats: Counter[str] = Counter()
+    for crawler in crawlers:
+        stats.update({k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)})
+        for name, outcome in crawler.spider.results.items():  # type: ignore[union-attr]
+            failed = outcome.status == "error"
+            summary.sources[name] = f"failed: {outcome.summary}" if failed else outcome.summary
+            if failed:
+                summary.failed.append(name)
+    summary.new = stats["newsmon/store/new"]
+    summary.same_article = stats["newsmon/store/same_article"]
+    summary.known = stats["newsmon/article/known"]
     summary.skipped = sum(
-        stats.get(f"newsmon/{key}", 0)
-        for key in ("extract/no_text", "article/not_html", "article/failed")
+        stats[f"newsmon/{key}"] for key in ("extract/no_text", "article/not_html", "article/failed")
     )
-    summary.storage_errors = stats.get("newsmon/store/error", 0)
-    summary.hits = {
-        topic.name: stats.get(f"newsmon/tag/{topic.name}", 0) for topic in config.topics
-    }
+    summary.storage_errors = stats["newsmon/store/error"]
+    summary.hits = {topic.name: stats[f"newsmon/tag/{topic.name}"] for topic in config.topics}
     return summary

@@ -2,7 +2,7 @@
 
 The schedule stage of the flow. One long-lived asyncio reactor; APScheduler's
 `AsyncIOScheduler` on its loop fires one job per source, and each job runs one pass of the
-feeds spider for that source through Scrapy's `AsyncCrawlerRunner` (the reactor is never
+spider for that kind of source through Scrapy's `AsyncCrawlerRunner` (the reactor is never
 stopped between passes: it cannot be restarted). `crawler.polling` decides when the next
 pass is due; the answer is stored with the source, so the schedule survives restarts.
 
@@ -34,7 +34,7 @@ from crawler.database import engine_for
 from crawler.live_view import LiveStatusHandler
 from crawler.polling import Outcome, Policy, adapt, first_run, next_run, policy_for
 from crawler.run_pass import crawler_settings, project_settings
-from crawler.spiders.feeds import FeedsSpider
+from crawler.spiders import SPIDERS
 
 logger = logging.getLogger("newsmon.run")
 
@@ -167,7 +167,7 @@ class Service:
         assert self.runner is not None
         settings = crawler_settings(self.config, [name], self.log_level)
         settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
-        crawler = Crawler(FeedsSpider, settings)
+        crawler = Crawler(SPIDERS[tracked.source.kind], settings)
         self.running[name] = crawler
         try:
             await self.runner.crawl(crawler)

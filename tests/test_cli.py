@@ -113,7 +113,7 @@ def test_scrapy_entry_points(site, make_config) -> None:  # type: ignore[no-unty
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, env=env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["feeds"]
+    assert listed.stdout.split() == ["feeds", "listings", "sitemaps"]
     crawl = subprocess.run([*scrapy, "crawl", "feeds"], cwd=REPO, env=env, capture_output=True,
                            text=True, timeout=120)  # fmt: skip
     assert crawl.returncode == 0, crawl.stderr

@@ -103,9 +103,21 @@ MISTAKES = {
     "duplicate name": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/1'}\n"
                                    "  - {name: a, url: 'https://e.org/2'}\n"},
                        "sources.yaml", ["source 2 ('a')", "used twice"]),
-    "sitemap not yet": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
-                                    "kind: sitemap}\n"},
-                        "sources.yaml", ["'kind'", "'sitemap' is not supported"]),
+    "unknown kind": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
+                                    "kind: newsletter}\n"},
+                        "sources.yaml", ["'kind'", "'newsletter' is not supported"]),
+    "listing key on a feed": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
+                                          "follow: '/news/'}\n"},
+                              "sources.yaml", ["'follow' is for kind listing only"]),
+    "bad follow": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: listing, "
+                               "follow: '(['}\n"},
+                   "sources.yaml", ["'follow'", "not a regular expression"]),
+    "bad pages": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: listing, "
+                              "pages: 0}\n"},
+                  "sources.yaml", ["'pages'"]),
+    "bad max_age": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: sitemap, "
+                                "max_age: old}\n"},
+                    "sources.yaml", ["'max_age'"]),
     "bad every": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', every: often}\n"},
                   "sources.yaml", ["'every'", "often"]),
     "bad enabled": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', enabled: 'no'}\n"},

@@ -96,7 +96,8 @@ def crawl_and_check(site_factory, make_config, database: str | None = None) -> N
 
     # The recovered defect of the malformed feed is recorded on its source.
     listed = run_cli("sources", "list", "--config", str(config))
-    assert "broken-feed  [feed]" in listed.stdout and "feed defect:" in listed.stdout
+    assert "broken-feed  [feed]" in listed.stdout
+    assert "problem: recovered feed defect" in listed.stdout
     assert "feed-timeout  [feed]" in listed.stdout
 
     # Pages are kept compressed with the extractor's version, for re-extraction.

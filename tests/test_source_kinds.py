@@ -1,0 +1,111 @@
+"""Sitemap-only and listing-only outlets are monitored like feeds: end to end through
+`newsmon crawl` against fixture sites on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import run_cli
+from tests.outlets import TOPICS, page
+
+NEWS_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" ' \
+          'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'  # fmt: skip
+
+
+def story(number: int) -> bytes:
+    return page("en_pentagon_ai.html").replace(b"Monday", f"day {number}".encode())
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def news_url(loc: str, title: str, published: datetime) -> str:
+    return (f"<url><loc>{loc}</loc><news:news><news:publication><news:name>Wire</news:name>"
+            f"<news:language>en</news:language></news:publication>"
+            f"<news:publication_date>{iso(published)}</news:publication_date>"
+            f"<news:title>{title}</news:title></news:news></url>")  # fmt: skip
+
+
+def test_sitemap_outlet(site, make_config) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    fresh = [site.add(f"/2026/story-{n}", story(n)) for n in range(3)]
+    old = site.add("/2019/old-story", story(99))
+    site.add("/robots.txt", f"User-agent: *\nAllow: /\nSitemap: {site.url('/sitemap_index.xml')}\n",
+             content_type="text/plain")  # fmt: skip
+    site.add("/sitemap_index.xml", (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url('/news-sitemap.xml')}</loc><lastmod>{iso(now)}</lastmod></sitemap>"
+        f"<sitemap><loc>{site.url('/recent.xml.gz')}</loc><lastmod>{iso(now)}</lastmod></sitemap>"
+        f"<sitemap><loc>{site.url('/archive-2019.xml')}</loc>"
+        "<lastmod>2019-12-31T00:00:00+00:00</lastmod></sitemap>"
+        f"<sitemap><loc>{site.url('/sitemap_index.xml')}</loc></sitemap>"  # refers to itself
+        "</sitemapindex>"
+    ), content_type="application/xml")  # fmt: skip
+    site.add("/news-sitemap.xml", (
+        f'<?xml version="1.0"?><urlset {NEWS_NS}>'
+        + news_url(fresh[0], "Story zero", now - timedelta(hours=1))
+        + news_url(fresh[1], "Story one", now - timedelta(hours=5))
+        + news_url(old, "Old story", now - timedelta(days=5))
+        + "</urlset>"
+    ), content_type="application/xml")  # fmt: skip
+    site.add("/recent.xml.gz", gzip.compress((
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{fresh[2]}</loc><lastmod>{iso(now - timedelta(hours=2))}</lastmod></url>"
+        "</urlset>"
+    ).encode()), content_type="application/x-gzip")  # fmt: skip
+    config = make_config([{"name": "wire-sitemap", "kind": "sitemap",
+                           "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
+    result = run_cli("crawl", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "wire-sitemap: 3 entries, 3 new" in result.stdout, result.stdout
+    records = json.loads("[" + ",".join(run_cli("export", "--config", str(config), "--format",
+                                                "jsonl").stdout.splitlines()) + "]")  # fmt: skip
+    assert sorted(r["url"] for r in records) == sorted(fresh)
+    assert all(r["source"] == "wire-sitemap" and "ai-military" in r["topics"] for r in records)
+    assert "/2019/old-story" not in site.hits  # older than max_age (2 days)
+    assert "/archive-2019.xml" not in site.hits  # an old child of the index
+    assert site.hits["/sitemap_index.xml"] == 1  # the self-reference ended
+    listed = run_cli("sources", "list", "--config", str(config))
+    assert "problem:" in listed.stdout and "sitemap_index.xml" in listed.stdout
+
+    again = run_cli("crawl", "--config", str(config))  # nothing new, nothing refetched
+    assert "Articles: 0 new" in again.stdout
+    assert all(site.hits[url.removeprefix(site.base)] == 1 for url in fresh)
+
+
+def test_listing_outlet(site, make_config) -> None:  # type: ignore[no-untyped-def]
+    first = [site.add(f"/2026/11/27/pentagon-story-number-{n}", story(n)) for n in range(2)]
+    second = [site.add(f"/2026/11/26/defense-story-number-{n}", story(10 + n)) for n in range(2)]
+    third = site.add("/2026/11/25/third-page-story-here", story(20))
+    chrome = ('<header><nav><a href="/">Home</a> <a href="/about">About us</a> '
+              '<a href="/subscribe">Subscribe now</a> <a href="/tag/artificial-intelligence">AI'
+              "</a></nav></header>")  # fmt: skip
+
+    def listing(links: list[str], next_page: str | None) -> str:
+        items = "".join(f'<article><h2><a href="{url}">Story</a></h2>'
+                        f'<a rel="author" href="/author/jane-porter-smith">Jane</a></article>'
+                        for url in links)  # fmt: skip
+        pager = f'<a rel="next" href="{next_page}">Next page</a>' if next_page else ""
+        return (
+            f"<html><body>{chrome}<main>{items}</main>{pager}<footer>"
+            '<a href="/privacy-policy-and-cookies">Privacy</a></footer></body></html>'
+        )
+
+    site.add("/news", listing(first, "/news?page=2"))
+    site.add("/news?page=2", listing(second, "/news?page=3"))
+    site.add("/news?page=3", listing([third], None))
+    config = make_config([{"name": "wire-front", "kind": "listing", "url": site.url("/news"),
+                           "pages": 2}], TOPICS)  # fmt: skip
+    result = run_cli("crawl", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "wire-front: 4 entries, 4 new" in result.stdout, result.stdout
+    exported = run_cli("export", "--config", str(config), "--format", "jsonl").stdout
+    urls = sorted(json.loads(line)["url"] for line in exported.splitlines())
+    assert urls == sorted(first + second)
+    assert "/news?page=3" not in site.hits  # pages: 2
+    for path in ("/about", "/subscribe", "/tag/artificial-intelligence", "/author/jane-porter-smith",
+                 "/privacy-policy-and-cookies"):  # fmt: skip
+        assert path not in site.hits, path
