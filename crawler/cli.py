@@ -1,78 +1,33 @@
 """The `newsmon` command line: a thin layer over the library.
 
-Each command loads the config, calls one function and prints. Domain errors become messages
-and exit codes here and only here: 2 for a config error, 1 for a storage error.
+Each command loads the config, calls one function and prints; `crawler.cli_options` turns
+domain errors into messages and exit codes (2 for a config error, 1 for a storage error).
+The `sources` commands live in `crawler.sources_cli`.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import sys
-import urllib.request
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
-from crawler.config import Config, ConfigError, load_config, parse_duration, set_enabled
-from crawler.config import config_dir as config_dir_for
-from crawler.crawl_state import CrawlState
-from crawler.database import StorageError, engine_for, safe_url
+from crawler.cli_options import (
+    EXIT_STORAGE,
+    LOG_LEVELS,
+    NewsmonGroup,
+    config_option,
+    parse_since,
+)
+from crawler.config import Config, ConfigError, load_config
+from crawler.database import engine_for, safe_url
 from crawler.export import iter_records, write_csv, write_jsonl
+from crawler.fetch import FetchError, fetch
 from crawler.live_view import LiveStatusHandler
+from crawler.sources_cli import sources
 from crawler.terms import Matcher
-from crawler.urls import is_public_address
-
-EXIT_STORAGE = 1
-EXIT_CONFIG = 2
-LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
-
-
-class NewsmonGroup(click.Group):
-    """Turns domain errors into one readable line and the documented exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"Error: config: {exc}", err=True)
-            ctx.exit(EXIT_CONFIG)
-        except StorageError as exc:
-            click.echo(f"Error: storage: {exc}", err=True)
-            ctx.exit(EXIT_STORAGE)
-
-
-def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--config",
-        "config_dir",
-        metavar="DIR",
-        type=click.Path(path_type=Path),
-        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
-    )(command)
-
-
-def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
-    """`7d`, `24h`, `30m` back from now, or an ISO 8601 date or datetime (UTC if no zone)."""
-    if not text:
-        return None
-    now = now or datetime.now(UTC)
-    try:
-        return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a duration like 7d nor an ISO date"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @click.group(cls=NewsmonGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,141 +210,13 @@ def _extract(html: str, url: str) -> tuple[str | None, str]:
 
 
 def _fetch_page(url: str, config: Config) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"not an http(s) URL: {url}", param_hint="--url")
-    settings = config.settings
-    if not settings.allow_private_networks:
-        for *_, address in socket.getaddrinfo(parts.hostname, parts.port or 443):
-            if not is_public_address(address[0]):
-                raise click.ClickException(
-                    f"{parts.hostname} resolves to non-public address {address[0]} "
-                    "(allow_private_networks is off)"
-                )
-    request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent})
     try:
-        with urllib.request.urlopen(request, timeout=settings.download_timeout) as response:
-            body = response.read(settings.max_download_size + 1)
-            charset = response.headers.get_content_charset() or "utf-8"
-    except OSError as exc:
-        raise click.ClickException(f"could not fetch {url}: {exc}") from None
-    if len(body) > settings.max_download_size:
-        raise click.ClickException(f"{url} is larger than max_download_size")
-    return body.decode(charset, errors="replace")
-
-
-@cli.group()
-def sources() -> None:
-    """Inspect sources."""
-
-
-@sources.command("list")
-@config_option
-def sources_list(config_dir: Path | None) -> None:
-    """Each configured source with its last fetch result."""
-    config = load_config(config_dir)
-    state = CrawlState(engine_for(config.settings.database)).all()
-    for source in config.sources:
-        row = state.get(source.name, {})
-        flag = "" if source.enabled else " (disabled)"
-        click.echo(f"{source.name}{flag}  [{source.kind}] {source.url}")
-        if not row.get("last_fetch_at"):
-            click.echo("    never fetched")
-            continue
-        when = row["last_fetch_at"].strftime("%Y-%m-%d %H:%M UTC")
-        line = f"    last fetch {when}: {row['last_status']}"
-        if row["last_status"] == "error":
-            line += f": {row['last_error']} ({row['consecutive_failures']} in a row)"
-        elif row["last_status"] == "ok":
-            line += f", {row['last_entries']} entries, {row['last_new']} new"
-        click.echo(line)
-        if row.get("last_problem"):
-            click.echo(f"    problem: {row['last_problem']}")
-
-
-@sources.command("enable")
-@config_option
-@click.argument("name")
-def sources_enable(config_dir: Path | None, name: str) -> None:
-    """Enable source NAME in sources.yaml (comments and layout are kept)."""
-    set_enabled(config_dir_for(config_dir), name, True)
-    click.echo(f"{name}: enabled")
-
-
-@sources.command("disable")
-@config_option
-@click.argument("name")
-def sources_disable(config_dir: Path | None, name: str) -> None:
-    """Disable source NAME in sources.yaml (comments and layout are kept)."""
-    set_enabled(config_dir_for(config_dir), name, False)
-    click.echo(f"{name}: disabled")
-
-
-@sources.command("status")
-@config_option
-def sources_status(config_dir: Path | None) -> None:
-    """Health of every source: last run, success, error, failures, new articles, schedule.
-
-    Flags: FAILING (the last pass failed), NEVER OK (polled, never successfully), SILENT (no
-    new article for `silent_after`), NOTHING NEW YET (3 passes or more, no new article).
-    """
-    config = load_config(config_dir)
-    state = CrawlState(engine_for(config.settings.database))
-    now = datetime.now(UTC)
-    rows = state.all()
-    day = state.new_articles_since(now - timedelta(days=1))
-    week = state.new_articles_since(now - timedelta(days=7))
-    silent_after = timedelta(seconds=parse_duration(config.settings.silent_after))
-    for source in config.sources:
-        row = rows.get(source.name, {})
-        flags = source_flags(row, source.enabled, now, silent_after)
-        head = f"{source.name}{' [' + ', '.join(flags) + ']' if flags else ''}"
-        click.echo(click.style(head, fg="red" if flags else None, bold=bool(flags)))
-        click.echo(f"    last run {_when(row.get('last_fetch_at'), now)}"
-                   f" ({row.get('last_status') or 'never'}), "
-                   f"last success {_when(row.get('last_success_at'), now)}")  # fmt: skip
-        if row.get("last_error"):
-            click.echo(f"    last error: {row['last_error']} "
-                       f"({row.get('consecutive_failures', 0)} in a row)")  # fmt: skip
-        interval = row.get("interval")
-        click.echo(
-            f"    new articles: {day.get(source.name, 0)} in 24h, {week.get(source.name, 0)} in 7d;"
-            f" interval {describe_seconds(interval) if interval else source.cron or '-'},"
-            f" next run {_when(row.get('next_run_at'), now)}"
-        )
-
-
-def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
-                 silent_after: timedelta) -> list[str]:  # fmt: skip
-    """Why a source needs a look; a broken source must never fail silently."""
-    if not enabled:
-        return ["disabled"]
-    flags = []
-    if row.get("consecutive_failures"):
-        flags.append("FAILING")
-    if row.get("last_fetch_at") and not row.get("last_success_at"):
-        flags.append("NEVER OK")
-    last_new = row.get("last_new_at")
-    if last_new and now - last_new > silent_after:
-        flags.append("SILENT")
-    elif not last_new and row.get("last_success_at") and (row.get("passes") or 0) >= 3:
-        flags.append("NOTHING NEW YET")
-    return flags
-
-
-def describe_seconds(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.3g}{unit}"
-    return f"{seconds:.0f}s"
-
-
-def _when(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    delta = (moment - now).total_seconds()
-    text = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{text} (in {describe_seconds(delta)})" if delta > 0 else text
+        page = fetch(url, config.settings)
+    except FetchError as exc:
+        raise click.ClickException(str(exc)) from None
+    if page.status >= 400:
+        raise click.ClickException(f"{url}: HTTP {page.status}")
+    return page.text()
 
 
 @cli.group("config")
@@ -407,6 +234,9 @@ def config_check(config_dir: Path | None) -> None:
     click.echo(f"  sources: {len(config.sources)} ({enabled} enabled)")
     click.echo(f"  topics: {', '.join(rule.name for rule in config.topics) or 'none'}")
     click.echo(f"  database: {safe_url(config.settings.database)}")
+
+
+cli.add_command(sources)
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""What every `newsmon` command shares: the error-to-exit-code group, `--config`, `--since`.
+
+Domain errors become one readable line and the documented exit code here, and only here:
+2 for a config error, 1 for a storage error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.config import ConfigError, parse_duration
+from crawler.database import StorageError
+
+EXIT_STORAGE = 1
+EXIT_CONFIG = 2
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+
+
+class NewsmonGroup(click.Group):
+    """Turns domain errors into one readable line and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"Error: config: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        except StorageError as exc:
+            click.echo(f"Error: storage: {exc}", err=True)
+            ctx.exit(EXIT_STORAGE)
+
+
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_dir",
+        metavar="DIR",
+        type=click.Path(path_type=Path),
+        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
+    )(command)
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """`7d`, `24h`, `30m` back from now, or an ISO 8601 date or datetime (UTC if no zone)."""
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a duration like 7d nor an ISO date"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
