@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests.sites import Site
 
@@ -94,13 +95,15 @@ def postgres_url() -> Iterator[str]:
     """A fresh schema in PostgreSQL's `test` database, dropped afterwards. Never skips: a test
     that needs PostgreSQL fails when the server is missing."""
     schema = f"newsmon_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    admin = create_engine(POSTGRES_URL, poolclass=NullPool)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
