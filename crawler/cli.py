@@ -219,6 +219,30 @@ def _fetch_page(url: str, config: Config) -> str:
     return page.text()
 
 
+@cli.command()
+@config_option
+@click.option("--topic", metavar="T", help="Only this topic (the others stay as they are).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
+    """Apply the current topics.yaml to every stored article and report, per topic, how many
+    articles gained and lost it, with examples. Review decisions are kept."""
+    from crawler.retag import retag as retag_archive
+
+    config = load_config(config_dir)
+    _check_topic(config, topic)
+    report = retag_archive(engine_for(config.settings.database), config.topics, topic, dry_run)
+    verb = "would change" if dry_run else "changed"
+    click.echo(
+        f"{report.articles} articles re-tagged{' (dry run: nothing written)' if dry_run else ''}"
+    )
+    for name, change in report.topics.items():
+        click.echo(f"{name}: {verb}: +{change.gained} gained, -{change.lost} lost, "
+                   f"{change.changed_terms} with other terms")  # fmt: skip
+        for sign, examples in (("+", change.gained_examples), ("-", change.lost_examples)):
+            for article_id, title in examples:
+                click.echo(f"    {sign} {article_id:>6}  {title[:90]}")
+
+
 @cli.group("config")
 def config_group() -> None:
     """Check the configuration."""

@@ -201,6 +201,21 @@ class Service:
                     stats.get("newsmon/store/new", 0), f"; hits {hits}" if hits else "",
                     describe_delay((when - now).total_seconds()))  # fmt: skip
 
+    async def _retag(self, config: Config) -> None:
+        """Bring stored articles in line with edited topics, off the reactor's thread."""
+        from crawler.retag import retag
+
+        engine = engine_for(config.settings.database)
+        loop = asyncio.get_running_loop()
+        try:
+            report = await loop.run_in_executor(None, retag, engine, config.topics)
+        except Exception:
+            logger.exception("Re-tagging after the topics change failed")
+            return
+        changes = ", ".join(f"{name} +{c.gained}/-{c.lost}" for name, c in report.topics.items())
+        logger.info("Topics changed: %d articles re-tagged (%s)", report.articles,
+                    changes or "no topics")  # fmt: skip
+
     def status_line(self) -> str:
         """Passes under way with their progress, then the next runs."""
         now = datetime.now(UTC)
@@ -243,10 +258,13 @@ class Service:
         if config.settings.database != self.config.settings.database:
             logger.warning("The database setting changed: it takes effect after a restart")
             config = Config(config.directory, self.config.settings, config.sources, config.topics)
+        topics_changed = config.topics != self.config.topics
         self.config = config
         self._sync_sources()
         logger.info("Config reloaded: %d sources scheduled, %d topics", len(self.tracked),
                     len(config.topics))  # fmt: skip
+        if topics_changed:
+            asyncio.ensure_future(self._retag(config))
 
 
 def run_forever(config: Config, log_level: str = "INFO",

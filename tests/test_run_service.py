@@ -83,6 +83,11 @@ def test_run_polls_reloads_recovers_and_stops_cleanly(site_factory, make_config,
         sources_file.write_text(yaml.safe_dump({"sources": sources}))
         wait_for(lambda: late.hits.get("/feed.xml", 0) >= 1, what="the new source")
         wait_for(lambda: late.hits.get("/story", 0) >= 1, what="the new source's article")
+
+        # Edited topics: the stored articles are re-tagged without a restart.
+        (config / "topics.yaml").write_text(yaml.safe_dump({"topics": [TOPICS[1]]}))
+        wait_for(lambda: "Topics changed: 4 articles re-tagged" in read(log), what="re-tagging")
+        assert "ai-military +0/-4" in read(log)  # the dropped topic left every article
         time.sleep(1)
 
         # SIGTERM: clean exit within 30 s.

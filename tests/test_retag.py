@@ -1,0 +1,58 @@
+"""`newsmon retag`: the archive follows topics.yaml, with a report of what changed, and the
+scheduler re-tags by itself when topics.yaml changes."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.conftest import run_cli
+from tests.outlets import TOPICS, page, rss2
+
+
+def exported(config) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    result = run_cli("export", "--config", str(config), "--format", "jsonl")
+    return {json.loads(line)["title"][:12]: json.loads(line) for line in result.stdout.splitlines()}
+
+
+def test_retag_reports_and_applies(site, make_config) -> None:  # type: ignore[no-untyped-def]
+    links = [("en", site.add("/en", page("en_pentagon_ai.html"))),
+             ("fr", site.add("/fr", page("fr_meta_llama.html"))),
+             ("de", site.add("/de", page("de_bundeswehr_ki.html"), content_type="text/html"))]  # fmt: skip
+    site.add("/feed.xml", rss2(links))
+    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS)
+    assert run_cli("crawl", "--config", str(config)).returncode == 0
+    before = exported(config)
+    assert before["Pentagon exp"]["topics"] == ["ai-military", "nato"]
+
+    # Sharpen the topics: drop "nato", add "llama", narrow ai-military to English terms.
+    topics = [
+        {"name": "ai-military", "all": [["artificial intelligence"], ["military"]], "near": 15},
+        {"name": "llama", "any": ["Llama"]},
+    ]
+    (config / "topics.yaml").write_text(yaml.safe_dump({"topics": topics}))
+    dry = run_cli("retag", "--dry-run", "--config", str(config))
+    assert dry.returncode == 0, dry.stderr
+    assert "3 articles re-tagged (dry run: nothing written)" in dry.stdout
+    assert "ai-military: would change: +0 gained, -2 lost" in dry.stdout
+    assert "llama: would change: +1 gained, -0 lost" in dry.stdout
+    assert "nato: would change: +0 gained, -1 lost" in dry.stdout
+    assert "- " in dry.stdout and "Meta ouvre" in dry.stdout  # examples
+    assert exported(config) == before  # nothing written
+
+    only = run_cli("retag", "--topic", "llama", "--config", str(config))
+    assert "llama: changed: +1 gained" in only.stdout and "nato" not in only.stdout
+    after_only = exported(config)
+    assert after_only["Meta ouvre l"]["topics"] == ["ai-military", "llama"]  # others untouched
+
+    full = run_cli("retag", "--config", str(config))
+    assert full.returncode == 0, full.stderr
+    after = exported(config)
+    assert after["Pentagon exp"]["topics"] == ["ai-military"]
+    assert after["Pentagon exp"]["matches"]["ai-military"] == ["artificial intelligence",
+                                                               "military"]  # fmt: skip
+    assert after["Meta ouvre l"]["topics"] == ["llama"]
+    assert after["Bundeswehr t"]["topics"] == []
+    again = run_cli("retag", "--config", str(config))
+    assert "+0 gained, -0 lost, 0 with other terms" in again.stdout  # idempotent
