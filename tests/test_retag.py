@@ -17,9 +17,9 @@ def exported(config) -> dict[str, dict]:  # type: ignore[no-untyped-def]
 
 
 def test_retag_reports_and_applies(site, make_config) -> None:  # type: ignore[no-untyped-def]
+    german = site.add("/de", page("de_bundeswehr_ki.html"), content_type="text/html")
     links = [("en", site.add("/en", page("en_pentagon_ai.html"))),
-             ("fr", site.add("/fr", page("fr_meta_llama.html"))),
-             ("de", site.add("/de", page("de_bundeswehr_ki.html"), content_type="text/html"))]  # fmt: skip
+             ("fr", site.add("/fr", page("fr_meta_llama.html"))), ("de", german)]  # fmt: skip
     site.add("/feed.xml", rss2(links))
     config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS)
     assert run_cli("crawl", "--config", str(config)).returncode == 0
