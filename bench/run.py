@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-BENCHMARKS = ["scheduler_memory"]
+BENCHMARKS = ["scheduler_memory", "neardup"]
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
 
