@@ -8,17 +8,19 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, func, select
 
 from crawler.crawl_state import as_utc
-from crawler.schema import article_topics, article_urls, articles
+from crawler.schema import article_topics, article_urls, article_versions, articles, reviews
 
 FIELDS = (
     "id", "url", "seen_urls", "source", "title", "author", "published", "fetched_at",
-    "language", "text", "topics", "matches", "duplicate_of",
+    "language", "text", "topics", "matches", "duplicate_of", "review", "story_id",
+    "updated_at", "copies",
 )  # fmt: skip
 LIST_SEPARATOR = "|"
 # Spreadsheets run a cell that starts with one of these as a formula: scraped text is hostile.
@@ -49,7 +51,7 @@ def iter_records(engine: Engine, topic: str | None = None, since: datetime | Non
                  batch: int = 500) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Export records, oldest first (or newest first), fetched in batches."""
     query = article_query(topic, since, tagged).with_only_columns(
-        *(column for column in articles.c if column.name != "html")
+        *(column for column in articles.c if column.name not in ("html", "signature"))
     )
     if newest_first:
         query = query.order_by(None).order_by(articles.c.fetched_at.desc(), articles.c.id.desc())
@@ -77,6 +79,18 @@ def _records(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:  # type: 
         .order_by(article_topics.c.topic)
     ):
         matches.setdefault(article_id, {})[topic] = list(terms)
+    decisions = {
+        review.article_id: {"verdict": review.verdict, "starred": bool(review.starred),
+                            "note": review.note, "reviewed_at": _iso(review.reviewed_at)}
+        for review in connection.execute(select(reviews).where(reviews.c.article_id.in_(ids)))
+    }  # fmt: skip
+    copies = dict(
+        connection.execute(
+            select(articles.c.duplicate_of, func.count())
+            .where(articles.c.duplicate_of.in_(ids))
+            .group_by(articles.c.duplicate_of)
+        ).all()
+    )
     for row in rows:
         found = matches.get(row["id"], {})
         yield {
@@ -93,7 +107,64 @@ def _records(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:  # type: 
             "topics": list(found),
             "matches": found,
             "duplicate_of": row["duplicate_of"],
+            "review": decisions.get(row["id"]),
+            "story_id": row["story_id"],
+            "updated_at": _iso(row["updated_at"]),
+            "copies": copies.get(row["id"], 0),
         }
+
+
+@dataclass
+class Story:
+    id: int
+    articles: int
+    outlets: list[str]
+    languages: list[str]
+    first_seen: datetime
+    title: str  # its first article's
+
+
+def list_stories(engine: Engine, topic: str | None = None, since: datetime | None = None,
+                 min_articles: int = 1) -> list[Story]:  # fmt: skip
+    """Stories with an article fetched since `since` (and tagged `topic`), largest first."""
+    with engine.connect() as connection:
+        members = select(articles.c.story_id).where(articles.c.story_id.is_not(None))
+        if since:
+            members = members.where(articles.c.fetched_at >= since)
+        if topic:
+            tagged = select(article_topics.c.article_id).where(article_topics.c.topic == topic)
+            members = members.where(articles.c.id.in_(tagged))
+        rows = connection.execute(
+            select(articles.c.story_id, articles.c.source, articles.c.language,
+                   articles.c.fetched_at, articles.c.title, articles.c.id)
+            .where(articles.c.story_id.in_(members))
+            .order_by(articles.c.fetched_at, articles.c.id)
+        ).all()  # fmt: skip
+    stories: dict[int, Story] = {}
+    for row in rows:
+        story = stories.get(row.story_id)
+        if story is None:
+            first_seen = as_utc(row.fetched_at)
+            story = Story(row.story_id, 0, [], [], first_seen, row.title or "")  # type: ignore[arg-type]
+            stories[row.story_id] = story
+        story.articles += 1
+        if row.source not in story.outlets:
+            story.outlets.append(row.source)
+        if row.language and row.language not in story.languages:
+            story.languages.append(row.language)
+    found = [story for story in stories.values() if story.articles >= min_articles]
+    return sorted(found, key=lambda story: (-story.articles, story.first_seen))
+
+
+def versions_of(engine: Engine, article_id: int) -> list[dict[str, Any]]:
+    """Earlier texts of an article, oldest first, each with what the next one changed."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(article_versions).where(article_versions.c.article_id == article_id)
+            .order_by(article_versions.c.replaced_at)
+        ).mappings().all()  # fmt: skip
+    return [{**row, "fetched_at": _iso(row["fetched_at"]),
+             "replaced_at": _iso(row["replaced_at"])} for row in rows]  # fmt: skip
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
@@ -113,7 +184,8 @@ def _cell(value: Any) -> Any:
 
 
 def write_csv(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
-    """Same columns as JSONL; lists joined by `|`, `matches` as topic:term;term|topic:term.
+    """Same columns as JSONL; lists joined by `|`, `matches` as topic:term;term|topic:term,
+    `review` as its JSON object.
 
     A text cell that a spreadsheet would run as a formula gets a leading `'`.
     """
@@ -127,6 +199,8 @@ def write_csv(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
         row["matches"] = LIST_SEPARATOR.join(
             f"{topic}:{';'.join(terms)}" for topic, terms in record["matches"].items()
         )
+        if record["review"] is not None:
+            row["review"] = json.dumps(record["review"], ensure_ascii=False)
         writer.writerow({key: _cell(value) for key, value in row.items()})
         count += 1
     return count

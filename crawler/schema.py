@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -20,6 +22,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    func,
+    literal_column,
 )
 
 metadata = MetaData()
@@ -67,6 +72,11 @@ articles = Table(
     Column("extractor", String(100)),  # what produced `text`, to re-extract when it improves
     Column("duplicate_of", Integer, ForeignKey("articles.id"), index=True),
     Index("ix_articles_source_fetched_at", "source", "fetched_at"),
+    # Near-duplicate signature (pipelines/neardup.py), kept so the index is rebuilt at start-up.
+    Column("signature", LargeBinary),
+    Column("story_id", Integer, index=True),  # the story cluster: id of its first article
+    Column("updated_at", DateTime(timezone=True)),  # the text last changed (a developing story)
+    Column("checked_at", DateTime(timezone=True)),  # the page was last fetched to look for that
 )
 
 # Every URL that led to an article, the canonical one included: the "already stored?" lookup.
@@ -85,3 +95,53 @@ article_topics = Table(
     Column("topic", String(200), primary_key=True, index=True),
     Column("terms", JSON, nullable=False),  # the terms that matched, as written in topics.yaml
 )
+
+# Review decisions (issue 6): one row per reviewed article, never touched by re-tagging, so a
+# decision survives a change of topics. Starring is orthogonal to the verdict, as in feed
+# readers: an irrelevant article may still be worth keeping at hand.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("verdict", String(20)),  # relevant, irrelevant, or null (starred or noted only)
+    Column("starred", Boolean, nullable=False, default=False, server_default=false()),
+    Column("note", Text),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("verdict IN ('relevant', 'irrelevant')", name="ck_reviews_verdict"),
+)
+
+# The hits page sorts by publication date.
+Index("ix_articles_published", articles.c.published)
+
+# Full-text search. PostgreSQL: a GIN index on this expression (queries must repeat it
+# exactly); the `simple` configuration lowercases and stems nothing, so every language is
+# searched alike. SQLite: the FTS5 table `articles_fts` and its triggers, created by
+# migration 0003 and invisible to this metadata (see `SEARCH_TABLES`).
+SEARCH_DOCUMENT = func.to_tsvector(
+    literal_column("'simple'"),
+    # Parenthesized as PostgreSQL reflects it, so that Alembic compares it as equal.
+    literal_column("(coalesce(articles.title, '') || ' ') || articles.text"),
+)
+articles.append_constraint(
+    Index("ix_articles_search", SEARCH_DOCUMENT, postgresql_using="gin").ddl_if(
+        dialect="postgresql"
+    )
+)
+
+# SQLite's FTS5 table and its shadow tables: schema objects this metadata does not describe.
+SEARCH_TABLES = ("articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
+                 "articles_fts_config")  # fmt: skip
+
+# Earlier texts of articles whose page changed (corrections, developing stories).
+article_versions = Table(
+    "article_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),  # when this text was current
+    Column("replaced_at", DateTime(timezone=True), nullable=False),
+    Column("change", Text, nullable=False),  # what the next version changed, for people
+)  # fmt: skip

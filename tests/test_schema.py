@@ -22,7 +22,7 @@ def assert_matches_schema(url: str) -> None:
         # SQLite's FTS5 search table and its shadow tables are not in the metadata.
         context = MigrationContext.configure(connection, opts={"include_name": lambda name, kind,
             _: not (kind == "table" and name in SEARCH_TABLES)})  # fmt: skip
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
         differences = compare_metadata(context, metadata)
     assert differences == [], differences
     assert set(inspect(engine).get_table_names()) >= {"articles", "article_urls",
