@@ -159,6 +159,8 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
         title = (record["title"] or record["url"]).replace("\n", " ")
         click.echo(head + title[: max(20, width - len(head))])
         terms = "; ".join(f"{t}: {', '.join(m)}" for t, m in record["matches"].items())
+        if record["copies"]:
+            terms += f"; copies: {record['copies']}"
         click.echo(" " * 8 + click.style(f"{terms}  {record['url']}", dim=True))
 
 
@@ -241,6 +243,47 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
         for sign, examples in (("+", change.gained_examples), ("-", change.lost_examples)):
             for article_id, title in examples:
                 click.echo(f"    {sign} {article_id:>6}  {title[:90]}")
+
+
+@cli.command()
+@config_option
+@click.option("--topic", metavar="T", help="Only stories with an article tagged T.")
+@click.option("--since", default="7d", show_default=True, metavar="DATE",
+              help="With an article fetched since a duration (7d) or an ISO date.")  # fmt: skip
+@click.option("--min-articles", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Hide smaller stories.")  # fmt: skip
+def stories(config_dir: Path | None, topic: str | None, since: str, min_articles: int) -> None:
+    """Stories: articles from one or more outlets about the same event, largest first."""
+    from crawler.export import list_stories
+
+    config = load_config(config_dir)
+    _check_topic(config, topic)
+    found = list_stories(engine_for(config.settings.database), topic, parse_since(since),
+                         min_articles)  # fmt: skip
+    if not found:
+        click.echo("No stories.")
+    for story in found:
+        click.echo(f"{story.id:>6}  {story.first_seen:%Y-%m-%d %H:%M}  {story.articles} articles, "
+                   f"{len(story.outlets)} outlets ({', '.join(story.outlets[:5])}); "
+                   f"{', '.join(story.languages) or '?'}")  # fmt: skip
+        click.echo(f"        {' '.join(story.title.split())[:100]}")
+
+
+@cli.command()
+@config_option
+@click.argument("article_id", type=int)
+def versions(config_dir: Path | None, article_id: int) -> None:
+    """Earlier texts of article ARTICLE_ID, with what each update changed."""
+    from crawler.export import versions_of
+
+    config = load_config(config_dir)
+    found = versions_of(engine_for(config.settings.database), article_id)
+    if not found:
+        click.echo(f"Article {article_id} has no earlier versions.")
+    for version in found:
+        click.echo(f"{version['fetched_at']} until {version['replaced_at']}: then "
+                   f"{version['change']}")  # fmt: skip
+        click.echo(f"    {' '.join((version['title'] or '').split())[:100]}")
 
 
 @cli.group("config")

@@ -28,7 +28,7 @@ DATABASE_ENV = "NEWSMON_DATABASE"
 DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
 SOURCE_KINDS = ("feed", "sitemap", "listing")
 SOURCE_KEYS = {"name", "kind", "url", "every", "cron", "min_every", "max_every", "adaptive",
-               "language", "enabled", "tags"}  # fmt: skip
+               "language", "enabled", "tags", "updates"}  # fmt: skip
 # Keys that only one kind of source takes.
 KIND_KEYS = {"sitemap": {"max_age"}, "listing": {"follow", "deny", "allow_domains", "pages"}}
 
@@ -103,6 +103,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("max_backoff", str, "1d", "Longest wait before retrying a failing source."),
     SettingSpec(
+        "update_window",
+        str,
+        "2d",
+        "How long after its first fetch an article of a source "
+        "with `updates` is re-checked for changes.",
+    ),
+    SettingSpec(
         "jitter",
         float,
         0.1,
@@ -116,7 +123,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
 )
 
-DURATION_SETTINGS = ("every", "min_every", "max_every", "max_backoff", "silent_after")
+DURATION_SETTINGS = (
+    "every", "min_every", "max_every", "max_backoff", "silent_after", "update_window"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,7 @@ class Settings:
     min_every: str
     max_every: str
     max_backoff: str
+    update_window: str
     jitter: float
     silent_after: str
 
@@ -163,6 +173,7 @@ class Source:
     deny: str | None = None  # ...and not this one
     allow_domains: tuple[str, ...] = ()  # listing: hosts to follow links to (default: its own)
     pages: int = 1  # listing: pages of pagination to read
+    updates: str | None = None  # re-check stored articles this often for changes (off: None)
 
 
 @dataclass(frozen=True)
@@ -361,7 +372,7 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
             raise ConfigError(
                 f"{where}: field 'url': not an absolute http(s) URL: {url!r}"
             ) from None
-        for key in ("every", "min_every", "max_every", "max_age"):
+        for key in ("every", "min_every", "max_every", "max_age", "updates"):
             if entry.get(key) is not None:
                 _check_duration(where, key, entry[key])
         every, cron = entry.get("every"), entry.get("cron")
@@ -394,6 +405,7 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
                 adaptive=_typed(where, "adaptive", entry.get("adaptive", True), bool),
                 **_listing_options(where, entry),
                 max_age=entry.get("max_age"),
+                updates=entry.get("updates"),
             )
         )
     return tuple(sources)

@@ -8,9 +8,9 @@ Spiders read and write it; it never writes articles (the store pipeline does).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 
 from crawler.polling import Outcome
 from crawler.schema import article_urls, articles, sources
@@ -117,6 +117,27 @@ class CrawlState:
                 .group_by(articles.c.source)
             )
             return {source: count for source, count in rows}
+
+    def due_for_recheck(self, urls: list[str], every: float, window: float,
+                        now: datetime | None = None) -> set[str]:  # fmt: skip
+        """Which of these stored URLs to fetch again for updates: first fetched within
+        `window` seconds and not checked for `every` seconds."""
+        now = now or datetime.now(UTC)
+        due: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(urls), 500):
+                due.update(connection.execute(
+                    select(article_urls.c.url)
+                    .join(articles, articles.c.id == article_urls.c.article_id)
+                    .where(
+                        article_urls.c.url.in_(urls[start : start + 500]),
+                        articles.c.url == article_urls.c.url,
+                        articles.c.fetched_at >= now - timedelta(seconds=window),
+                        or_(articles.c.checked_at.is_(None),
+                            articles.c.checked_at <= now - timedelta(seconds=every)),
+                    )
+                ).scalars())  # fmt: skip
+        return due
 
     def all(self) -> dict[str, dict[str, object]]:
         with self.engine.connect() as connection:

@@ -1,6 +1,6 @@
 """The one item type of the flow: an article, filled stage by stage.
 
-spider → extract → dedup → tag → store. Each stage fills only its own group of fields, so
+spider → extract → dedup → tag → story → store. Each stage fills only its own group of fields, so
 reading an item tells how far it got. Scrapy handles dataclass items through itemadapter.
 """
 
@@ -15,6 +15,7 @@ class Article:
     # Filled by the spider: where the page came from and what was downloaded.
     source: str  # source name from sources.yaml
     url: str  # canonical form of the link that led here (feed entry link)
+    recheck: bool = False  # a stored page fetched again to look for updates
     response_url: str = ""  # final URL after redirects
     html: str = ""  # decoded page
     html_bytes: bytes = b""  # raw body, kept compressed when `keep_html` is on
@@ -36,9 +37,16 @@ class Article:
     # Filled by the dedup pipeline.
     fingerprint: str = ""  # hash of the normalized text
     seen_urls: list[str] = field(default_factory=list)  # other URLs that led here
+    signature: bytes = b""  # near-duplicate signature (pipelines/neardup.py)
+    duplicate_of: int | None = None  # the first-seen article this one is a near copy of
+    changed: bool = False  # an already stored page came back with materially changed text
+    change: str = ""  # what changed, for people ("+120 words, -30 words")
 
     # Filled by the tag pipeline: topic name -> terms that matched, as written in topics.yaml.
     matches: dict[str, list[str]] = field(default_factory=dict)
+
+    # Filled by the story pipeline: the story cluster (id of its first article), if any yet.
+    story_id: int | None = None
 
     # Filled by the store pipeline.
     id: int | None = None

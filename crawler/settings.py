@@ -14,6 +14,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.dedup.DedupPipeline": 200,
     "pipelines.tag.TagPipeline": 300,
+    "pipelines.story.StoryPipeline": 350,
     "pipelines.store.StorePipeline": 400,
 }
 

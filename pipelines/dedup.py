@@ -1,28 +1,44 @@
-"""Dedup pipeline: after extraction, before tagging. An article already in the store, by any
-URL that led to it or by the same text under another URL, is marked with its stored id so
-tagging is skipped and the store only records the new URLs.
+"""Dedup pipeline: after extraction, before tagging.
+
+- The same article: a page reached by a URL already stored, or the same text under another
+  URL, gets its stored id, so tagging is skipped and the store only records the new URLs.
+- A near copy (wire copy, republication with another headline, a dateline, other
+  boilerplate, a teaser): `duplicate_of` is set to the first-seen article, found through the
+  near-duplicate index (`pipelines.neardup`), which is rebuilt from stored signatures once per
+  process and grows as articles are stored.
+- An update: a stored page fetched again (`recheck`) whose text changed materially is marked
+  `changed`, to be re-tagged and stored as the article's new version.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
+import logging
 import re
 import unicodedata
 
+from scrapy import signals
 from sqlalchemy import Engine, or_, select
 
 from crawler.database import engine_for
 from crawler.items import Article
 from crawler.schema import article_urls, articles
+from pipelines.neardup import NearDuplicateIndex, signature, words
+
+logger = logging.getLogger(__name__)
 
 WORDS = re.compile(r"\w+")
+MATERIAL_WORDS = 3  # an update changes at least this many words; fewer is a typo fix
+LOAD_BATCH = 5000
 
 
 def fingerprint(text: str) -> str:
     """Hash of the text's words, blind to case, accents, spacing and punctuation."""
     folded = unicodedata.normalize("NFKD", text).casefold()
-    words = WORDS.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
-    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
+    tokens = WORDS.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+    return hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()
 
 
 def find_stored(engine: Engine, urls: list[str], text_fingerprint: str) -> int | None:
@@ -40,18 +56,83 @@ def find_stored(engine: Engine, urls: list[str], text_fingerprint: str) -> int |
         ).scalar()
 
 
+def describe_change(old: str, new: str) -> str:
+    """How many words an update added and removed: "" when it is not material."""
+    matcher = difflib.SequenceMatcher(None, old.split(), new.split(), autojunk=False)
+    added = removed = 0
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            removed += i2 - i1
+            added += j2 - j1
+    if added + removed < MATERIAL_WORDS:
+        return ""
+    return f"+{added} words, -{removed} words"
+
+
+@functools.cache
+def near_duplicate_index(database: str) -> NearDuplicateIndex:
+    """The process's index of original articles, loaded from their stored signatures."""
+    index = NearDuplicateIndex()
+    engine = engine_for(database)
+    last = 0
+    with engine.connect() as connection:
+        while True:
+            rows = connection.execute(
+                select(articles.c.id, articles.c.signature)
+                .where(articles.c.id > last, articles.c.duplicate_of.is_(None),
+                       articles.c.signature.is_not(None))
+                .order_by(articles.c.id)
+                .limit(LOAD_BATCH)
+            ).all()  # fmt: skip
+            if not rows:
+                break
+            index.extend((row.id, row.signature) for row in rows)
+            last = rows[-1].id
+    logger.info("Near-duplicate index: %d articles loaded from %s", len(index), engine.url)
+    return index
+
+
 class DedupPipeline:
-    def __init__(self, engine: Engine, stats) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, index: NearDuplicateIndex, stats) -> None:  # type: ignore[no-untyped-def]
         self.engine = engine
+        self.index = index
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
-        return cls(engine_for(crawler.settings["NEWSMON_DATABASE"]), crawler.stats)
+        database = crawler.settings["NEWSMON_DATABASE"]
+        pipeline = cls(engine_for(database), near_duplicate_index(database), crawler.stats)
+        crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)
+        return pipeline
 
     def process_item(self, item: Article) -> Article:
         item.fingerprint = fingerprint(item.text)
+        item.signature = signature(item.text)
         item.id = find_stored(self.engine, [item.url, *item.seen_urls], item.fingerprint)
         if item.id is not None:
-            self.stats.inc_value("newsmon/dedup/same_article")
+            if item.recheck:
+                self._compare_with_stored(item)
+            if not item.changed:
+                self.stats.inc_value("newsmon/dedup/same_article")
+            return item
+        item.duplicate_of = self.index.find(item.signature)
+        if item.duplicate_of is not None:
+            self.stats.inc_value("newsmon/dedup/near_duplicate")
         return item
+
+    def _compare_with_stored(self, item: Article) -> None:
+        with self.engine.connect() as connection:
+            stored = connection.execute(
+                select(articles.c.fingerprint, articles.c.text).where(articles.c.id == item.id)
+            ).one()
+        if stored.fingerprint != item.fingerprint:
+            item.change = describe_change(stored.text, item.text)
+            item.changed = bool(item.change)
+            if item.changed:
+                self.stats.inc_value("newsmon/dedup/updated")
+
+    def item_scraped(self, item: Article) -> None:
+        """A stored original joins the index, so later copies in this process find it."""
+        original = isinstance(item, Article) and item.duplicate_of is None and not item.recheck
+        if original and item.id is not None and words(item.text):
+            self.index.add(item.id, item.signature)

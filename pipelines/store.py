@@ -1,6 +1,7 @@
 """Store pipeline: the last stage and the only writer of articles. One transaction per
 article: the article, every URL that led to it and its topics land together or not at all, and
-unique keys on URL and text fingerprint make a re-run store nothing twice.
+unique keys on URL and text fingerprint make a re-run store nothing twice. A changed page
+keeps its earlier text as a version; a re-checked page that did not change is only stamped.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ import gzip
 import logging
 
 from scrapy.exceptions import DropItem
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crawler.database import engine_for, safe_url
 from crawler.items import Article
-from crawler.schema import article_topics, article_urls, articles
+from crawler.schema import article_topics, article_urls, article_versions, articles
 from pipelines.dedup import find_stored
 
 logger = logging.getLogger(__name__)
@@ -48,16 +49,55 @@ def insert_article(connection: Connection, item: Article, keep_html: bool) -> in
             text=item.text,
             html=gzip.compress(item.html_bytes) if keep_html and item.html_bytes else None,
             extractor=item.extractor,
+            signature=item.signature or None,
+            duplicate_of=item.duplicate_of,
+            story_id=item.story_id,
+            checked_at=item.fetched_at,
         )
     ).inserted_primary_key[0]
+    if item.story_id is None:  # the first article of its story names it
+        item.story_id = article_id
+        connection.execute(
+            update(articles).where(articles.c.id == article_id).values(story_id=article_id)
+        )
     add_urls(connection, article_id, [item.url, *item.seen_urls])
-    if item.matches:
+    write_topics(connection, article_id, item.matches)
+    return article_id
+
+
+def write_topics(connection: Connection, article_id: int, matches: dict[str, list[str]]) -> None:
+    connection.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
+    if matches:
         connection.execute(
             insert(article_topics),
             [{"article_id": article_id, "topic": t, "terms": terms}
-             for t, terms in item.matches.items()],
+             for t, terms in matches.items()],
         )  # fmt: skip
-    return article_id
+
+
+def update_article(connection: Connection, item: Article, keep_html: bool) -> None:
+    """A changed page: the stored text becomes a version, the new one takes its place."""
+    old = connection.execute(
+        select(articles.c.title, articles.c.text, articles.c.fetched_at,
+               articles.c.updated_at).where(articles.c.id == item.id)
+    ).one()  # fmt: skip
+    connection.execute(
+        insert(article_versions).values(
+            article_id=item.id, title=old.title, text=old.text,
+            fetched_at=old.updated_at or old.fetched_at, replaced_at=item.fetched_at,
+            change=item.change,
+        )
+    )  # fmt: skip
+    values = {
+        "title": item.title, "author": item.author, "text": item.text,
+        "fingerprint": item.fingerprint, "signature": item.signature or None,
+        "updated_at": item.fetched_at, "checked_at": item.fetched_at,
+        "extractor": item.extractor,
+    }  # fmt: skip
+    if keep_html and item.html_bytes:
+        values["html"] = gzip.compress(item.html_bytes)
+    connection.execute(update(articles).where(articles.c.id == item.id).values(**values))
+    write_topics(connection, item.id, item.matches)  # type: ignore[arg-type]
 
 
 class StorePipeline:
@@ -85,6 +125,16 @@ class StorePipeline:
             raise DropItem(f"storage failed: {item.url}") from exc
 
     def _store(self, item: Article) -> Article:
+        if item.changed:
+            try:
+                with self.engine.begin() as connection:
+                    update_article(connection, item, self.keep_html)
+            except IntegrityError:  # the new text is another stored article's
+                self.stats.inc_value("newsmon/store/update_conflict")
+                raise DropItem(f"updated text of {item.url} is stored already") from None
+            self.stats.inc_value("newsmon/store/updated")
+            logger.info("Article %s changed (%s): new version stored", item.id, item.change)
+            return item
         if item.id is None:
             try:
                 with self.engine.begin() as connection:
@@ -98,6 +148,9 @@ class StorePipeline:
                     raise
         with self.engine.begin() as connection:
             added = add_urls(connection, item.id, [item.url, *item.seen_urls])
+            if item.recheck:
+                connection.execute(update(articles).where(articles.c.id == item.id)
+                                   .values(checked_at=item.fetched_at))  # fmt: skip
         self.stats.inc_value("newsmon/store/same_article")
         raise DropItem(
             f"already stored as article {item.id}, {added} new URL(s)", log_level="DEBUG"

@@ -1,5 +1,5 @@
-"""Tag pipeline: after dedup, before storage. Matches the topics of topics.yaml over the title
-and the extracted text (never navigation or comments: those are gone after extraction).
+"""Tag pipeline: after dedup, before the story stage. Matches the topics of topics.yaml over
+the title and the extracted text (never navigation or comments: extraction removed them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class TagPipeline:
         return cls(Matcher(crawler.settings["NEWSMON_CONFIG"].topics), crawler.stats)
 
     def process_item(self, item: Article) -> Article:
-        if item.id is not None:  # already stored and tagged
+        if item.id is not None and not item.changed:  # already stored and tagged
             return item
         item.matches = self.matcher.match(item.title, item.text)
         for topic in item.matches:

@@ -98,6 +98,7 @@ class Outlets:
     expected: dict[str, tuple[str, set[str], str]] = field(default_factory=dict)
     pentagon: str = ""  # the English on-beat article
     mirror: str = ""  # a second URL serving the English article's exact page
+    recovered: str = ""  # the English article with one word changed, from a malformed feed
     article_paths: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -157,6 +158,7 @@ def build_outlets(make_site) -> Outlets:  # type: ignore[no-untyped-def]
         "<item><title>Unclosed"
     ).encode(), content_type="application/rss+xml")  # fmt: skip
     out.expected[recovered] = ("broken-feed", {"ai-military", "nato"}, "en")
+    out.recovered = recovered
 
     # Sources that fail in each way; none may stop the pass.
     failing.add("/missing.xml", b"no", status=404)

@@ -26,7 +26,7 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.config import Config, Source
+from crawler.config import Config, Source, parse_duration
 from crawler.crawl_state import CrawlState, Validators
 from crawler.database import engine_for
 from crawler.feeds import FeedEntry
@@ -172,12 +172,14 @@ class SourceSpider(scrapy.Spider):
         # because a request it filters never reaches a callback, and requests are counted here.
         known = self.state.known_urls(list(links)) | (links.keys() & self.scheduled)
         new = {url: entry for url, entry in links.items() if url not in known}
+        recheck = self._due_for_recheck(source, known - self.scheduled)
         self.scheduled.update(new)
+        self.scheduled.update(recheck)
         self.crawler.stats.inc_value("newsmon/article/known", len(known))
         progress = self.progress[source.name]
         progress.entries += len(links)
         progress.new += len(new)
-        for url, entry in new.items():
+        for url, entry in [*new.items(), *((url, links[url]) for url in sorted(recheck))]:
             self.pending[source.name] += 1
             yield scrapy.Request(
                 url,
@@ -188,10 +190,21 @@ class SourceSpider(scrapy.Spider):
                     "entry": entry,
                     "url": url,
                     "language": source.language or language,
-                },  # fmt: skip
+                    "recheck": url in recheck,
+                },
                 meta={"newsmon_kind": "article", "newsmon_source": source.name},
                 dont_filter=True,
             )
+
+    def _due_for_recheck(self, source: Source, known: set[str]) -> set[str]:
+        """Stored articles of a source with `updates` that are due for another look."""
+        if not source.updates or not known:
+            return set()
+        every = parse_duration(source.updates)
+        window = parse_duration(self.config_settings.update_window)
+        due = self.state.due_for_recheck(sorted(known), every, window)
+        self.crawler.stats.inc_value("newsmon/article/recheck", len(due))
+        return due
 
     def source_failed(self, failure: Failure) -> None:
         source: Source = failure.request.cb_kwargs["source"]
@@ -221,8 +234,10 @@ class SourceSpider(scrapy.Spider):
         if content_type and content_type not in HTML_TYPES:
             raise StopDownload(fail=False)
 
-    def parse_article(self, response: Response, source: Source, entry: FeedEntry,
-                      url: str, language: str | None) -> Iterator[Article]:  # fmt: skip
+    def parse_article(
+        self, response: Response, source: Source, entry: FeedEntry, url: str,
+        language: str | None, recheck: bool = False,
+    ) -> Iterator[Article]:  # fmt: skip
         self.pending[source.name] -= 1
         if not isinstance(response, HtmlResponse) or not _is_html(response):
             self.crawler.stats.inc_value("newsmon/article/not_html")
@@ -231,6 +246,7 @@ class SourceSpider(scrapy.Spider):
         yield Article(
             source=source.name,
             url=url,
+            recheck=recheck,
             response_url=response.url,
             html=page_text(response),
             html_bytes=response.body,

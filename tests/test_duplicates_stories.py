@@ -1,0 +1,104 @@
+"""One story at three outlets (verbatim, re-headlined with a dateline, cut to a teaser), a
+different story on the same subject, two outlets' own reports of one event, and a page whose
+text changes between two crawls: end to end through `newsmon crawl`, `export` and `stories`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.conftest import run_cli
+from tests.outlets import TOPICS, page, rss2
+
+
+def records(config) -> list[dict]:  # type: ignore[no-untyped-def]
+    result = run_cli("export", "--config", str(config), "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def reheadlined(html: bytes) -> bytes:
+    text = html.decode()
+    text = text.replace("Pentagon expands use of artificial intelligence in military planning",
+                        "US military bets on AI to plan its operations")  # fmt: skip
+    text = text.replace("<p>The Pentagon said on Monday", "<p>WASHINGTON (Wire) - The Pentagon "
+                        "said on Monday")  # fmt: skip
+    footer = "Distributed by Wire Services. Reuse prohibited without a licence."
+    text = text.replace("Copyright Defense Wire. All rights reserved.", footer)
+    return text.encode()
+
+
+def teaser(html: bytes) -> bytes:
+    text = html.decode()
+    paragraphs = re.findall(r"<p>.*?</p>", text, re.DOTALL)
+    body = "".join(p for p in paragraphs if "Jane Porter" not in p)
+    cut = body[: body.index("<p>Critics")]
+    return re.sub(r"<article>.*</article>", "<article><h1>Pentagon bets on AI</h1>" + cut +
+                  "<p>Read the full story at Defense Wire, our partner site.</p></article>",
+                  text, flags=re.DOTALL).encode()  # fmt: skip
+
+
+def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type: ignore[no-untyped-def]
+    wire, daily, weekly, blog = (site_factory() for _ in range(4))
+    original = page("en_pentagon_ai.html")
+    source = wire.add("/pentagon-ai", original)
+    verbatim = daily.add("/wire/pentagon-ai", original)
+    renamed = weekly.add("/us-military-bets-on-ai", reheadlined(original))
+    short = blog.add("/pentagon-teaser", teaser(original))
+    llama_a = daily.add("/meta-llama-defense", page("en_meta_llama_a.html"))
+    llama_b = weekly.add("/llama-goes-to-war", page("en_meta_llama_b.html"))
+    developing = blog.add("/developing", page("de_bundeswehr_ki.html"), content_type="text/html")
+    for site, links in ((wire, [source]), (daily, [verbatim, llama_a]),
+                        (weekly, [renamed, llama_b]), (blog, [short, developing])):  # fmt: skip
+        site.add("/feed.xml", rss2([("x", link) for link in links]))
+    outlets = (("wire", wire), ("daily", daily), ("weekly", weekly))
+    sources = [{"name": name, "url": site.url("/feed.xml")} for name, site in outlets]
+    sources.append({"name": "blog", "url": blog.url("/feed.xml"), "updates": "1s"})
+    config = make_config(sources, TOPICS)
+    for name in ("wire", "daily", "weekly", "blog"):  # in order: the wire's copy comes first
+        result = run_cli("crawl", "--config", str(config), "--source", name)
+        assert result.returncode == 0, result.stderr
+
+    by_url = {record["url"]: record for record in records(config)}
+    first = by_url[source]
+    assert first["duplicate_of"] is None
+    assert first["seen_urls"] == [verbatim]  # the same text: one article, both URLs
+    assert by_url[renamed]["duplicate_of"] == first["id"]  # near copies keep URL and source
+    assert by_url[renamed]["source"] == "weekly"
+    assert by_url[short]["duplicate_of"] == first["id"]
+    assert by_url[llama_a]["duplicate_of"] is None and by_url[llama_b]["duplicate_of"] is None
+    assert by_url[developing]["duplicate_of"] is None
+
+    # Stories: copies share the original's; two outlets' own reports of one event share one;
+    # a different event on the same subject has its own.
+    assert by_url[renamed]["story_id"] == by_url[short]["story_id"] == first["story_id"]
+    assert by_url[llama_a]["story_id"] == by_url[llama_b]["story_id"]
+    assert by_url[llama_a]["story_id"] != first["story_id"]
+    assert by_url[developing]["story_id"] not in (first["story_id"], by_url[llama_a]["story_id"])
+
+    stories = run_cli("stories", "--config", str(config), "--since", "1d")
+    assert stories.returncode == 0, stories.stderr
+    assert "3 articles, 3 outlets" in stories.stdout  # the Pentagon story and its copies
+    assert "2 articles, 2 outlets" in stories.stdout  # the Llama story
+    hits = run_cli("hits", "--config", str(config), "--topic", "nato")
+    assert "copies: 2" in hits.stdout
+
+    # The developing story changes; its source re-checks known pages for updates.
+    changed = page("de_bundeswehr_ki.html").replace(
+        "Grundlage ist ein Bericht".encode("iso-8859-1"),
+        "Inzwischen hat auch die NATO Interesse an dem System angemeldet, wie ein Sprecher "
+        "der Allianz am Donnerstag sagte. Grundlage ist ein Bericht".encode("iso-8859-1"),
+    )
+    blog.add("/developing", changed, content_type="text/html")
+    blog.add("/feed.xml", rss2([("x", short), ("y", developing), ("z", developing + "?v=2")]))
+    result = run_cli("crawl", "--config", str(config), "--source", "blog")
+    assert result.returncode == 0, result.stderr
+    updated = {r["url"]: r for r in records(config)}[developing]
+    assert updated["id"] == by_url[developing]["id"]  # still one article
+    assert "Interesse an dem System" in updated["text"]
+    assert updated["updated_at"] is not None
+    assert updated["topics"] == ["ai-military", "nato"]  # re-tagged with the new text
+    versions = run_cli("versions", str(updated["id"]), "--config", str(config))
+    assert versions.returncode == 0, versions.stderr
+    assert "then +18 words, -0 words" in versions.stdout  # the added sentence
+    assert len(records(config)) == len(by_url)  # no new article
