@@ -19,12 +19,12 @@ import logging
 import re
 import unicodedata
 
-from scrapy import signals
 from sqlalchemy import Engine, or_, select
 
 from crawler.database import engine_for
 from crawler.items import Article
 from crawler.schema import article_urls, articles
+from pipelines.indexed import IndexedPipeline
 from pipelines.neardup import NearDuplicateIndex, signature, words
 
 logger = logging.getLogger(__name__)
@@ -92,18 +92,8 @@ def near_duplicate_index(database: str) -> NearDuplicateIndex:
     return index
 
 
-class DedupPipeline:
-    def __init__(self, engine: Engine, index: NearDuplicateIndex, stats) -> None:  # type: ignore[no-untyped-def]
-        self.engine = engine
-        self.index = index
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
-        database = crawler.settings["NEWSMON_DATABASE"]
-        pipeline = cls(engine_for(database), near_duplicate_index(database), crawler.stats)
-        crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)
-        return pipeline
+class DedupPipeline(IndexedPipeline):
+    load_index = staticmethod(near_duplicate_index)
 
     def process_item(self, item: Article) -> Article:
         item.fingerprint = fingerprint(item.text)
@@ -131,8 +121,7 @@ class DedupPipeline:
             if item.changed:
                 self.stats.inc_value("newsmon/dedup/updated")
 
-    def item_scraped(self, item: Article) -> None:
+    def stored(self, item: Article) -> None:
         """A stored original joins the index, so later copies in this process find it."""
-        original = isinstance(item, Article) and item.duplicate_of is None and not item.recheck
-        if original and item.id is not None and words(item.text):
+        if item.duplicate_of is None and not item.recheck and words(item.text):
             self.index.add(item.id, item.signature)

@@ -10,13 +10,13 @@ import functools
 import logging
 from datetime import UTC, datetime
 
-from scrapy import signals
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from crawler.crawl_state import as_utc
 from crawler.database import engine_for
 from crawler.items import Article
 from crawler.schema import articles
+from pipelines.indexed import IndexedPipeline
 from pipelines.stories import StoryIndex, story_terms
 
 logger = logging.getLogger(__name__)
@@ -40,18 +40,8 @@ def story_index(database: str) -> StoryIndex:
     return index
 
 
-class StoryPipeline:
-    def __init__(self, engine: Engine, index: StoryIndex, stats) -> None:  # type: ignore[no-untyped-def]
-        self.engine = engine
-        self.index = index
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
-        database = crawler.settings["NEWSMON_DATABASE"]
-        pipeline = cls(engine_for(database), story_index(database), crawler.stats)
-        crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)
-        return pipeline
+class StoryPipeline(IndexedPipeline):
+    load_index = staticmethod(story_index)
 
     def process_item(self, item: Article) -> Article:
         if item.id is not None:  # stored already: its story stays
@@ -69,10 +59,9 @@ class StoryPipeline:
             self.stats.inc_value("newsmon/story/joined")
         return item
 
-    def item_scraped(self, item: Article) -> None:
+    def stored(self, item: Article) -> None:
         """A stored original joins the window, so later articles can join its story."""
-        stored_original = item.id is not None and item.duplicate_of is None
-        if isinstance(item, Article) and stored_original and not item.recheck:
+        if item.duplicate_of is None and not item.recheck:
             terms, title_terms = story_terms(item.title, item.text)
             self.index.add(item.id, item.story_id or item.id, terms, title_terms,  # type: ignore[arg-type]
                            item.fetched_at or datetime.now(UTC))  # fmt: skip
