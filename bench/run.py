@@ -8,6 +8,7 @@ and the target. Prints a table and writes bench/RESULTS.md (machine, versions, d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.metadata
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-BENCHMARKS = ["scheduler_memory", "neardup"]
+BENCHMARKS = ["scheduler_memory", "neardup", "web_hits"]
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
 
@@ -28,10 +29,8 @@ def versions() -> str:
     names = ("scrapy", "trafilatura", "feedparser", "sqlalchemy", "apscheduler")
     found = []
     for name in names:
-        try:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            pass
     return ", ".join([f"Python {platform.python_version()}", *found])
 
 

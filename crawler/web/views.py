@@ -1,0 +1,252 @@
+"""The pages of `newsmon serve`: hits, article, topic quality, dashboard, Atom feeds and
+downloads. Thin: each view reads the request, calls the store-side functions of
+`crawler.search` and `crawler.review`, and renders a template.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from crawler.config import parse_duration
+from crawler.crawl_state import CrawlState, describe_seconds, source_flags
+from crawler.export import write_csv, write_jsonl
+from crawler.review import ACTIONS, UnknownArticle, daily_hits, set_review, top_outlets
+from crawler.review import topic_quality as quality_of
+from crawler.search import (
+    ALL_ARTICLES,
+    KEPT,
+    REVIEW_STATES,
+    SORTS,
+    HitFilter,
+    article_record,
+    iter_hits,
+    neighbors,
+    page_of_hits,
+)
+from crawler.web.app import Store
+from crawler.web.atom import atom_feed
+from crawler.web.chart import PALETTE, daily_chart
+from crawler.web.highlight import highlight, paragraphs, safe_href
+
+views = Blueprint("views", __name__)
+FILTER_KEYS = ("q", "topic", "source", "language", "since", "until", "review", "sort")
+FEED_ENTRIES = 50
+
+
+def store() -> Store:
+    return current_app.extensions["newsmon"]  # type: ignore[no-any-return]
+
+
+@views.app_template_global()
+def with_args(endpoint: str, args: dict[str, str], **changes: Any) -> str:
+    """URL of `endpoint` with the current filter `args`, some changed or removed (None)."""
+    merged = {**args, **changes}
+    return url_for(endpoint, **{k: v for k, v in merged.items() if v not in (None, "")})
+
+
+views.add_app_template_filter(safe_href, "safe_href")
+
+
+@views.app_template_filter("day")
+def day(moment: str | None) -> str:
+    return moment[:10] if moment else ""
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def current_filter() -> tuple[HitFilter, dict[str, str]]:
+    """The filter of the query string, and its non-empty arguments (to carry in links)."""
+    args = {key: request.args.get(key, "").strip() for key in FILTER_KEYS}
+    args = {key: value for key, value in args.items() if value}
+    hits = HitFilter(
+        topic=args.get("topic"),
+        source=args.get("source"),
+        language=args.get("language"),
+        since=_date(args.get("since")),
+        until=_date(args.get("until")),
+        review=args.get("review") if args.get("review") in REVIEW_STATES else None,
+        q=args.get("q", "")[:500],
+        sort=args.get("sort") if args.get("sort") in SORTS else "published",
+    )
+    return hits, args
+
+
+@views.get("/")
+def index() -> Response:
+    return redirect(url_for("views.hits"))  # type: ignore[return-value]
+
+
+@views.get("/hits")
+def hits() -> str:
+    hits, args = current_filter()
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = page_of_hits(store().engine, hits, number)
+    sources, languages, stored_topics = store().facets()
+    topics = list(dict.fromkeys([*store().topics, *stored_topics]))
+    return render_template("hits.html", page=page, hits=hits, args=args, topics=topics,
+                           sources=sources, languages=languages, states=REVIEW_STATES,
+                           all_articles=ALL_ARTICLES)  # fmt: skip
+
+
+def _download(write: Callable[[Iterable[dict[str, Any]], Any], int], header: bool,
+              batch: int = 200) -> Iterator[str]:  # fmt: skip
+    """Records of the current filter written in batches, so a large download streams. CSV
+    writes its header with each batch: it is kept only the first time."""
+    hits, _ = current_filter()
+    records = iter_hits(store().engine, hits)
+    first = True
+    while True:
+        chunk = [record for _, record in zip(range(batch), records, strict=False)]
+        if not chunk and not first:
+            return
+        out = io.StringIO()
+        write(chunk, out)
+        text = out.getvalue()
+        if header and not first:
+            text = text.split("\n", 1)[1]
+        yield text
+        first = False
+        if len(chunk) < batch:
+            return
+
+
+@views.get("/hits.csv")
+def hits_csv() -> Response:
+    return _attachment(_download(write_csv, header=True), "csv", "text/csv")
+
+
+@views.get("/hits.jsonl")
+def hits_jsonl() -> Response:
+    return _attachment(_download(write_jsonl, header=False), "jsonl", "application/x-ndjson")
+
+
+def _attachment(body: Iterator[str], extension: str, mimetype: str) -> Response:
+    name = f"newsmon-hits-{datetime.now(UTC):%Y%m%d-%H%M}.{extension}"
+    return Response(stream_with_context(body), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@views.get("/articles/<int:article_id>")
+def article(article_id: int) -> str:
+    record = article_record(store().engine, article_id)
+    if record is None:
+        abort(404)
+    hits, args = current_filter()
+    previous, following = neighbors(store().engine, hits, article_id)
+    terms = [term for found in record["matches"].values() for term in found]
+    return render_template("article.html", record=record, args=args, previous=previous,
+                           following=following, title=highlight(record["title"], terms),
+                           paragraphs=paragraphs(record["text"], terms))  # fmt: skip
+
+
+@views.post("/articles/<int:article_id>/review")
+def review(article_id: int) -> Any:
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        abort(400)
+    note = request.form.get("note") if "note" in request.form else None
+    try:
+        decision = set_review(store().engine, article_id, action, note)
+    except UnknownArticle:
+        abort(404)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(id=article_id, verdict=decision.verdict, starred=decision.starred,
+                       note=decision.note, mark=decision.mark)  # fmt: skip
+    hits, args = current_filter()
+    back = request.form.get("back", "")
+    if request.form.get("go") == "next" and action in ("relevant", "irrelevant"):
+        _, following = neighbors(store().engine, hits, article_id)
+        if following is not None:
+            return redirect(with_args("views.article", args, article_id=following))
+        return redirect(with_args("views.hits", args))
+    if back.startswith("/") and not back.startswith(("//", "/\\")):
+        return redirect(back)  # only a path of this site: no open redirect
+    return redirect(with_args("views.article", args, article_id=article_id))
+
+
+@views.get("/topics")
+def topics() -> str:
+    found = quality_of(store().engine, store().topics)
+    return render_template("topics.html", topics=found, describe=store().description)
+
+
+@views.get("/dashboard")
+def dashboard() -> str:
+    days = 90 if request.args.get("days") == "90" else 30
+    engine = store().engine
+    dates, series = daily_hits(engine, days)
+    names = list(dict.fromkeys([*store().topics, *series]))
+    colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(names)}
+    chart = daily_chart(dates, {n: series[n] for n in names if n in series}, colors)
+    return render_template("dashboard.html", days=days, chart=chart, colors=colors,
+                           totals={n: sum(series.get(n, [])) for n in names},
+                           outlets=top_outlets(engine, days), health=_health(engine))  # fmt: skip
+
+
+def _health(engine: Any) -> list[dict[str, Any]]:
+    """The scheduler's view of every source, as `newsmon sources status` shows it."""
+    # The same flags as `newsmon sources status`.
+
+    state = CrawlState(engine)
+    rows = state.all()
+    config = store().config
+    if not rows and config is None:
+        return []
+    now = datetime.now(UTC)
+    day, week = (state.new_articles_since(now - timedelta(days=n)) for n in (1, 7))
+    silent = timedelta(seconds=parse_duration(config.settings.silent_after if config else "3d"))
+    enabled = {s.name: s.enabled for s in config.sources} if config else {}
+    names = list(dict.fromkeys([*enabled, *rows]))
+    health = []
+    for name in names:
+        row = rows.get(name, {})
+        interval = row.get("interval")
+        health.append({
+            "name": name, "row": row, "day": day.get(name, 0), "week": week.get(name, 0),
+            "flags": source_flags(row, enabled.get(name, True), now, silent),
+            "interval": describe_seconds(interval) if isinstance(interval, float) else "",
+        })  # fmt: skip
+    # Sources that need a look first.
+    return sorted(health, key=lambda s: not (s["flags"] and s["flags"] != ["disabled"]))
+
+
+@views.get("/feeds/<topic>.atom")
+def feed(topic: str) -> Response:
+    engine = store().engine
+    hits = HitFilter(topic=topic, sort="fetched", review=KEPT)
+    entries = list(iter_hits(engine, hits, limit=FEED_ENTRIES))
+    if topic not in store().topics and not entries:
+        abort(404)
+    body = atom_feed(
+        topic,
+        store().description(topic),
+        entries,
+        self_url=request.base_url,
+        list_url=url_for("views.hits", topic=topic, _external=True),
+        article_url=lambda i: url_for("views.article", article_id=i, _external=True),
+    )
+    return Response(body, mimetype="application/atom+xml")
