@@ -26,8 +26,10 @@ from crawler.database import engine_for, safe_url
 from crawler.export import iter_records, write_csv, write_jsonl
 from crawler.fetch import FetchError, fetch
 from crawler.live_view import LiveStatusHandler
+from crawler.review import mark_of
 from crawler.sources_cli import sources
 from crawler.terms import Matcher
+from crawler.web.commands import review, serve  # Flask loads only inside `serve`
 
 
 @click.group(cls=NewsmonGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,6 +163,8 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
         terms = "; ".join(f"{t}: {', '.join(m)}" for t, m in record["matches"].items())
         if record["copies"]:
             terms += f"; copies: {record['copies']}"
+        if record["review"]:
+            terms += f"; review: {mark_of(record['review'])}"
         click.echo(" " * 8 + click.style(f"{terms}  {record['url']}", dim=True))
 
 
@@ -304,6 +308,8 @@ def config_check(config_dir: Path | None) -> None:
 
 
 cli.add_command(sources)
+cli.add_command(serve)
+cli.add_command(review)
 
 
 def main() -> None:

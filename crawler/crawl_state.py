@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, insert, or_, select, update
 
@@ -162,3 +163,28 @@ class CrawlState:
                     ).scalars()
                 )
         return known
+
+
+def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
+                 silent_after: timedelta) -> list[str]:  # fmt: skip
+    """Why a source needs a look; a broken source must never fail silently."""
+    if not enabled:
+        return ["disabled"]
+    flags = []
+    if row.get("consecutive_failures"):
+        flags.append("FAILING")
+    if row.get("last_fetch_at") and not row.get("last_success_at"):
+        flags.append("NEVER OK")
+    last_new = row.get("last_new_at")
+    if last_new and now - last_new > silent_after:
+        flags.append("SILENT")
+    elif not last_new and row.get("last_success_at") and (row.get("passes") or 0) >= 3:
+        flags.append("NOTHING NEW YET")
+    return flags
+
+
+def describe_seconds(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.0f}s"

@@ -7,6 +7,10 @@ that the migrations produce exactly it.
 
 from __future__ import annotations
 
+# Registers PostgreSQL's full-text functions (to_tsvector) with `func` before SEARCH_DOCUMENT
+# is built below; without it, compiling the search index fails unless something else happened
+# to import the dialect first.
+import sqlalchemy.dialects.postgresql  # noqa: F401
 from sqlalchemy import (
     JSON,
     Boolean,

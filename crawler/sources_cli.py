@@ -26,7 +26,7 @@ from crawler.config import (
     set_enabled,
 )
 from crawler.config import config_dir as config_dir_for
-from crawler.crawl_state import CrawlState
+from crawler.crawl_state import CrawlState, describe_seconds, source_flags
 from crawler.database import engine_for
 from crawler.fetch import FetchError, fetch
 from crawler.onboard import Discovery, Found, discover, source_name
@@ -117,31 +117,6 @@ def sources_status(config_dir: Path | None) -> None:
             f" interval {describe_seconds(interval) if interval else source.cron or '-'},"
             f" next run {_when(row.get('next_run_at'), now)}"
         )
-
-
-def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
-                 silent_after: timedelta) -> list[str]:  # fmt: skip
-    """Why a source needs a look; a broken source must never fail silently."""
-    if not enabled:
-        return ["disabled"]
-    flags = []
-    if row.get("consecutive_failures"):
-        flags.append("FAILING")
-    if row.get("last_fetch_at") and not row.get("last_success_at"):
-        flags.append("NEVER OK")
-    last_new = row.get("last_new_at")
-    if last_new and now - last_new > silent_after:
-        flags.append("SILENT")
-    elif not last_new and row.get("last_success_at") and (row.get("passes") or 0) >= 3:
-        flags.append("NOTHING NEW YET")
-    return flags
-
-
-def describe_seconds(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.3g}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
