@@ -23,7 +23,7 @@ from crawler.cli_options import (
 )
 from crawler.config import Config, ConfigError, load_config
 from crawler.database import engine_for, safe_url
-from crawler.export import iter_records, write_csv, write_jsonl
+from crawler.export import copies_of, iter_records, write_csv, write_jsonl
 from crawler.fetch import FetchError, fetch
 from crawler.live_view import LiveStatusHandler
 from crawler.review import mark_of
@@ -144,12 +144,14 @@ def export(config_dir: Path | None, fmt: str, topic: str | None, since: str | No
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1),
               help="At most this many rows.")  # fmt: skip
 def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> None:
-    """Tagged articles, newest first, as a terminal table."""
+    """Tagged articles, newest first, as a terminal table; near copies are listed under
+    their original."""
     config = load_config(config_dir)
     _check_topic(config, topic)
     engine = engine_for(config.settings.database)
     rows = list(iter_records(engine, topic, parse_since(since), newest_first=True, limit=limit,
-                             tagged=True))  # fmt: skip
+                             tagged=True, originals=True))  # fmt: skip
+    copies = copies_of(engine, [record["id"] for record in rows])
     if not rows:
         click.echo("No hits.")
         return
@@ -166,6 +168,9 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
         if record["review"]:
             terms += f"; review: {mark_of(record['review'])}"
         click.echo(" " * 8 + click.style(f"{terms}  {record['url']}", dim=True))
+        for copy in copies.get(record["id"], []):
+            line = f"{' ' * 8}copy {copy['id']}  {copy['source'][:18]}  {copy['title'] or ''}"
+            click.echo(click.style(f"{line[: max(20, width - 2)]}  {copy['url']}", dim=True))
 
 
 def _check_topic(config: Config, topic: str | None) -> None:

@@ -33,9 +33,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def article_query(topic: str | None = None, since: datetime | None = None,
-                  tagged: bool = False) -> Select[Any]:  # fmt: skip
-    """Articles oldest first; with `topic` only those tagged with it, with `tagged` any topic."""
+                  tagged: bool = False, originals: bool = False) -> Select[Any]:  # fmt: skip
+    """Articles oldest first; with `topic` only those tagged with it, with `tagged` any topic,
+    with `originals` no near copies."""
     query = select(articles).order_by(articles.c.fetched_at, articles.c.id)
+    if originals:
+        query = query.where(articles.c.duplicate_of.is_(None))
     if topic or tagged:
         tags = select(article_topics.c.article_id)
         if topic:
@@ -48,9 +51,10 @@ def article_query(topic: str | None = None, since: datetime | None = None,
 
 def iter_records(engine: Engine, topic: str | None = None, since: datetime | None = None,
                  newest_first: bool = False, limit: int | None = None, tagged: bool = False,
+                 originals: bool = False,
                  batch: int = 500) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Export records, oldest first (or newest first), fetched in batches."""
-    query = article_query(topic, since, tagged).with_only_columns(
+    query = article_query(topic, since, tagged, originals).with_only_columns(
         *(column for column in articles.c if column.name not in ("html", "signature"))
     )
     if newest_first:
@@ -112,6 +116,21 @@ def _records(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:  # type: 
             "updated_at": _iso(row["updated_at"]),
             "copies": copies.get(row["id"], 0),
         }
+
+
+def copies_of(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The near copies of these articles, oldest first: id, source, title, url."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(articles.c.id, articles.c.duplicate_of, articles.c.source, articles.c.title,
+                   articles.c.url)
+            .where(articles.c.duplicate_of.in_(ids))
+            .order_by(articles.c.fetched_at, articles.c.id)
+        ).mappings()  # fmt: skip
+        for row in rows:
+            found.setdefault(row["duplicate_of"], []).append(dict(row))
+    return found
 
 
 @dataclass

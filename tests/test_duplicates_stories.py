@@ -82,6 +82,12 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
     assert "2 articles, 2 outlets" in stories.stdout  # the Llama story
     hits = run_cli("hits", "--config", str(config), "--topic", "nato")
     assert "copies: 2" in hits.stdout
+    # Copies are listed under their original, not as hits of their own.
+    lines = hits.stdout.splitlines()
+    copy_lines = [line for line in lines if line.lstrip().startswith("copy ")]
+    assert len(copy_lines) == 2 and renamed in copy_lines[0] + copy_lines[1]
+    originals = [line for line in lines if line.strip()[:1].isdigit()]
+    assert len(originals) == 1 and "Pentagon expands use" in originals[0]
 
     # The developing story changes; its source re-checks known pages for updates.
     changed = page("de_bundeswehr_ki.html").replace(
