@@ -61,6 +61,7 @@ class HitFilter:
     review: str | None = None  # one of REVIEW_STATES, or KEPT
     q: str = ""
     sort: str = "published"  # one of SORTS
+    copies: bool = False  # list near copies too (else they are shown under their original)
 
     @property
     def sort_column(self) -> Any:
@@ -125,6 +126,8 @@ def conditions(hits: HitFilter, dialect: str, in_order: bool = False) -> list[An
     """The WHERE clauses of `hits`; `in_order` for queries that read in list order (pages),
     as opposed to counts."""
     where: list[Any] = []
+    if not hits.copies:
+        where.append(articles.c.duplicate_of.is_(None))
     if hits.topic != ALL_ARTICLES:
         # EXISTS, not IN: SQLite then walks the sort index and stops after a page, where an
         # IN list made it fetch and sort every hit (100,000 articles: 0.1 ms against 250).

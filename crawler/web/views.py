@@ -45,7 +45,7 @@ from crawler.web.chart import PALETTE, daily_chart
 from crawler.web.highlight import highlight, paragraphs, safe_href
 
 views = Blueprint("views", __name__)
-FILTER_KEYS = ("q", "topic", "source", "language", "since", "until", "review", "sort")
+FILTER_KEYS = ("q", "topic", "source", "language", "since", "until", "review", "sort", "copies")
 FEED_ENTRIES = 50
 
 
@@ -88,6 +88,7 @@ def current_filter() -> tuple[HitFilter, dict[str, str]]:
         review=args.get("review") if args.get("review") in REVIEW_STATES else None,
         q=args.get("q", "")[:500],
         sort=args.get("sort") if args.get("sort") in SORTS else "published",
+        copies=args.get("copies") == "1",
     )
     return hits, args
 
