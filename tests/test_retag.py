@@ -56,3 +56,39 @@ def test_retag_reports_and_applies(site, make_config) -> None:  # type: ignore[n
     assert after["Bundeswehr t"]["topics"] == []
     again = run_cli("retag", "--config", str(config))
     assert "+0 gained, -0 lost, 0 with other terms" in again.stdout  # idempotent
+
+
+def test_parallel_retag_matches_in_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from crawler.database import engine_for
+    from crawler.retag import BATCH, retag
+    from crawler.schema import article_topics, articles
+    from crawler.terms import TopicRule
+
+    texts = ["The Pentagon and artificial intelligence in military planning, said NATO.",
+             "Meta ouvre ses IA pour un usage militaire et la sécurité nationale.",
+             "A recipe for sourdough bread with flour and water."]  # fmt: skip
+    rules = [TopicRule("ai-military", all=(("artificial intelligence", "IA"),
+                                           ("military", "usage militaire")), near=15),
+             TopicRule("nato", any=("NATO",))]  # fmt: skip
+    tagged = {}
+    for workers in (1, 2):
+        engine = engine_for(f"sqlite:///{tmp_path}/retag-{workers}.db")
+        now = datetime.now(UTC)
+        rows = [{"url": f"https://e.org/{n}", "fingerprint": f"{n:064x}", "source": "s",
+                 "title": None, "text": texts[n % 3], "fetched_at": now}
+                for n in range(2 * BATCH + 7)]  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(insert(articles), rows)
+        report = retag(engine, rules, workers=workers)
+        assert report.articles == len(rows)
+        with engine.connect() as connection:
+            tagged[workers] = sorted(connection.execute(select(article_topics)).all())
+        engine.dispose()
+    assert tagged[1] == tagged[2]
+    count = 2 * BATCH + 7
+    first, second = len(range(0, count, 3)), len(range(1, count, 3))
+    assert len(tagged[1]) == 2 * first + second  # ai-military + nato, ai-military, nothing
