@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from crawler.safe_xml import SAFE_XML_OPTIONS
+
 __all__ = ["OpmlError", "OpmlFeed", "parse_opml", "write_opml"]
 
 _MAX_FEEDS = 10_000
@@ -55,15 +57,7 @@ def parse_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> list[OpmlFeed]:
     """
     if not body or not body.strip():
         raise OpmlError("not an OPML file: empty")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        collect_ids=False,
-    )
+    parser = etree.XMLParser(**SAFE_XML_OPTIONS)
     try:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as exc:

@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from crawler.safe_xml import SAFE_XML_OPTIONS
 from crawler.urls import canonicalize
 
 __all__ = [
@@ -108,16 +109,7 @@ def parse_sitemap(
         raise SitemapError("not a sitemap: empty body")
 
     events = etree.iterparse(
-        io.BytesIO(body),
-        events=("start", "end"),
-        recover=True,
-        resolve_entities=False,  # no billion laughs, no external entities (XXE)
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        collect_ids=False,
+        io.BytesIO(body), events=("start", "end"), recover=True, **SAFE_XML_OPTIONS
     )
     try:
         _, root = next(events)
