@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, exists, func, select
 
 from crawler.crawl_state import as_utc
 from crawler.schema import article_topics, article_urls, article_versions, articles, reviews
@@ -40,10 +40,11 @@ def article_query(topic: str | None = None, since: datetime | None = None,
     if originals:
         query = query.where(articles.c.duplicate_of.is_(None))
     if topic or tagged:
-        tags = select(article_topics.c.article_id)
+        # EXISTS, not IN: SQLite then walks the date index and stops after a page.
+        tags = exists().where(article_topics.c.article_id == articles.c.id)
         if topic:
             tags = tags.where(article_topics.c.topic == topic)
-        query = query.where(articles.c.id.in_(tags))
+        query = query.where(tags)
     if since:
         query = query.where(articles.c.fetched_at >= since)
     return query

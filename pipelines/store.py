@@ -21,6 +21,11 @@ from pipelines.dedup import find_stored
 logger = logging.getLogger(__name__)
 
 
+def compressed(page: bytes) -> bytes:
+    """The kept page: gzip level 6 is nearly as small as 9 and several times faster."""
+    return gzip.compress(page, compresslevel=6)
+
+
 def add_urls(connection: Connection, article_id: int, urls: list[str]) -> int:
     """Record URLs that lead to `article_id`; returns how many were new."""
     known = set(
@@ -47,7 +52,7 @@ def insert_article(connection: Connection, item: Article, keep_html: bool) -> in
             fetched_at=item.fetched_at,
             language=item.language,
             text=item.text,
-            html=gzip.compress(item.html_bytes) if keep_html and item.html_bytes else None,
+            html=compressed(item.html_bytes) if keep_html and item.html_bytes else None,
             extractor=item.extractor,
             signature=item.signature or None,
             duplicate_of=item.duplicate_of,
@@ -95,7 +100,7 @@ def update_article(connection: Connection, item: Article, keep_html: bool) -> No
         "extractor": item.extractor,
     }  # fmt: skip
     if keep_html and item.html_bytes:
-        values["html"] = gzip.compress(item.html_bytes)
+        values["html"] = compressed(item.html_bytes)
     connection.execute(update(articles).where(articles.c.id == item.id).values(**values))
     write_topics(connection, item.id, item.matches)  # type: ignore[arg-type]
 
