@@ -21,7 +21,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-BENCHMARKS = ["scheduler_memory", "neardup", "web_hits"]
+BENCHMARKS = [
+    "scheduler_memory", "neardup", "web_hits", "retag", "throughput", "polling", "tagging",
+    "storage",
+]  # fmt: skip
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
 
