@@ -110,3 +110,16 @@ def postgres_url() -> Iterator[str]:
 def corpus() -> Path:
     assert CORPUS.is_dir(), f"the shared corpus is missing: expected it at {CORPUS}"
     return CORPUS
+
+
+@pytest.fixture(scope="module")
+def crawled_outlets(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The web tests' fixture outlets, crawled once per test module into a SQLite store."""
+    from tests.web_fixtures import crawl_fixture_outlets
+
+    directory = tmp_path_factory.mktemp("crawled")
+    site = Site()
+    try:
+        return crawl_fixture_outlets(directory, f"sqlite:///{directory / 'newsmon.db'}", site)
+    finally:
+        site.close()

@@ -53,20 +53,10 @@ META = "Meta ouvre l'accès de ses IA open source aux États-Unis pour un usage 
 PENTAGON = "Pentagon expands use of artificial intelligence in military planning"
 
 
-@pytest.fixture(scope="module")
-def crawled_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    directory = tmp_path_factory.mktemp("crawled")
-    site = Site()
-    try:
-        return crawl_fixture_outlets(directory, f"sqlite:///{directory / 'newsmon.db'}", site)
-    finally:
-        site.close()
-
-
 @pytest.fixture
-def store(crawled_sqlite: Crawled, tmp_path: Path) -> tuple[Engine, int]:
+def store(crawled_outlets: Crawled, tmp_path: Path) -> tuple[Engine, int]:
     """A private copy of the crawled store, plus the hostile article (its id)."""
-    source = Path(crawled_sqlite.database.removeprefix("sqlite:///"))
+    source = Path(crawled_outlets.database.removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{source}{suffix}").exists():
             shutil.copy(f"{source}{suffix}", tmp_path / f"newsmon.db{suffix}")
@@ -75,8 +65,8 @@ def store(crawled_sqlite: Crawled, tmp_path: Path) -> tuple[Engine, int]:
 
 
 @pytest.fixture
-def client(store: tuple[Engine, int], crawled_sqlite: Crawled) -> FlaskClient:
-    app = create_app(store[0], load_config(crawled_sqlite.config))
+def client(store: tuple[Engine, int], crawled_outlets: Crawled) -> FlaskClient:
+    app = create_app(store[0], load_config(crawled_outlets.config))
     return app.test_client()
 
 
@@ -434,7 +424,7 @@ def test_downloads_have_the_export_fields(client: FlaskClient, store: tuple[Engi
 
 
 def test_download_batches_keep_one_header(store: tuple[Engine, int],
-                                          crawled_sqlite: Crawled) -> None:  # fmt: skip
+                                          crawled_outlets: Crawled) -> None:  # fmt: skip
     engine, _ = store
     matches = {"ai-military": ["AI", "military"]}
     items = [synthetic(n, f"AI and the military {n}", "AI for the military.", matches)
@@ -506,10 +496,10 @@ def newsmon() -> click.Group:
 
 
 def test_review_command(newsmon: click.Group, store: tuple[Engine, int],
-                        crawled_sqlite: Crawled, tmp_path: Path) -> None:  # fmt: skip
+                        crawled_outlets: Crawled, tmp_path: Path) -> None:  # fmt: skip
     engine, _ = store
     config = tmp_path / "config"
-    shutil.copytree(crawled_sqlite.config, config)
+    shutil.copytree(crawled_outlets.config, config)
     (config / "settings.yaml").write_text(f"database: {engine.url}\n")
     meta = article_id(engine, "Meta")
     runner = CliRunner()
@@ -528,19 +518,19 @@ def test_review_command(newsmon: click.Group, store: tuple[Engine, int],
 
 
 def test_serve_refuses_public_address_without_token(newsmon: click.Group,
-                                                    crawled_sqlite: Crawled) -> None:  # fmt: skip
+                                                    crawled_outlets: Crawled) -> None:  # fmt: skip
     runner = CliRunner()
     for host in ("0.0.0.0", "192.168.1.10", "::", "example.org"):
         result = runner.invoke(newsmon, ["serve", "--host", host,
-                                         "--config", str(crawled_sqlite.config)])  # fmt: skip
+                                         "--config", str(crawled_outlets.config)])  # fmt: skip
         assert result.exit_code == 2 and "--token" in result.output, result.output
 
 
-def test_serve_command_serves_over_http(store: tuple[Engine, int], crawled_sqlite: Crawled,
+def test_serve_command_serves_over_http(store: tuple[Engine, int], crawled_outlets: Crawled,
                                         tmp_path: Path) -> None:  # fmt: skip
     engine, _ = store
     config = tmp_path / "config"
-    shutil.copytree(crawled_sqlite.config, config)
+    shutil.copytree(crawled_outlets.config, config)
     (config / "settings.yaml").write_text(f"database: {engine.url}\n")
     port = free_port()
     code = "import sys; from crawler.web.commands import serve; serve(sys.argv[1:])"

@@ -17,8 +17,12 @@ from crawler.config import load_config
 from crawler.database import engine_for
 from crawler.review import review_marks
 from crawler.web import create_app
-from tests.sites import Site
-from tests.web_fixtures import XSS_TITLE, Crawled, crawl_fixture_outlets, insert_hostile, serving
+from tests.web_fixtures import (
+    XSS_TITLE,
+    Crawled,
+    insert_hostile,
+    serving,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
@@ -34,26 +38,16 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    directory = tmp_path_factory.mktemp("crawled")
-    site = Site()
-    try:
-        return crawl_fixture_outlets(directory, f"sqlite:///{directory / 'newsmon.db'}", site)
-    finally:
-        site.close()
-
-
 @pytest.fixture
-def served(crawled: Crawled, tmp_path: Path) -> Iterator[tuple[str, Engine, int]]:
+def served(crawled_outlets: Crawled, tmp_path: Path) -> Iterator[tuple[str, Engine, int]]:
     """A private copy of the crawled store with the hostile article, served on 127.0.0.1."""
-    source = Path(crawled.database.removeprefix("sqlite:///"))
+    source = Path(crawled_outlets.database.removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{source}{suffix}").exists():
             shutil.copy(f"{source}{suffix}", tmp_path / f"newsmon.db{suffix}")
     engine = engine_for(f"sqlite:///{tmp_path / 'newsmon.db'}")
     hostile = insert_hostile(engine)
-    with serving(create_app(engine, load_config(crawled.config))) as base:
+    with serving(create_app(engine, load_config(crawled_outlets.config))) as base:
         yield base, engine, hostile
 
 
