@@ -90,16 +90,6 @@ class CrawlState:
             self._ensure(connection, name, url)
             connection.execute(update(sources).where(sources.c.name == name).values(**values))
 
-    def schedule(self, name: str, url: str) -> tuple[float | None, datetime | None]:
-        """The stored interval and next run of a source (None, None when new)."""
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(sources.c.interval, sources.c.next_run_at).where(sources.c.name == name)
-            ).first()
-        if row is None:
-            return None, None
-        return row.interval, as_utc(row.next_run_at)
-
     def save_schedule(self, name: str, url: str, interval: float, next_run_at: datetime) -> None:
         with self.engine.begin() as connection:
             self._ensure(connection, name, url)

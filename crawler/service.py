@@ -124,6 +124,7 @@ class Service:
                 self._remove_job(name)
                 logger.info("Source %s: no longer scheduled", name)
         now = datetime.now(UTC)
+        stored = self.state.all() if wanted.keys() - self.tracked.keys() else {}
         for name, source in wanted.items():
             policy = policy_for(source, self.config.settings)
             known = self.tracked.get(name)
@@ -134,11 +135,12 @@ class Service:
                 known.source, known.policy, known.interval = source, policy, policy.every
                 self._plan(known, now + timedelta(seconds=self.rng.uniform(0, 1)))
                 continue
-            interval, stored_next = self.state.schedule(name, source.url)
-            failures = int(self.state.all().get(name, {}).get("consecutive_failures") or 0)
-            tracked = Tracked(source, policy, interval or policy.every, failures)
+            row = stored.get(name, {})
+            failures = int(row.get("consecutive_failures") or 0)
+            tracked = Tracked(source, policy, row.get("interval") or policy.every, failures)
             self.tracked[name] = tracked
-            self._plan(tracked, first_run(stored_next, now, policy, tracked.interval, self.rng))
+            when = first_run(row.get("next_run_at"), now, policy, tracked.interval, self.rng)
+            self._plan(tracked, when)
 
     def _plan(self, tracked: Tracked, when: datetime) -> None:
         tracked.next_run_at = when
