@@ -10,10 +10,10 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.conftest import CORPUS
 from tests.sites import Site
 
 DATA = Path(__file__).with_name("data")
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 TOPICS = [
     {

@@ -23,8 +23,8 @@ from crawler.discovery import (
     rank_sitemaps,
     robots_url,
 )
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 HOME = "https://www.defense-news.example/"
 
 DATA = Path(__file__).parent / "data" / "listing"

@@ -15,7 +15,6 @@ import statistics
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +22,8 @@ import trafilatura
 from scrapy.http import HtmlResponse
 
 from pipelines.extraction import extract_article
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MANIFEST = CORPUS / "articles" / "manifest.jsonl"
 _WORD = re.compile(r"\w+")
 

@@ -15,15 +15,14 @@ import codecs
 import json
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 
 from crawler.feeds import FeedError, ParsedFeed, parse_feed
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"
 MANIFEST = FEEDS / "manifest.jsonl"
 

@@ -17,9 +17,9 @@ import pytest
 from w3lib.encoding import html_to_unicode
 
 from crawler.listing import ListingLinks, article_links
+from tests.conftest import CORPUS
 
 DATA = Path(__file__).parent / "data" / "listing"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SITE = "https://www.defense-news.example"
 SECTION = f"{SITE}/section/defense-ai/"
 

@@ -17,9 +17,9 @@ import trafilatura
 import yaml
 
 from crawler.terms import Matcher, TopicRule
+from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 TOPICS = ("ai-military", "autonomous-weapons", "ai-export-controls", "defense-ai-procurement")
 
 
