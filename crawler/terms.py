@@ -42,10 +42,13 @@ Accents are removed by compatibility decomposition (NFKD) and dropping every com
 so "e\\u0301" is "é" is "e", and "ﬁ" is "fi". In scripts that write vowels as combining marks
 (Devanagari, Thai...) the vowel signs are dropped as well, which makes matching there looser.
 
-Speed: each segment is tokenized by one regular expression and each distinct word casefolded
-once; terms are found through dicts keyed by their first word, and only the candidates found
-there are checked word by word. The cost grows with the length of the article, hardly with the
-number of terms.
+Speed: a segment is accent-stripped and casefolded once (in C), then one Aho-Corasick
+automaton (pyahocorasick) over the first words of all terms finds every place where a term may
+start, in one pass whatever the number of terms; only those candidates are checked, word by
+word. Short capitalised first words ("AI", the "A" of "A.I.") are found by a regular
+expression over the text as written instead, or every "a" would be a candidate. Word positions
+are counted only for `near`, and only around its matches. `term_spans` is the plain
+word-by-word reading of the same rules (for highlighting); tests check that both agree.
 """
 
 from __future__ import annotations
@@ -54,18 +57,19 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from itertools import islice
 
-__all__ = ["Matcher", "TermError", "TopicRule", "check_term"]
+import ahocorasick
+
+__all__ = ["Matcher", "TermError", "TopicRule", "check_term", "term_spans"]
 
 _WORD = re.compile(r"\w+")
-_HEAD = 3  # letters of a wildcard prefix that index it (fewer if the prefix is shorter)
+# First words in capitals of up to this many letters are looked up as written (see Matcher).
+_SHORT = 2
 _TERM_WORD = re.compile(r"(\w+)(\*?)")
 # A star not right after a word character, or followed by a word character or another star.
 _BAD_STAR = re.compile(r"(?<!\w)\*|\*(?=[\w*])")
-
-# Hits of one segment: term id -> (index of its first word, index of its last word), in order.
-_Hits = dict[int, list[tuple[int, int]]]
 
 
 class TermError(ValueError):
@@ -159,6 +163,138 @@ def _word_matches(word: _Word, exact: str, folded: str) -> bool:
     return folded == word.folded and (word.exact is None or exact == word.exact)
 
 
+def _is_word(char: str) -> bool:
+    """Whether `char` is a word character, as `\\w` has it (`re` uses the same test)."""
+    return char.isalnum() or char == "_"
+
+
+@cache
+def _unfolding() -> re.Pattern[str]:
+    """The characters of the BMP whose casefolded form is longer ("ß" is "ss")."""
+    chars = "".join(chr(c) for c in range(0x10000) if len(chr(c).casefold()) > 1)
+    return re.compile("[" + re.escape(chars) + "]")
+
+
+def _cased(word: _Word, written: str) -> bool:
+    """Whether a text word, accent-stripped but as written, has the capitals of `word`."""
+    return written.startswith(word.exact) if word.prefix else written == word.exact  # type: ignore[arg-type]
+
+
+class _Segment:
+    """One segment (title or text) as matched: its accent-stripped text `exact`, that text
+    casefolded, and the matches: term id -> (start, end) character offsets in `folded`, in
+    order."""
+
+    __slots__ = ("exact", "folded", "hits", "_longer")
+
+    def __init__(self, text: str) -> None:
+        self.exact = _strip_accents(text)
+        self.folded = self.exact.casefold()
+        self.hits: dict[int, list[tuple[int, int]]] = {}
+        # casefold keeps every offset but after a letter it makes longer ("ß", rarely others):
+        # (offset in `exact`, characters added), for each of them.
+        self._longer: list[tuple[int, int]] = []
+        if len(self.folded) != len(self.exact):
+            self._longer = [
+                (m.start(), len(m.group().casefold()) - 1)
+                for m in _unfolding().finditer(self.exact)
+            ]
+
+    def written(self, start: int, end: int) -> str:
+        """The accent-stripped text of folded[start:end], with its capitals."""
+        return self.exact[self._exact_offset(start) : self._exact_offset(end - 1) + 1]
+
+    def _exact_offset(self, offset: int) -> int:
+        """The offset in `exact` of the character folded[offset] comes from."""
+        added = 0
+        for position, extra in self._longer:
+            folded = position + added  # where that character's folded form starts
+            if offset <= folded:
+                break
+            if offset <= folded + extra:
+                return position
+            added += extra
+        return offset - added
+
+    def folded_offset(self, offset: int) -> int:
+        """The offset in `folded` where exact[offset] begins."""
+        return offset + sum(extra for position, extra in self._longer if position < offset)
+
+    def word_indexes(self, offsets: Iterable[int], cap: int) -> dict[int, int]:
+        """offset -> the number of words starting before it, for offsets at the start or end
+        of a word, except that gaps of more than `cap` words between consecutive offsets
+        count as `cap + 1`: differences up to `cap` are exact, and larger ones stay larger,
+        while counting costs at most `cap + 1` words per gap (not the whole text)."""
+        indexes: dict[int, int] = {}
+        index, previous = 0, 0
+        for offset in sorted(set(offsets)):
+            words = _WORD.finditer(self.folded, previous, offset)
+            index += sum(1 for _ in islice(words, cap + 1))
+            indexes[offset] = index
+            previous = offset
+        return indexes
+
+
+def _automaton(keys: dict[str, tuple[list[int], list[int]]]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton of first words: key -> (length, ids of the terms whose first
+    word is that whole word, ids of those whose first word is that prefix)."""
+    if not keys:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, (whole, prefixed) in keys.items():
+        automaton.add_word(key, (len(key), tuple(whole), tuple(prefixed)))
+    automaton.make_automaton()
+    return automaton
+
+
+@lru_cache(maxsize=16)
+def _words_of(text: str) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+    """The words of `text` for `term_spans`: (start, end, accent-stripped, casefolded), with
+    offsets in the accent-stripped text, and the map from those offsets back to `text`.
+    The words are those of the accent-stripped text, as for `Matcher` (marks dropped inside
+    a word join it: "हिन्दी" is one word)."""
+    pieces = [_strip_accents(char) for char in text]
+    source = [i for i, piece in enumerate(pieces) for _ in piece]
+    words = [
+        (match.start(), match.end(), match.group(), match.group().casefold())
+        for match in _WORD.finditer("".join(pieces))
+    ]
+    return words, source
+
+
+def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans of `text` where one of `terms` matches, merged, in order; terms that
+    cannot be matched are left out. For highlighting: word by word, the plain reading of the
+    rules above, where `Matcher` finds the same matches faster (tests check they agree)."""
+    parsed = []
+    for term in dict.fromkeys(terms):
+        try:
+            parsed.append(_parse(term))
+        except TermError:
+            continue
+    if not parsed or not text:
+        return []
+    words, source = _words_of(text)
+    spans: list[tuple[int, int]] = []
+    for i in range(len(words)):
+        for term in parsed:
+            end = i + len(term) - 1
+            if end < len(words) and all(
+                _word_matches(word, words[j][2], words[j][3]) for j, word in enumerate(term, i)
+            ):
+                stop = source[words[end][1] - 1] + 1
+                while stop < len(text) and unicodedata.category(text[stop]).startswith("M"):
+                    stop += 1  # the marks of the last letter (a decomposed "é") go with it
+                spans.append((source[words[i][0]], stop))
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
 def _terms_list(value: object, what: str, topic: str) -> Sequence[str]:
     # A bare string would be matched character by character: catch the YAML slip `any: AI`.
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -215,25 +351,33 @@ class Matcher:
                 raise TermError(f"topic {topic!r} is defined twice")
             self._rules.append(_compile_rule(rule, term_id))
 
-        # Terms indexed by their first word, so that a distinct word of a text costs a dict
-        # lookup or two however many terms there are: a whole word by its folded form, a word
-        # with `*` by the first letters of its prefix, which leaves a `startswith` against the
-        # few prefixes that share them (most words of a text share them with none).
-        self._first: dict[str, list[int]] = {}
-        wildcards: dict[str, list[int]] = {}
+        # An Aho-Corasick automaton over the folded first words of all terms finds, in one
+        # pass of C over a segment, every place where a term may start; these candidates are
+        # then checked word by word. Short first words in capitals ("AI", "A" of "A.I.") are
+        # looked up as written instead: folded, every "a" and "ai" of a text (in "said") would
+        # be a candidate, while a regular expression of capitals skips lowercase text in C.
+        folded: dict[str, tuple[list[int], list[int]]] = {}
+        short: dict[str, tuple[list[int], list[int]]] = {}
         for tid, term in enumerate(self._terms):
             first = term.words[0]
-            (wildcards if first.prefix else self._first).setdefault(first.folded, []).append(tid)
-        self._head = min([_HEAD, *map(len, wildcards)])
-        self._prefixes: dict[str, list[tuple[str, list[int]]]] = {}
-        for prefix, tids in wildcards.items():
-            self._prefixes.setdefault(prefix[: self._head], []).append((prefix, tids))
+            if first.exact is not None and len(first.exact) <= _SHORT:
+                short.setdefault(first.exact, ([], []))[first.prefix].append(tid)
+            else:
+                folded.setdefault(first.folded, ([], []))[first.prefix].append(tid)
+        self._automaton = _automaton(folded)
+        self._short = {key: (tuple(whole), tuple(prefixed))
+                       for key, (whole, prefixed) in short.items()}  # fmt: skip
+        self._capitals = (
+            re.compile("|".join(map(re.escape, sorted(short, key=len, reverse=True))))
+            if short
+            else None
+        )
 
     def match(self, title: str | None, text: str | None) -> dict[str, list[str]]:
         """topic name -> the terms (exactly as written in the rule) that matched, for every
         topic that applies. Topics in rule order; terms de-duplicated, in rule order."""
         segments = [self._scan(s) for s in (title, text) if s]
-        found = {tid for hits in segments for tid in hits}
+        found = {tid for segment in segments for tid in segment.hits}
         result: dict[str, list[str]] = {}
         for rule in self._rules:
             if not found or any(t in found for t in rule.none):
@@ -248,51 +392,92 @@ class Matcher:
                 result[rule.name] = [self._terms[t].text for t in rule.order if t in matched]
         return result
 
-    def _starts(self, vocabulary: set[str]) -> dict[str, list[int]]:
-        """Distinct folded words of a segment -> ids of the terms whose first word they match,
-        case aside."""
-        starts = {word: list(self._first[word]) for word in vocabulary.intersection(self._first)}
-        head, prefixes = self._head, self._prefixes
-        for word in [w for w in vocabulary if w[:head] in prefixes] if prefixes else ():
-            for prefix, tids in prefixes[word[:head]]:
-                if word.startswith(prefix):
-                    starts.setdefault(word, []).extend(tids)
-        return starts
-
-    def _scan(self, segment: str) -> _Hits:
+    def _scan(self, text: str) -> _Segment:
         """Every occurrence of every term in one segment."""
-        words = _WORD.findall(_strip_accents(segment))
-        # Casefolded once per distinct word: texts repeat their words a lot.
-        folded = {word: word.casefold() for word in set(words)}
-        by_folded = self._starts(set(folded.values()))
-        hits: _Hits = {}
-        if not by_folded:
-            return hits
-        starts = {word: by_folded[f] for word, f in folded.items() if f in by_folded}
-        count = len(words)
-        for i in [i for i, word in enumerate(words) if word in starts]:
-            for tid in starts[words[i]]:
-                term = self._terms[tid].words
-                end = i + len(term) - 1
-                if end < count and all(
-                    _word_matches(w, words[j], folded[words[j]]) for j, w in enumerate(term, i)
-                ):
-                    hits.setdefault(tid, []).append((i, end))
-        return hits
+        segment = _Segment(text)
+        folded, size = segment.folded, len(segment.folded)
+        for last, (length, whole, prefixed) in (
+            self._automaton.iter(folded) if self._automaton else ()
+        ):
+            start = last - length + 1
+            if start and ((c := folded[start - 1]).isalnum() or c == "_"):
+                continue  # inside a word, not at its start
+            if whole and (last + 1 == size or not ((c := folded[last + 1]).isalnum() or c == "_")):
+                self._candidates(segment, whole, start, last + 1)
+            if prefixed:
+                self._candidates(segment, prefixed, start, _WORD.match(folded, start).end())  # type: ignore[union-attr]
+        if self._capitals is not None:
+            exact = segment.exact
+            for capitals in self._capitals.finditer(exact):
+                start = capitals.start()
+                if start and _is_word(exact[start - 1]):
+                    continue
+                for length in range(1, capitals.end() - start + 1):
+                    if (key := exact[start : start + length]) not in self._short:
+                        continue
+                    whole, prefixed = self._short[key]
+                    begin, end = segment.folded_offset(start), segment.folded_offset(start + length)
+                    if whole and (end == size or not _is_word(folded[end])):
+                        self._candidates(segment, whole, begin, end)
+                    if prefixed:
+                        self._candidates(segment, prefixed, begin, _WORD.match(folded, begin).end())  # type: ignore[union-attr]
+        return segment
+
+    def _candidates(self, segment: _Segment, tids: tuple[int, ...], start: int, end: int) -> None:
+        """Record the terms of `tids` that match from the word folded[start:end], whose
+        folded form matches their first word."""
+        hits = segment.hits
+        for tid in tids:
+            first, *rest = self._terms[tid].words
+            if first.exact is not None and not _cased(first, segment.written(start, end)):
+                continue
+            stop = _rest(segment, rest, end) if rest else end
+            if stop:
+                if tid in hits:
+                    hits[tid].append((start, stop))
+                else:
+                    hits[tid] = [(start, stop)]
 
 
-def _near(groups: tuple[tuple[int, ...], ...], span: int, segments: Iterable[_Hits]) -> set[int]:
+def _rest(segment: _Segment, words: Iterable[_Word], end: int) -> int:
+    """Where a term ends if `words` (its words after the first) follow the word ending at
+    folded[end]; 0 if they do not."""
+    folded = segment.folded
+    for word in words:
+        # Mostly one space, then the next word: its first letters tell most candidates apart
+        # before the regular expression is run.
+        if (
+            folded.startswith(" ", end)
+            and not folded.startswith(word.folded[:1], end + 1)
+            and ((c := folded[end + 1 : end + 2]).isalnum() or c == "_")
+        ):
+            return 0
+        following = _WORD.search(folded, end)
+        if following is None:
+            return 0
+        token = following.group()
+        if not (token.startswith(word.folded) if word.prefix else token == word.folded):
+            return 0
+        start, end = following.span()
+        if word.exact is not None and not _cased(word, segment.written(start, end)):
+            return 0
+    return end
+
+
+def _near(groups: tuple[tuple[int, ...], ...], span: int, segments: Iterable[_Segment]) -> set[int]:
     """Terms of the matches that lie in a window of `span` words holding one match per group."""
     matched: set[int] = set()
-    for hits in segments:
+    for segment in segments:
+        hits = segment.hits
         if not all(any(t in hits for t in group) for group in groups):
             continue
-        occurrences = sorted(
-            (start, end, tid, g)
-            for g, group in enumerate(groups)
-            for tid in group
-            for start, end in hits.get(tid, ())
-        )
+        spans = [(start, end, tid, g)
+                 for g, group in enumerate(groups)
+                 for tid in group
+                 for start, end in hits.get(tid, ())]  # fmt: skip
+        index = segment.word_indexes((o for start, end, _, _ in spans for o in (start, end)), span)
+        # (first word, last word) of each match.
+        occurrences = sorted((index[start], index[end] - 1, tid, g) for start, end, tid, g in spans)
         # A qualifying window can always be taken to start where one of its matches starts.
         for k, (first, _, _, _) in enumerate(occurrences):
             last = first + span - 1

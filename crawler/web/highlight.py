@@ -7,17 +7,12 @@ whole words, `*` prefixes, phrases), so what is marked is what tagged the articl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-# The matcher's own parsing and comparison of words, so that highlighting cannot drift from
-# tagging; terms.py exposes no span-finding API.
-from crawler.terms import TermError, _parse, _strip_accents, _word_matches
-
-_WORD = re.compile(r"\w+")
+from crawler.terms import term_spans
 
 
 def safe_href(url: str | None) -> str | None:
@@ -32,37 +27,6 @@ def safe_href(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return url.strip()
-
-
-def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
-    """Character spans of `text` where one of `terms` matches, merged, in order."""
-    parsed = []
-    for term in dict.fromkeys(terms):
-        try:
-            parsed.append(_parse(term))
-        except TermError:
-            continue
-    if not parsed or not text:
-        return []
-    words = []
-    for match in _WORD.finditer(text):
-        exact = _strip_accents(match.group())
-        words.append((match.start(), match.end(), exact, exact.casefold()))
-    spans: list[tuple[int, int]] = []
-    for i in range(len(words)):
-        for term in parsed:
-            end = i + len(term) - 1
-            if end < len(words) and all(
-                _word_matches(word, words[j][2], words[j][3]) for j, word in enumerate(term, i)
-            ):
-                spans.append((words[i][0], words[end][1]))
-    merged: list[tuple[int, int]] = []
-    for start, stop in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
-        else:
-            merged.append((start, stop))
-    return merged
 
 
 def highlight(text: str | None, terms: Iterable[str]) -> Markup:
