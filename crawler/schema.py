@@ -74,7 +74,7 @@ articles = Table(
     Column("text", Text, nullable=False),
     Column("html", LargeBinary),  # gzip-compressed page, when `keep_html` is on
     Column("extractor", String(100)),  # what produced `text`, to re-extract when it improves
-    Column("duplicate_of", Integer, ForeignKey("articles.id"), index=True),
+    Column("duplicate_of", Integer, ForeignKey("articles.id")),
     Index("ix_articles_source_fetched_at", "source", "fetched_at"),
     # Near-duplicate signature (pipelines/neardup.py), kept so the index is rebuilt at start-up.
     Column("signature", LargeBinary),
@@ -116,6 +116,12 @@ reviews = Table(
 
 # The hits page sorts by publication date.
 Index("ix_articles_published", articles.c.published)
+# The copies of an article. Partial: listings ask for `duplicate_of IS NULL` (almost every
+# row), and without statistics SQLite took a full index on it for selective, scanned every
+# article and sorted them (a filtered hits page over 100,000 articles: 90 ms instead of 4).
+_COPY = articles.c.duplicate_of.is_not(None)
+Index("ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY,
+      postgresql_where=_COPY)  # fmt: skip
 
 # Full-text search. PostgreSQL: a GIN index on this expression (queries must repeat it
 # exactly); the `simple` configuration lowercases and stems nothing, so every language is

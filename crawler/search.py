@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Select,
     and_,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -43,6 +45,8 @@ REVIEW_STATES = ("unreviewed", "relevant", "irrelevant", "starred")
 KEPT = "kept"  # a review filter for feeds: all but the articles judged irrelevant
 ALL_ARTICLES = "*"  # the topic filter that also lists untagged articles
 PER_PAGE = 50
+COUNT_LIMIT = 1_000  # matches counted exactly; beyond, a page says "1,000+"
+DENSE = 2_000  # a search matching more articles reads pages along the sort order (`_matching`)
 
 _TERM = re.compile(r'"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"\w+")
@@ -73,7 +77,8 @@ class HitPage:
     records: list[dict[str, Any]]  # export records
     total: int
     page: int
-    pages: int
+    pages: int  # the pages of `total`
+    more: bool = False  # there are more than `total` (counting stopped there)
 
 
 def search_terms(q: str) -> list[tuple[tuple[str, ...], bool]]:
@@ -100,16 +105,25 @@ def _tsquery(terms: list[tuple[tuple[str, ...], bool]]) -> str:
     return " & ".join(parts)
 
 
-def _matching(q: str, dialect: str, in_order: bool) -> Any:
+def _fts_match(terms: list[tuple[tuple[str, ...], bool]]) -> Any:
+    return literal_column("articles_fts").op("MATCH")(_fts5(terms))
+
+
+def _matching(q: str, dialect: str, plan: str) -> Any:
+    """The articles matching the search `q`. SQLite's `plan` says how the planner should read
+    them: "set" from the list of matches (few matches), "sorted" along the sort index,
+    checking each article against the list of matches, built once (reading a whole list in
+    order), "each" along the sort index, asking the search index about each article (a page
+    of a search that matches many: no list of them all is built)."""
     terms = search_terms(q)
     if not terms:
         return None
     if dialect == "sqlite":
-        found = select(_FTS.c.rowid).where(literal_column("articles_fts").op("MATCH")(_fts5(terms)))
-        # `id + 0` hides the key from the planner, which then walks the sort index and checks
-        # each article against the matches, instead of sorting every match: a page of a
-        # search for common words over 100,000 articles takes 38 ms instead of 194.
-        return (articles.c.id + 0 if in_order else articles.c.id).in_(found)
+        if plan == "each":
+            return exists().where(_fts_match(terms), _FTS.c.rowid == articles.c.id)
+        found = select(_FTS.c.rowid).where(_fts_match(terms))
+        # `id + 0` hides the key from the planner, which then walks the sort index.
+        return (articles.c.id + 0 if plan == "sorted" else articles.c.id).in_(found)
     if dialect == "postgresql":
         query = func.to_tsquery(literal_column("'simple'"), _tsquery(terms))
         return SEARCH_DOCUMENT.op("@@")(query)
@@ -122,9 +136,9 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, UTC)
 
 
-def conditions(hits: HitFilter, dialect: str, in_order: bool = False) -> list[Any]:
-    """The WHERE clauses of `hits`; `in_order` for queries that read in list order (pages),
-    as opposed to counts."""
+def conditions(hits: HitFilter, dialect: str, plan: str = "set") -> list[Any]:
+    """The WHERE clauses of `hits`; `plan` says how to read the matches of a search (see
+    `_matching`)."""
     where: list[Any] = []
     if not hits.copies:
         where.append(articles.c.duplicate_of.is_(None))
@@ -154,7 +168,7 @@ def conditions(hits: HitFilter, dialect: str, in_order: bool = False) -> list[An
             select(reviews.c.article_id).where(reviews.c.verdict == "irrelevant")))  # fmt: skip
     elif hits.review == "starred":
         where.append(articles.c.id.in_(select(reviews.c.article_id).where(reviews.c.starred)))
-    matching = _matching(hits.q, dialect, in_order) if hits.q else None
+    matching = _matching(hits.q, dialect, plan) if hits.q else None
     if matching is not None:
         where.append(matching)
     return where
@@ -171,29 +185,58 @@ def _ordered(query: Select[Any], hits: HitFilter, reverse: bool = False) -> Sele
 
 def hits_query(hits: HitFilter, dialect: str) -> Select[Any]:
     """The listed articles, in list order, every column but the kept page."""
-    return _ordered(select(*_COLUMNS).where(*conditions(hits, dialect, in_order=True)), hits)
+    return _ordered(select(*_COLUMNS).where(*conditions(hits, dialect, "sorted")), hits)
 
 
 def page_of_hits(engine: Engine, hits: HitFilter, page: int = 1,
                  per_page: int = PER_PAGE) -> HitPage:  # fmt: skip
+    """One page of the list of `hits`. Matches are counted up to COUNT_LIMIT (or to the
+    requested page, if further): beyond, `more` is set and `total` is a lower bound."""
     dialect = engine.dialect.name
     with engine.connect() as connection:
-        total = connection.execute(
-            select(func.count()).select_from(articles).where(*conditions(hits, dialect))
-        ).scalar_one()
+        limit = max(COUNT_LIMIT, page * per_page)
+        counted = _count(connection, hits, dialect, limit + 1)
+        total, more = min(counted, limit), counted > limit
         pages = max(1, -(-total // per_page))
         page = min(max(1, page), pages)
         # The page's ids first, then their rows: sorting ids is cheap, sorting whole rows
         # (texts included) is not when a search or a filter defeats the sort index.
+        where = conditions(hits, dialect, _page_plan(connection, hits, dialect))
         ids = connection.execute(
-            _ordered(select(articles.c.id).where(*conditions(hits, dialect, in_order=True)), hits)
+            _ordered(select(articles.c.id).where(*where), hits)
             .limit(per_page).offset((page - 1) * per_page)
         ).scalars().all()  # fmt: skip
         rows = connection.execute(select(*_COLUMNS).where(articles.c.id.in_(ids))).mappings()
         by_id = {row["id"]: row for row in rows}
         ordered = [by_id[i] for i in ids if i in by_id]
         records = list(_records(connection, ordered)) if ordered else []
-    return HitPage(records, total, page, pages)
+    return HitPage(records, total, page, pages, more)
+
+
+def _count(connection: Connection, hits: HitFilter, dialect: str, limit: int) -> int:
+    """How many articles `hits` lists, counting no further than `limit`."""
+    terms = search_terms(hits.q) if hits.q else []
+    if terms and dialect == "sqlite":
+        # Driven by the search index: matches stream in and counting stops at `limit`, where
+        # `id IN (matches)` first builds the list of every match.
+        rows = (select(literal(1)).select_from(_FTS.join(articles, _FTS.c.rowid == articles.c.id))
+                .where(_fts_match(terms), *conditions(replace(hits, q=""), dialect)))  # fmt: skip
+    else:
+        rows = select(literal(1)).select_from(articles).where(*conditions(hits, dialect))
+    return connection.execute(
+        select(func.count()).select_from(rows.limit(limit).subquery())
+    ).scalar_one()
+
+
+def _page_plan(connection: Connection, hits: HitFilter, dialect: str) -> str:
+    """How a page reads the matches of a search on SQLite: "set" when they are few, "each"
+    when they are many (see `_matching`); the search index counts them up to DENSE."""
+    terms = search_terms(hits.q) if hits.q else []
+    if not terms or dialect != "sqlite":
+        return "set"
+    probe = select(_FTS.c.rowid).where(_fts_match(terms)).limit(DENSE + 1).subquery()
+    found = connection.execute(select(func.count()).select_from(probe)).scalar_one()
+    return "each" if found > DENSE else "set"
 
 
 def iter_hits(engine: Engine, hits: HitFilter, limit: int | None = None,
@@ -217,7 +260,7 @@ def neighbors(engine: Engine, hits: HitFilter, article_id: int) -> tuple[int | N
         if current is None:
             return None, None
         value = current[0]
-        where = conditions(hits, dialect, in_order=True)
+        where = conditions(hits, dialect, _page_plan(connection, hits, dialect))
         if value is None:
             after = and_(key.is_(None), articles.c.id < article_id)
             before = or_(key.is_not(None), articles.c.id > article_id)

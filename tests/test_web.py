@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, update
 
+from crawler import search
 from crawler.cli import cli
 from crawler.config import load_config
 from crawler.database import engine_for
@@ -30,7 +31,7 @@ from crawler.export import FIELDS, iter_records
 from crawler.retag import retag
 from crawler.review import review_marks, set_review, topic_quality
 from crawler.schema import articles, reviews
-from crawler.search import HitFilter, neighbors, page_of_hits, search_terms
+from crawler.search import ALL_ARTICLES, HitFilter, neighbors, page_of_hits, search_terms
 from crawler.terms import TopicRule
 from crawler.web import create_app
 from crawler.web.commands import serve
@@ -172,6 +173,36 @@ def test_sort_orders_and_pages(store: tuple[Engine, int]) -> None:
     assert len(first.records) == 3 and len(second.records) == 1
     assert {r["id"] for r in first.records}.isdisjoint(r["id"] for r in second.records)
     assert page_of_hits(engine, HitFilter(), 99, per_page=3).page == 2  # clamped
+
+
+def test_counting_stops_at_the_count_limit(
+    store: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond COUNT_LIMIT matches a page says "N+" and counts further only to reach a later
+    page (4 hits here, counted up to 2)."""
+    engine, _ = store
+    monkeypatch.setattr(search, "COUNT_LIMIT", 2)
+    pages = [page_of_hits(engine, HitFilter(), n, per_page=1) for n in (1, 3, 4)]
+    assert [(p.total, p.more, p.pages, p.page) for p in pages] == [
+        (2, True, 2, 1), (3, True, 3, 3), (4, False, 4, 4)]  # fmt: skip
+    assert len({p.records[0]["id"] for p in pages}) == 3
+
+
+@pytest.mark.parametrize("q", ["the", "Llama", '"open source"', "milit*"])
+def test_search_reads_many_and_few_matches_alike(
+    store: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch, q: str
+) -> None:
+    """A search matching more than DENSE articles asks the search index about each article
+    in list order; one matching fewer reads the list of matches: the same pages."""
+    engine, _ = store
+    results = []
+    for dense in (0, 10**9):
+        monkeypatch.setattr(search, "DENSE", dense)
+        found = page_of_hits(engine, HitFilter(q=q, topic=ALL_ARTICLES), per_page=2)
+        later = page_of_hits(engine, HitFilter(q=q, topic=ALL_ARTICLES), 2, per_page=2)
+        results.append(([r["id"] for r in found.records + later.records], found.total))
+    assert results[0] == results[1]
+    assert results[0][1] > 0  # something to compare
 
 
 def test_search(client: FlaskClient) -> None:
