@@ -2,7 +2,10 @@
 
 Each benchmark is a module of this folder with `NAME` and `run(quick) -> rows`; a row has a
 metric, a value and, where there is one, the reference measured in the same run, their ratio
-and the target. Prints a table and writes bench/RESULTS.md (machine, versions, date).
+and the target; rows that belong on the growth plot also have `series`, `size` and `ms`.
+Prints a table per benchmark, keeps the rows in bench/results.json (a run of some benchmarks
+replaces theirs and keeps the others'), writes bench/RESULTS.md from it (machine, versions,
+date and command of each) and draws docs/bench-growth.png (`bench/plot.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import contextlib
 import importlib
 import importlib.metadata
+import json
 import os
 import platform
 import sys
@@ -21,9 +25,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+# Issue 7's benchmarks in its order (memory: scheduler_memory; the crawl's peak is measured by
+# throughput), then those of near-duplicates and re-tagging, and of the web page of hits.
 BENCHMARKS = [
-    "scheduler_memory", "neardup", "web_hits", "retag", "throughput", "polling", "tagging",
-    "storage",
+    "throughput", "polling", "tagging", "storage", "scheduler_memory", "neardup", "retag",
+    "web_hits",
 ]  # fmt: skip
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
@@ -49,6 +55,20 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def render(results: dict[str, dict[str, object]]) -> str:
+    """RESULTS.md: every benchmark of `results`, in BENCHMARKS order."""
+    lines = ["# newsmon benchmark results", "",
+             "Written by `python bench/run.py` from `bench/results.json`; each section says "
+             "when and how it was measured."]  # fmt: skip
+    for name in sorted(results, key=lambda n: BENCHMARKS.index(n) if n in BENCHMARKS else 99):
+        run = results[name]
+        lines += ["", f"## {name}", "",
+                  f"- date: {run['date']}, {run['seconds']:.0f} s; machine: {run['machine']}",
+                  f"- versions: {run['versions']}", f"- command: `{run['command']}`", "",
+                  table(run["rows"])]  # type: ignore[arg-type]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check they run")
@@ -57,23 +77,27 @@ def main() -> int:
     unknown = set(options.names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    sections = [
-        "# newsmon benchmark results",
-        "",
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        f"- versions: {versions()}",
-        f"- command: `python bench/run.py {' '.join(sys.argv[1:])}`".rstrip(),
-    ]
+    stored = HERE / "results.json"
+    results = json.loads(stored.read_text(encoding="utf-8")) if stored.exists() else {}
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    command = " ".join(["python bench/run.py", *sys.argv[1:]])
+    print(f"# {machine}\n# {versions()}\n", flush=True)
     for name in options.names or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         started = time.monotonic()
         rows = module.run(quick=options.quick)
-        section = f"## {name} ({time.monotonic() - started:.0f} s)\n\n{table(rows)}"
-        print(section + "\n", flush=True)
-        sections += ["", section]
-    if not options.quick:  # quick runs only check that benchmarks still work
-        (HERE / "RESULTS.md").write_text("\n".join(sections) + "\n", encoding="utf-8")
+        seconds = time.monotonic() - started
+        print(f"## {name} ({seconds:.0f} s)\n\n{table(rows)}\n", flush=True)
+        if not options.quick:  # quick runs only check that benchmarks still work
+            results[name] = {"date": f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
+                             "seconds": seconds, "machine": machine, "versions": versions(),
+                             "command": command, "rows": rows}  # fmt: skip
+            stored.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+            (HERE / "RESULTS.md").write_text(render(results), encoding="utf-8")
+    if not options.quick:
+        from bench.plot import plot
+
+        plot(results, HERE.parent / "docs" / "bench-growth.png")
     return 0
 
 

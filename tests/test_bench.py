@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -13,3 +14,30 @@ def test_benchmarks_run_quick() -> None:
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| metric | value |" in result.stdout
+
+
+def test_growth_plot_and_results_file(tmp_path: Path) -> None:
+    """bench/results.json rows with points become one log-log panel per benchmark, and
+    RESULTS.md is written from the file, every benchmark with its own date and command."""
+    from bench.plot import plot, series_of
+    from bench.run import render
+
+    run = {"date": "2026-11-27 10:00 UTC", "seconds": 12.0, "machine": "x86_64, 2 cores",
+           "versions": "Python 3.11", "command": "python bench/run.py storage"}  # fmt: skip
+    results = {
+        "storage": {**run, "rows": [
+            {"metric": f"sqlite {n}: hits page", "value": f"{ms} ms", "series": "sqlite: hits",
+             "size": n, "per": "stored articles", "ms": ms}
+            for n, ms in ((10_000, 4.0), (100_000, 6.0), (1_000_000, 9.5))]},
+        "tagging": {**run, "rows": [{"metric": "Matcher", "value": "0.5"}]},
+    }  # fmt: skip
+    assert series_of(results) == {
+        "storage": ("stored articles", {"sqlite: hits": [(10_000, 4.0), (100_000, 6.0),
+                                                        (1_000_000, 9.5)]})}  # fmt: skip
+    written = plot(results, tmp_path / "growth.png")
+    assert written is not None and written.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert plot({"tagging": results["tagging"]}, tmp_path / "none.png") is None
+    text = render(results)
+    assert text.index("## tagging") < text.index("## storage")  # BENCHMARKS order
+    assert text.count("- command: `python bench/run.py storage`") == 2
+    assert "| sqlite 1000000: hits page | 9.5 ms |" in text
