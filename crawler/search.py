@@ -3,9 +3,9 @@
 Place in the flow: the read side of the store, for `newsmon serve` and its downloads. Records
 are the export records of `crawler.export` (same fields as `newsmon export`).
 
-Full-text search runs on what migration 0003 built: an FTS5 table on SQLite (case and
-accents folded), a GIN index over `to_tsvector('simple', title || ' ' || text)` on
-PostgreSQL (case folded; accents count). A query is words, which must all appear, "quoted
+Full-text search runs on what the migrations built: an FTS5 table on SQLite (case and
+accents folded), a stored `to_tsvector('simple', title || ' ' || text)` column with a GIN
+index on PostgreSQL (case folded; accents count). A query is words, which must all appear, "quoted
 phrases" and prefix* words. Only word characters reach the database, so no input can break
 the query syntax of either engine.
 """
@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from crawler.export import _records
-from crawler.schema import SEARCH_DOCUMENT, article_topics, articles, reviews
+from crawler.schema import SEARCH_VECTOR, article_topics, articles, reviews
 
 __all__ = ["ALL_ARTICLES", "KEPT", "HitFilter", "HitPage", "iter_hits", "neighbors",
            "page_of_hits", "search_terms"]  # fmt: skip
@@ -126,7 +126,7 @@ def _matching(q: str, dialect: str, plan: str) -> Any:
         return (articles.c.id + 0 if plan == "sorted" else articles.c.id).in_(found)
     if dialect == "postgresql":
         query = func.to_tsquery(literal_column("'simple'"), _tsquery(terms))
-        return SEARCH_DOCUMENT.op("@@")(query)
+        return SEARCH_VECTOR.op("@@")(query)
     # Other engines: every word somewhere in the title or text, without an index.
     document = func.lower(func.coalesce(articles.c.title, "") + " " + articles.c.text)
     return and_(*(document.contains(" ".join(w).lower()) for w, _ in terms))

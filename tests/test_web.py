@@ -634,11 +634,14 @@ def test_web_on_postgresql(postgres_url: str, tmp_path: Path,
     with engine.connect() as connection:  # the GIN index serves the search
         connection.exec_driver_sql("SET enable_seqscan = off")
         plan = connection.exec_driver_sql(
-            "EXPLAIN SELECT id FROM articles WHERE "
-            "to_tsvector('simple', (coalesce(articles.title, '') || ' ') || articles.text) "
-            "@@ to_tsquery('simple', 'llama')"
+            "EXPLAIN SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', 'llama')"
+        )
+        assert "ix_articles_search_vector" in " ".join(row[0] for row in plan)
+        plan = connection.exec_driver_sql(  # a page walks the index in list order, no sort
+            "EXPLAIN SELECT id FROM articles "
+            "ORDER BY published DESC NULLS LAST, id DESC LIMIT 50"
         )  # fmt: skip
-        assert "ix_articles_search" in " ".join(row[0] for row in plan)
+        assert "ix_articles_published_listed" in " ".join(row[0] for row in plan)
     with engine.connect() as connection:
         assert connection.execute(select(reviews.c.verdict)).scalars().all() == ["relevant"]
     engine.dispose()
