@@ -34,10 +34,13 @@ def engine_for(url: str) -> Engine:
     """The engine for `url`, migrated to the newest schema. Raises StorageError."""
     try:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
+        # A server can drop idle connections; a SQLite file cannot, and the ping was one more
+        # statement for every connection a crawl takes (several per article).
+        engine = create_engine(parsed, pool_pre_ping=not sqlite)
+        if sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
         migrate(engine)
     except (SQLAlchemyError, OSError, ArgumentError, ImportError) as exc:
@@ -60,6 +63,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def migrate(engine: Engine, revision: str = "head") -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one, and with foreign
+            # keys on, that drop deletes the rows that reference it (ON DELETE CASCADE: every
+            # URL and topic of every article). SQLite's procedure for such changes: keys off
+            # (outside a transaction), migrate, check them, keys on.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends SQLAlchemy's transaction; SQLite began none for a PRAGMA
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise StorageError(
+                            f"migration broke {len(broken)} references: {broken[:3]}"
+                        )
+        finally:
+            if sqlite:
+                connection.rollback()  # whatever failed: the PRAGMA must run outside it
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()

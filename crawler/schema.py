@@ -59,7 +59,8 @@ articles = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("url", Text, nullable=False, unique=True),  # canonical URL
-    Column("fingerprint", String(64), nullable=False, unique=True),  # normalized-text hash
+    # Hash of the normalized text: one article per outlet, verbatim copies elsewhere (0007).
+    Column("fingerprint", String(64), nullable=False, index=True),
     Column("source", String(200), nullable=False),
     Column("title", Text),
     Column("author", Text),
@@ -123,8 +124,8 @@ Index("ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY,
 # column `search_vector`, `to_tsvector('simple', title || ' ' || text)`, with a GIN index
 # (migration 0006; the `simple` configuration lowercases and stems nothing, so every language
 # is searched alike); on SQLite the FTS5 table `articles_fts`, its shadow tables and triggers
-# (0003). On PostgreSQL, the indexes in list order, `(published DESC NULLS LAST, id DESC)` and
-# the same on fetched_at (0006).
+# (0003). Indexes in list order on published and fetched_at: on PostgreSQL `(published DESC
+# NULLS LAST, id DESC)` (0006), on SQLite `(published) WHERE duplicate_of IS NULL` (0007).
 SEARCH_VECTOR = literal_column("articles.search_vector")
 ENGINE_SPECIFIC = ("search_vector", "ix_articles_search_vector", "ix_articles_published_listed",
                    "ix_articles_fetched_at_listed", "articles_fts", "articles_fts_data",

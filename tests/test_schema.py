@@ -9,9 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, event, inspect
 
-from crawler.database import MIGRATIONS, migrate
+from crawler.database import MIGRATIONS, _sqlite_pragmas, migrate
 from crawler.schema import ENGINE_SPECIFIC, metadata
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
@@ -31,7 +31,8 @@ def assert_matches_schema(url: str) -> None:
         definition = connection.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'ix_articles_duplicate_of'"
             if engine.dialect.name == "sqlite"
-            else "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_articles_duplicate_of'"
+            else "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_articles_duplicate_of' "
+            "AND schemaname = current_schema()"
         ).scalar_one()
         assert "duplicate_of IS NOT NULL" in definition
     assert differences == [], differences
@@ -48,3 +49,36 @@ def test_migrations_sqlite(tmp_path: Path) -> None:
 
 def test_migrations_postgresql(postgres_url: str) -> None:
     assert_matches_schema(postgres_url)
+
+
+def test_upgrade_keeps_articles_and_search(tmp_path: Path) -> None:
+    """0007 copies SQLite's articles table: stored articles, their ids, URLs, topics and
+    search index survive, the search triggers work again, and two rows may now share a
+    fingerprint."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    event.listen(engine, "connect", _sqlite_pragmas)  # as engine_for: foreign keys on
+    row = (
+        "INSERT INTO articles (id, url, fingerprint, source, title, fetched_at, text) "
+        "VALUES ({}, 'https://x.example/{}', 'f', '{}', 'Llama {}', '2026-11-27', 'text')"
+    )
+    migrate(engine, "0006")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(row.format(7, 7, "wire", "stored"))
+        connection.exec_driver_sql("INSERT INTO article_urls VALUES ('https://x.example/7', 7)")
+        connection.exec_driver_sql("INSERT INTO article_topics VALUES (7, 'nato', '[\"NATO\"]')")
+    migrate(engine)
+    with engine.connect() as connection:  # the copy did not cascade to what refers to it
+        assert connection.exec_driver_sql("SELECT count(*) FROM article_urls").scalar() == 1
+        assert connection.exec_driver_sql("SELECT count(*) FROM article_topics").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with engine.begin() as connection:
+        connection.exec_driver_sql(row.format(8, 8, "daily", "copied"))  # the same fingerprint
+        found = connection.exec_driver_sql(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'llama' ORDER BY rowid"
+        ).scalars().all()  # fmt: skip
+        connection.exec_driver_sql("UPDATE articles SET title = 'Renamed' WHERE id = 7")
+        renamed = connection.exec_driver_sql(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'renamed'"
+        ).scalars().all()  # fmt: skip
+    assert found == [7, 8] and renamed == [7]
+    engine.dispose()

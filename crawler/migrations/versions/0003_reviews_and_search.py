@@ -9,8 +9,8 @@ for the hits page. Full-text search over title and text:
 - SQLite: an FTS5 table `articles_fts` over the same columns (external content: it stores
   only the index, the text stays in `articles`), kept in sync by triggers. `unicode61
   remove_diacritics 2` folds case and accents. A later migration that rebuilds `articles`
-  in batch mode (SQLite copies the table) drops these triggers: it must call
-  `create_sqlite_search()` again.
+  in batch mode (SQLite copies the table) drops these triggers: it must run
+  `SQLITE_SEARCH_TRIGGERS` again (as 0007 does).
 
 Revision ID: 0003
 Revises: 0002
@@ -27,9 +27,11 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-SQLITE_SEARCH = [
+SQLITE_SEARCH_TABLE = (
     "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+)
+SQLITE_SEARCH_TRIGGERS = [
     "CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN "
     "INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END",
     "CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
@@ -39,6 +41,10 @@ SQLITE_SEARCH = [
     "INSERT INTO articles_fts(articles_fts, rowid, title, text) "
     "VALUES ('delete', old.id, old.title, old.text); "
     "INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END",
+]
+SQLITE_SEARCH = [
+    SQLITE_SEARCH_TABLE,
+    *SQLITE_SEARCH_TRIGGERS,
     "INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')",  # articles stored before
 ]
 POSTGRES_SEARCH = (
