@@ -173,6 +173,56 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
+def profile() -> None:
+    """Where the matcher's time goes: its parts timed alone, then cProfile's top functions.
+    `python bench/tagging.py --profile` (the output is kept in bench/profiles/tagging.txt)."""
+    import cProfile
+    import io
+    import pstats
+
+    from crawler.terms import _Segment
+
+    corpus = texts()
+    shipped = shipped_rules()
+    shipped_terms = {t for r in shipped for t in (*r.any, *(x for g in r.all for x in g), *r.none)}
+    matcher = Matcher(shipped + synthetic_rules(corpus, shipped_terms))
+    matcher.match(*corpus[0])
+    segments = [[_Segment(s) for s in article if s] for article in corpus]
+
+    def cpu_ms(action, items) -> float:  # type: ignore[no-untyped-def]
+        runs = []
+        for _ in range(5):
+            started = time.process_time()
+            for item in items:
+                action(item)
+            runs.append((time.process_time() - started) / len(items) * 1000)
+        return min(runs)
+
+    def walk(article: list[_Segment]) -> None:
+        for segment in article:
+            for _ in matcher._automaton.iter(segment.folded):  # type: ignore[union-attr]
+                pass
+
+    print("Parts of Matcher.match, ms per article (best of 5, CPU time):")
+    print(
+        f"  whole match                          {cpu_ms(lambda a: matcher.match(*a), corpus):.3f}"
+    )
+    print(f"  accent-strip + casefold (_Segment)   "
+          f"{cpu_ms(lambda a: [_Segment(s) for s in a if s], corpus):.3f}")  # fmt: skip
+    print(f"  automaton walk alone (pyahocorasick) {cpu_ms(walk, segments):.3f}")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for article in corpus:
+        matcher.match(*article)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    print(out.getvalue().replace(str(REPO) + "/", ""))
+
+
 if __name__ == "__main__":
-    for line in run(quick="--quick" in sys.argv):
-        print(line)
+    if "--profile" in sys.argv:
+        profile()
+    else:
+        for line in run(quick="--quick" in sys.argv):
+            print(line)

@@ -202,6 +202,8 @@ class _Segment:
 
     def written(self, start: int, end: int) -> str:
         """The accent-stripped text of folded[start:end], with its capitals."""
+        if not self._longer:
+            return self.exact[start:end]
         return self.exact[self._exact_offset(start) : self._exact_offset(end - 1) + 1]
 
     def _exact_offset(self, offset: int) -> int:
@@ -218,6 +220,8 @@ class _Segment:
 
     def folded_offset(self, offset: int) -> int:
         """The offset in `folded` where exact[offset] begins."""
+        if not self._longer:
+            return offset
         return offset + sum(extra for position, extra in self._longer if position < offset)
 
     def word_indexes(self, offsets: Iterable[int], cap: int) -> dict[int, int]:
