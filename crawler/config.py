@@ -226,8 +226,9 @@ def parse_duration(text: str) -> int:
 # --- reading -------------------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key written twice in one mapping (YAML keeps the last)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader that refuses a key written twice in one mapping (YAML keeps the last).
+    On libyaml where PyYAML has it: the pure-Python scanner took 3 s for 10,000 sources."""
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, Update, bindparam, func, insert, or_, select, update
 
 from crawler.polling import Outcome
 from crawler.schema import article_urls, articles, sources
@@ -35,68 +35,96 @@ class CrawlState:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _ensure(self, connection, name: str, url: str) -> None:  # type: ignore[no-untyped-def]
-        found = connection.execute(select(sources.c.id).where(sources.c.name == name)).first()
-        if found is None:
-            connection.execute(insert(sources).values(name=name, url=url, consecutive_failures=0))
-        else:
-            connection.execute(update(sources).where(sources.c.name == name).values(url=url))
+    def _ensure_all(self, connection, urls: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+        """Rows for the sources (name -> URL) that have none yet; callers update the URL."""
+        names = list(urls)
+        existing: set[str] = set()
+        for start in range(0, len(names), 500):  # stay under bound-parameter limits
+            existing.update(connection.execute(
+                select(sources.c.name).where(sources.c.name.in_(names[start : start + 500]))
+            ).scalars())  # fmt: skip
+        missing = [{"name": name, "url": urls[name], "consecutive_failures": 0}
+                   for name in names if name not in existing]  # fmt: skip
+        if missing:
+            connection.execute(insert(sources), missing)
 
     def validators(self, name: str, url: str) -> Validators:
         """Stored validators, unless the source's URL changed since they were saved."""
+        return self.all_validators({name: url}).get(name, Validators())
+
+    def all_validators(self, urls: dict[str, str]) -> dict[str, Validators]:
+        """Stored validators of these sources (name -> URL), in one query for a whole pass;
+        a source whose URL changed since they were saved has none."""
+        query = select(sources.c.name, sources.c.url, sources.c.etag, sources.c.last_modified,
+                       sources.c.body_hash)  # fmt: skip
+        if len(urls) <= 500:  # a few sources (`newsmon run` polls one): not the whole table
+            query = query.where(sources.c.name.in_(list(urls)))
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(sources.c.url, sources.c.etag, sources.c.last_modified,
-                       sources.c.body_hash).where(sources.c.name == name)
-            ).first()  # fmt: skip
-        if row is None or row.url != url:
-            return Validators()
-        return Validators(row.etag, row.last_modified, row.body_hash)
+            rows = connection.execute(query)
+            return {
+                row.name: Validators(row.etag, row.last_modified, row.body_hash)
+                for row in rows
+                if urls.get(row.name) == row.url
+            }
 
     def save_validators(self, name: str, url: str, validators: Validators) -> None:
+        self.save_all_validators([(name, url, validators)])
+
+    def save_all_validators(self, saved: list[tuple[str, str, Validators]]) -> None:
+        """Validators of many sources (name, URL, validators), in one transaction."""
+        if not saved:
+            return
+        statement = (
+            update(sources)
+            .where(sources.c.name == bindparam("b_name"))
+            .values(url=bindparam("b_url"), etag=bindparam("b_etag"),
+                    last_modified=bindparam("b_last_modified"),
+                    body_hash=bindparam("b_body_hash"))
+        )  # fmt: skip
         with self.engine.begin() as connection:
-            self._ensure(connection, name, url)
-            connection.execute(
-                update(sources)
-                .where(sources.c.name == name)
-                .values(
-                    etag=validators.etag,
-                    last_modified=validators.last_modified,
-                    body_hash=validators.body_hash,
-                )
-            )
+            self._ensure_all(connection, {name: url for name, url, _ in saved})
+            connection.execute(statement, [
+                {"b_name": name, "b_url": url, "b_etag": validators.etag,
+                 "b_last_modified": validators.last_modified,
+                 "b_body_hash": validators.body_hash}
+                for name, url, validators in saved
+            ])  # fmt: skip
 
     def record(self, name: str, url: str, outcome: Outcome, now: datetime | None = None) -> None:
         """The result of one fetch of a source."""
+        self.record_all([(name, url, outcome)], now)
+
+    def record_all(self, results: list[tuple[str, str, Outcome]],
+                   now: datetime | None = None) -> None:  # fmt: skip
+        """The results (name, URL, outcome) of fetches of many sources, in one transaction:
+        one UPDATE per kind of outcome, run for all of its sources at once."""
+        if not results:
+            return
         now = now or datetime.now(UTC)
-        values: dict[str, object] = {
-            "last_fetch_at": now,
-            "last_status": outcome.status,
-            "passes": sources.c.passes + 1,
-        }
-        if outcome.new:
-            values["last_new_at"] = now
-        if outcome.status == "error":
-            values.update(
-                last_error=outcome.summary,
-                consecutive_failures=sources.c.consecutive_failures + 1,
-            )
-        else:
-            values.update(last_error=None, last_success_at=now, consecutive_failures=0,
-                          last_problem=outcome.problem)  # fmt: skip
-            if outcome.status == "ok":
-                values.update(last_entries=outcome.entries, last_new=outcome.new)
+        shapes: dict[tuple[str, bool], list[dict[str, object]]] = {}
+        for name, url, outcome in results:
+            values: dict[str, object] = {"b_name": name, "b_url": url,
+                                         "b_status": outcome.status}  # fmt: skip
+            if outcome.status == "error":
+                values["b_error"] = outcome.summary
+            else:
+                values["b_problem"] = outcome.problem
+                if outcome.status == "ok":
+                    values.update(b_entries=outcome.entries, b_new=outcome.new)
+            kind = outcome.status if outcome.status in ("error", "ok") else "other"
+            shapes.setdefault((kind, bool(outcome.new)), []).append(values)
         with self.engine.begin() as connection:
-            self._ensure(connection, name, url)
-            connection.execute(update(sources).where(sources.c.name == name).values(**values))
+            self._ensure_all(connection, {name: url for name, url, _ in results})
+            for (kind, new), rows in shapes.items():
+                connection.execute(_record_statement(kind, new, now), rows)
 
     def save_schedule(self, name: str, url: str, interval: float, next_run_at: datetime) -> None:
         with self.engine.begin() as connection:
-            self._ensure(connection, name, url)
+            self._ensure_all(connection, {name: url})
             connection.execute(
                 update(sources)
                 .where(sources.c.name == name)
-                .values(interval=interval, next_run_at=next_run_at)
+                .values(url=url, interval=interval, next_run_at=next_run_at)
             )
 
     def new_articles_since(self, since: datetime) -> dict[str, int]:
@@ -153,6 +181,30 @@ class CrawlState:
                     ).scalars()
                 )
         return known
+
+
+def _record_statement(kind: str, new: bool, now: datetime) -> Update:
+    """The UPDATE recording one kind of outcome (error, ok, or not modified / unchanged),
+    parameters prefixed `b_` (SQLAlchemy reserves column names for bound values)."""
+    values: dict[str, object] = {
+        "url": bindparam("b_url"),
+        "last_fetch_at": now,
+        "last_status": bindparam("b_status"),
+        "passes": sources.c.passes + 1,
+    }
+    if new:
+        values["last_new_at"] = now
+    if kind == "error":
+        values.update(
+            last_error=bindparam("b_error"),
+            consecutive_failures=sources.c.consecutive_failures + 1,
+        )
+    else:
+        values.update(last_error=None, last_success_at=now, consecutive_failures=0,
+                      last_problem=bindparam("b_problem"))  # fmt: skip
+        if kind == "ok":
+            values.update(last_entries=bindparam("b_entries"), last_new=bindparam("b_new"))
+    return update(sources).where(sources.c.name == bindparam("b_name")).values(**values)
 
 
 def source_flags(row: dict[str, Any], enabled: bool, now: datetime,

@@ -19,7 +19,7 @@ import logging
 import re
 import unicodedata
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, bindparam, or_, select
 
 from crawler.database import engine_for
 from crawler.items import Article
@@ -41,18 +41,26 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()
 
 
+# Built once, not per article: building and hashing a statement cost as much as running it.
+_BY_URL = (
+    select(article_urls.c.article_id)
+    .where(article_urls.c.url.in_(bindparam("urls", expanding=True)))
+    .limit(1)
+)
+_BY_TEXT = select(articles.c.id).where(
+    or_(articles.c.fingerprint == bindparam("fingerprint"),
+        articles.c.url.in_(bindparam("urls", expanding=True)))
+)  # fmt: skip
+
+
 def find_stored(engine: Engine, urls: list[str], text_fingerprint: str) -> int | None:
     """Id of the stored article reached by one of `urls` or with the same fingerprint."""
     with engine.connect() as connection:
-        by_url = connection.execute(
-            select(article_urls.c.article_id).where(article_urls.c.url.in_(urls)).limit(1)
-        ).scalar()
+        by_url = connection.execute(_BY_URL, {"urls": urls}).scalar()
         if by_url is not None:
             return by_url
         return connection.execute(
-            select(articles.c.id).where(
-                or_(articles.c.fingerprint == text_fingerprint, articles.c.url.in_(urls))
-            )
+            _BY_TEXT, {"urls": urls, "fingerprint": text_fingerprint}
         ).scalar()
 
 

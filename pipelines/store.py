@@ -10,7 +10,7 @@ import gzip
 import logging
 
 from scrapy.exceptions import DropItem
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crawler.database import engine_for, safe_url
@@ -26,55 +26,65 @@ def compressed(page: bytes) -> bytes:
     return gzip.compress(page, compresslevel=6)
 
 
+# Built once: SQLAlchemy builds and hashes a statement made with its values for every call,
+# which cost as much as running it (a new article runs these in one transaction).
+_INSERT_ARTICLE = insert(articles)
+_NAME_STORY = (
+    update(articles).where(articles.c.id == bindparam("b_id")).values(story_id=bindparam("b_id"))
+)
+_KNOWN_URLS = select(article_urls.c.url).where(
+    article_urls.c.url.in_(bindparam("urls", expanding=True))
+)
+_INSERT_URLS = insert(article_urls)
+_INSERT_TOPICS = insert(article_topics)
+
+
 def add_urls(connection: Connection, article_id: int, urls: list[str]) -> int:
     """Record URLs that lead to `article_id`; returns how many were new."""
-    known = set(
-        connection.execute(select(article_urls.c.url).where(article_urls.c.url.in_(urls)))
-        .scalars()
-    )  # fmt: skip
+    known = set(connection.execute(_KNOWN_URLS, {"urls": urls}).scalars())
     new = [url for url in dict.fromkeys(urls) if url not in known]
     if new:
-        connection.execute(
-            insert(article_urls), [{"url": u, "article_id": article_id} for u in new]
-        )
+        connection.execute(_INSERT_URLS, [{"url": u, "article_id": article_id} for u in new])
     return len(new)
 
 
 def insert_article(connection: Connection, item: Article, keep_html: bool) -> int:
     article_id = connection.execute(
-        insert(articles).values(
-            url=item.url,
-            fingerprint=item.fingerprint,
-            source=item.source,
-            title=item.title,
-            author=item.author,
-            published=item.published,
-            fetched_at=item.fetched_at,
-            language=item.language,
-            text=item.text,
-            html=compressed(item.html_bytes) if keep_html and item.html_bytes else None,
-            extractor=item.extractor,
-            signature=item.signature or None,
-            duplicate_of=item.duplicate_of,
-            story_id=item.story_id,
-            checked_at=item.fetched_at,
-        )
+        _INSERT_ARTICLE,
+        {
+            "url": item.url,
+            "fingerprint": item.fingerprint,
+            "source": item.source,
+            "title": item.title,
+            "author": item.author,
+            "published": item.published,
+            "fetched_at": item.fetched_at,
+            "language": item.language,
+            "text": item.text,
+            "html": compressed(item.html_bytes) if keep_html and item.html_bytes else None,
+            "extractor": item.extractor,
+            "signature": item.signature or None,
+            "duplicate_of": item.duplicate_of,
+            "story_id": item.story_id,
+            "checked_at": item.fetched_at,
+        },
     ).inserted_primary_key[0]
     if item.story_id is None:  # the first article of its story names it
         item.story_id = article_id
-        connection.execute(
-            update(articles).where(articles.c.id == article_id).values(story_id=article_id)
-        )
+        connection.execute(_NAME_STORY, {"b_id": article_id})
     add_urls(connection, article_id, [item.url, *item.seen_urls])
-    write_topics(connection, article_id, item.matches)
+    write_topics(connection, article_id, item.matches, new=True)
     return article_id
 
 
-def write_topics(connection: Connection, article_id: int, matches: dict[str, list[str]]) -> None:
-    connection.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
+def write_topics(connection: Connection, article_id: int, matches: dict[str, list[str]],
+                 new: bool = False) -> None:  # fmt: skip
+    """The article's topics; a `new` article has none to replace."""
+    if not new:
+        connection.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
     if matches:
         connection.execute(
-            insert(article_topics),
+            _INSERT_TOPICS,
             [{"article_id": article_id, "topic": t, "terms": terms}
              for t, terms in matches.items()],
         )  # fmt: skip

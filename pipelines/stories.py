@@ -107,22 +107,28 @@ class StoryIndex:
              now: datetime) -> int | None:  # fmt: skip
         """The story of the recent article closest to these terms, or None."""
         self._expire(now)
+        # A candidate shares MIN_SHARED terms that weigh something (a term in too many of the
+        # window's articles weighs nothing), so it is in the postings of one of those terms
+        # but the MIN_SHARED - 1 most common: these, as long as the window for a recurring
+        # word, are only looked up, never read (reading them made each find linear).
+        weighted = sorted((term for term in terms if self._weight(term) > 0),
+                          key=lambda term: len(self.by_term.get(term, ())))  # fmt: skip
+        split = max(len(weighted) - (MIN_SHARED - 1), 0)
+        rare, common = weighted[:split], weighted[split:]
         candidates: Counter[int] = Counter()
         entries: dict[int, _Entry] = {}
-        for term in terms:
+        for term in rare:
             for entry in self.by_term.get(term, ()):
                 candidates[entry.key] += 1
                 entries[entry.key] = entry
         best, best_score = None, 0.0
         own = sum(self._weight(term) for term in terms)
-        for key, shared_count in candidates.items():
-            if shared_count < MIN_SHARED:
-                continue
+        for key, rare_count in candidates.items():
             entry = entries[key]
+            if rare_count + sum(1 for term in common if term in entry.terms) < MIN_SHARED:
+                continue
             shared = terms & entry.terms
             weight = sum(self._weight(term) for term in shared)
-            if sum(1 for term in shared if self._weight(term) > 0) < MIN_SHARED:
-                continue
             other = sum(self._weight(term) for term in entry.terms)
             overlap = weight / max(min(own, other), 1e-9)
             title_weight = sum(self._weight(t) for t in title_terms & entry.title_terms)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from crawler.urls import canonicalize
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+RECORD_BATCH = 500  # sources' outcomes written per transaction
 
 
 @dataclass
@@ -61,6 +63,9 @@ class SourceSpider(scrapy.Spider):
         self.failed: Counter[str] = Counter()  # articles of each source that failed to download
         self.results: dict[str, Outcome] = {}  # what each source's pass gave
         self.scheduled: set[str] = set()  # article URLs requested in this pass
+        # Outcomes not written yet: the store gets them in batches, not a transaction each.
+        self.unrecorded: list[tuple[str, str, Outcome]] = []
+        self.recorded_at = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
@@ -80,8 +85,9 @@ class SourceSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.configure()
+        stored = self.state.all_validators({source.name: source.url for source in self.sources})
         for source in self.sources:
-            validators = self.state.validators(source.name, source.url)
+            validators = stored.get(source.name, Validators())
             headers = {}
             if validators.etag:
                 headers["If-None-Match"] = validators.etag
@@ -222,7 +228,15 @@ class SourceSpider(scrapy.Spider):
         self.results[source.name] = outcome
         status = "failed" if outcome.status == "error" else "ok"
         self.crawler.stats.inc_value(f"newsmon/source/{status}")
-        self.state.record(source.name, source.url, outcome)
+        self.unrecorded.append((source.name, source.url, outcome))
+        if len(self.unrecorded) >= RECORD_BATCH or time.monotonic() - self.recorded_at > 5:
+            self.record_outcomes()
+
+    def record_outcomes(self) -> None:
+        """Write the outcomes gathered so far (at most a few seconds' worth wait here)."""
+        self.state.record_all(self.unrecorded)
+        self.unrecorded = []
+        self.recorded_at = time.monotonic()
 
     # --- articles ------------------------------------------------------------------------
 
@@ -272,13 +286,16 @@ class SourceSpider(scrapy.Spider):
     # --- end of pass ---------------------------------------------------------------------
 
     def closed_pass(self, spider: scrapy.Spider, reason: str) -> None:
+        self.record_outcomes()
         if reason != "finished":
             return  # an interrupted pass leaves the validators alone: the next one re-reads
+        complete = []
         for source in self.sources:
             progress = self.progress.get(source.name)
-            complete = progress and not progress.parts and not self.pending[source.name]
-            if complete and progress.fresh and not self.failed[source.name]:
-                self.state.save_validators(source.name, source.url, progress.fresh)
+            done = progress and not progress.parts and not self.pending[source.name]
+            if done and progress.fresh and not self.failed[source.name]:
+                complete.append((source.name, source.url, progress.fresh))
+        self.state.save_all_validators(complete)
 
 
 def describe_failure(failure: Failure) -> str:
