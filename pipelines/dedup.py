@@ -1,10 +1,12 @@
 """Dedup pipeline: after extraction, before tagging.
 
 - The same article: a page reached by a URL already stored, or the same text under another
-  URL, gets its stored id, so tagging is skipped and the store only records the new URLs.
-- A near copy (wire copy, republication with another headline, a dateline, other
-  boilerplate, a teaser): `duplicate_of` is set to the first-seen article, found through the
-  near-duplicate index (`pipelines.neardup`), which is rebuilt from stored signatures once per
+  URL of the same outlet (print, AMP versions), gets its stored id, so tagging is skipped and
+  the store only records the new URLs.
+- A copy: the same text at another outlet (a wire story run word for word), or a near copy
+  (republication with another headline, a dateline, other boilerplate, a teaser):
+  `duplicate_of` is set to the first-seen article, found by the text's fingerprint or through
+  the near-duplicate index (`pipelines.neardup`), which is rebuilt from stored signatures once per
   process and grows as articles are stored.
 - An update: a stored page fetched again (`recheck`) whose text changed materially is marked
   `changed`, to be re-tagged and stored as the article's new version.
@@ -47,21 +49,34 @@ _BY_URL = (
     .where(article_urls.c.url.in_(bindparam("urls", expanding=True)))
     .limit(1)
 )
-_BY_TEXT = select(articles.c.id).where(
-    or_(articles.c.fingerprint == bindparam("fingerprint"),
-        articles.c.url.in_(bindparam("urls", expanding=True)))
+_BY_TEXT = (
+    select(articles.c.id, articles.c.url, articles.c.source, articles.c.duplicate_of)
+    .where(or_(articles.c.fingerprint == bindparam("fingerprint"),
+               articles.c.url.in_(bindparam("urls", expanding=True))))
+    .order_by(articles.c.id)
 )  # fmt: skip
 
 
-def find_stored(engine: Engine, urls: list[str], text_fingerprint: str) -> int | None:
-    """Id of the stored article reached by one of `urls` or with the same fingerprint."""
+def find_stored(
+    engine: Engine, urls: list[str], text_fingerprint: str, source: str
+) -> tuple[int | None, int | None]:
+    """(the stored article a page of `source` is: the one reached by one of `urls`, or with
+    the same text at the same outlet; else the original it copies word for word, when
+    another outlet stored the same text first). None where there is none."""
     with engine.connect() as connection:
         by_url = connection.execute(_BY_URL, {"urls": urls}).scalar()
         if by_url is not None:
-            return by_url
-        return connection.execute(
+            return by_url, None
+        same_text = connection.execute(
             _BY_TEXT, {"urls": urls, "fingerprint": text_fingerprint}
-        ).scalar()
+        ).all()
+    for row in same_text:
+        if row.url in urls or row.source == source:
+            return row.id, None
+    if same_text:
+        first = same_text[0]
+        return None, first.duplicate_of or first.id
+    return None, None
 
 
 def describe_change(old: str, new: str) -> str:
@@ -106,12 +121,18 @@ class DedupPipeline(IndexedPipeline):
     def process_item(self, item: Article) -> Article:
         item.fingerprint = fingerprint(item.text)
         item.signature = signature(item.text)
-        item.id = find_stored(self.engine, [item.url, *item.seen_urls], item.fingerprint)
+        item.id, copied = find_stored(
+            self.engine, [item.url, *item.seen_urls], item.fingerprint, item.source
+        )
         if item.id is not None:
             if item.recheck:
                 self._compare_with_stored(item)
             if not item.changed:
                 self.stats.inc_value("newsmon/dedup/same_article")
+            return item
+        if copied is not None:  # another outlet's words, verbatim
+            item.duplicate_of = copied
+            self.stats.inc_value("newsmon/dedup/verbatim_copy")
             return item
         item.duplicate_of = self.index.find(item.signature)
         if item.duplicate_of is not None:

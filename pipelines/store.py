@@ -1,7 +1,7 @@
 """Store pipeline: the last stage and the only writer of articles. One transaction per
 article: the article, every URL that led to it and its topics land together or not at all, and
-unique keys on URL and text fingerprint make a re-run store nothing twice. A changed page
-keeps its earlier text as a version; a re-checked page that did not change is only stamped.
+unique URLs make a re-run store nothing twice. A changed page keeps its earlier text as a
+version; a re-checked page that did not change is only stamped.
 """
 
 from __future__ import annotations
@@ -157,8 +157,10 @@ class StorePipeline:
                 self.stats.inc_value("newsmon/store/new")
                 return item
             except IntegrityError:
-                # Another writer stored the same URL or text meanwhile: attach to theirs.
-                item.id = find_stored(self.engine, [item.url, *item.seen_urls], item.fingerprint)
+                # Another writer stored the same URL meanwhile: attach to theirs.
+                item.id, _ = find_stored(
+                    self.engine, [item.url, *item.seen_urls], item.fingerprint, item.source
+                )
                 if item.id is None:
                     raise
         with self.engine.begin() as connection:

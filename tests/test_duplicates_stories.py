@@ -43,12 +43,13 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
     original = page("en_pentagon_ai.html")
     source = wire.add("/pentagon-ai", original)
     verbatim = daily.add("/wire/pentagon-ai", original)
+    printed = daily.add("/print/pentagon-ai", original)  # the same outlet's other version
     renamed = weekly.add("/us-military-bets-on-ai", reheadlined(original))
     short = blog.add("/pentagon-teaser", teaser(original))
     llama_a = daily.add("/meta-llama-defense", page("en_meta_llama_a.html"))
     llama_b = weekly.add("/llama-goes-to-war", page("en_meta_llama_b.html"))
     developing = blog.add("/developing", page("de_bundeswehr_ki.html"), content_type="text/html")
-    for site, links in ((wire, [source]), (daily, [verbatim, llama_a]),
+    for site, links in ((wire, [source]), (daily, [verbatim, printed, llama_a]),
                         (weekly, [renamed, llama_b]), (blog, [short, developing])):  # fmt: skip
         site.add("/feed.xml", rss2([("x", link) for link in links]))
     outlets = (("wire", wire), ("daily", daily), ("weekly", weekly))
@@ -62,7 +63,12 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
     by_url = {record["url"]: record for record in records(config)}
     first = by_url[source]
     assert first["duplicate_of"] is None
-    assert first["seen_urls"] == [verbatim]  # the same text: one article, both URLs
+    assert first["seen_urls"] == []
+    # The same words at another outlet: a copy with its own URL and source; at the same
+    # outlet under another URL: the same article.
+    assert by_url[verbatim]["duplicate_of"] == first["id"]
+    assert by_url[verbatim]["source"] == "daily" and by_url[verbatim]["seen_urls"] == [printed]
+    assert printed not in by_url
     assert by_url[renamed]["duplicate_of"] == first["id"]  # near copies keep URL and source
     assert by_url[renamed]["source"] == "weekly"
     assert by_url[short]["duplicate_of"] == first["id"]
@@ -71,21 +77,24 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
 
     # Stories: copies share the original's; two outlets' own reports of one event share one;
     # a different event on the same subject has its own.
-    assert by_url[renamed]["story_id"] == by_url[short]["story_id"] == first["story_id"]
+    assert (by_url[verbatim]["story_id"] == by_url[renamed]["story_id"]
+            == by_url[short]["story_id"] == first["story_id"])  # fmt: skip
     assert by_url[llama_a]["story_id"] == by_url[llama_b]["story_id"]
     assert by_url[llama_a]["story_id"] != first["story_id"]
     assert by_url[developing]["story_id"] not in (first["story_id"], by_url[llama_a]["story_id"])
 
     stories = run_cli("stories", "--config", str(config), "--since", "1d")
     assert stories.returncode == 0, stories.stderr
-    assert "3 articles, 3 outlets" in stories.stdout  # the Pentagon story and its copies
+    assert "4 articles, 4 outlets" in stories.stdout  # the Pentagon story and its copies
     assert "2 articles, 2 outlets" in stories.stdout  # the Llama story
     hits = run_cli("hits", "--config", str(config), "--topic", "nato")
-    assert "copies: 2" in hits.stdout
+    assert "copies: 3" in hits.stdout
     # Copies are listed under their original, not as hits of their own.
     lines = hits.stdout.splitlines()
     copy_lines = [line for line in lines if line.lstrip().startswith("copy ")]
-    assert len(copy_lines) == 2 and renamed in copy_lines[0] + copy_lines[1]
+    assert (
+        len(copy_lines) == 3 and renamed in "".join(copy_lines) and verbatim in "".join(copy_lines)
+    )
     originals = [line for line in lines if line.strip()[:1].isdigit()]
     assert len(originals) == 1 and "Pentagon expands use" in originals[0]
 
