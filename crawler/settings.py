@@ -18,6 +18,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 
+# Processes extracting article text (pipelines/extraction_pool.py): None is one per core; 0
+# extracts in the crawl's own process, on the reactor's thread (slower; tests compare both).
+NEWSMON_EXTRACT_WORKERS = None
+
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) so even robots.txt requests never reach a private address.
     "crawler.middlewares.PrivateNetworkMiddleware": 50,

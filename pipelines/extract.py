@@ -1,41 +1,94 @@
 """Extract pipeline: the first stage after the spider. Turns the downloaded page into clean
 text and metadata (`pipelines.extraction` does the work) and lets the page's own canonical URL
 win over the feed link.
+
+Extraction is most of a crawl's CPU, so it runs in worker processes
+(`pipelines.extraction_pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
+reactor goes on downloading, deduplicating and storing other pages meanwhile.
+
+Past extraction, articles go on one at a time until Scrapy has signalled the outcome of the
+previous one: a stored article joins the near-duplicate and story indexes on that signal
+(`pipelines.indexed`), one turn of the event loop after the store, and an article whose
+extraction ended in between would be compared with indexes that miss it. The turn is
+process-wide, as the indexes are shared by the process's crawlers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from typing import Any
 
+from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from crawler.items import Article
 from crawler.urls import canonicalize
-from pipelines.extraction import extract_article
+from pipelines import extraction_pool
+from pipelines.extraction_pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
 
 logger = logging.getLogger(__name__)
 
+_turn: asyncio.Lock | None = None
+_turn_holder: tuple[ExtractPipeline, Article] | None = None  # the article whose outcome is due
+
 
 class ExtractPipeline:
-    def __init__(self, stats) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stats, workers: int, log_level: int | str) -> None:  # type: ignore[no-untyped-def]
         self.stats = stats
+        self.workers = workers
+        self.log_level = log_level
+        self.pool: ExtractionPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
-        if crawler.settings.get("LOG_LEVEL") != "DEBUG":
-            # trafilatura warns about every page that is not an article; the stats count them.
-            for name in ("trafilatura", "htmldate", "courlan", "justext"):
+        settings = crawler.settings
+        log_level = settings.get("LOG_LEVEL")
+        workers = settings.get("NEWSMON_EXTRACT_WORKERS")
+        if workers is None:
+            workers = os.cpu_count() or 1
+        workers = int(workers)
+        if workers > 0:
+            # Its imports overlap the rest of the crawl's start-up, before open_spider.
+            extraction_pool.start_fork_server()
+        elif log_level != "DEBUG":
+            for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
-        return cls(crawler.stats)
+        pipeline = cls(crawler.stats, workers, log_level)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(pipeline.item_done, signal=signal)
+        return pipeline
 
-    def process_item(self, item: Article) -> Article:
-        extracted = extract_article(
-            item.html, item.response_url or item.url, feed_published=item.feed_published
-        )
+    def open_spider(self) -> None:
+        if self.workers > 0:
+            self.pool = extraction_pool.acquire(self.workers, self.log_level)
+
+    def close_spider(self) -> None:
+        if _turn_holder is not None and _turn_holder[0] is self:  # its signal never came
+            _release_turn()
+        if self.pool is not None:
+            extraction_pool.release(self.pool)
+            self.pool = None
+
+    async def process_item(self, item: Article) -> Article:
+        page_url = item.response_url or item.url
+        if self.pool is None:
+            from pipelines.extraction import extract_article  # trafilatura: only when needed
+
+            extracted = extract_article(item.html, page_url, feed_published=item.feed_published)
+        else:
+            try:
+                extracted = await self.pool.extract(item.html, page_url, item.feed_published)
+            except WorkerLost as exc:
+                self.stats.inc_value("newsmon/extract/worker_lost")
+                logger.error("%s (source %s): not stored", exc, item.source)
+                raise DropItem(str(exc)) from None
         if extracted is None:
             self.stats.inc_value("newsmon/extract/no_text")
             logger.info("No article text in %s (source %s): not stored", item.url, item.source)
             raise DropItem(f"no article text: {item.url}", log_level="INFO")
+        await _take_turn(self, item)
         item.title = extracted.title or item.feed_title
         item.author = extracted.author
         item.published = extracted.published
@@ -52,3 +105,23 @@ class ExtractPipeline:
         item.seen_urls = [url for url in dict.fromkeys(item.seen_urls) if url != item.url]
         item.html = ""  # the text is out; the raw bytes stay for `keep_html`
         return item
+
+    def item_done(self, item: Any) -> None:
+        """Scrapy signalled an article's outcome: the next one may go on."""
+        if _turn_holder is not None and _turn_holder[1] is item:
+            _release_turn()
+
+
+async def _take_turn(pipeline: ExtractPipeline, item: Article) -> None:
+    global _turn, _turn_holder
+    if _turn is None:
+        _turn = asyncio.Lock()
+    await _turn.acquire()
+    _turn_holder = pipeline, item
+
+
+def _release_turn() -> None:
+    global _turn_holder
+    _turn_holder = None
+    if _turn is not None:
+        _turn.release()

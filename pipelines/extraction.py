@@ -1,7 +1,8 @@
 """Article extraction: a downloaded page's HTML → main text and metadata.
 
 spider → **extract** → clean → dedup → tag → store. The extract pipeline is a thin Scrapy
-adapter around `extract_article`; this module is pure (no Scrapy, no I/O) so it can be
+adapter around `extract_article`, which it runs in worker processes
+(`pipelines.extraction_pool`); this module is pure (no Scrapy, no I/O) so it can be
 tested on stored pages and re-run on kept HTML when the extractor changes.
 
 The page is parsed once; trafilatura gets the parsed tree for both text and metadata, and
@@ -16,12 +17,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml.html import HtmlElement
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 __all__ = ["EXTRACTOR", "MAX_HTML_CHARS", "MIN_TEXT_WORDS", "Extracted", "extract_article"]
 
@@ -212,14 +211,10 @@ def _iso639_1(tag: str) -> str | None:
     return _DEPRECATED_ISO1.get(lang, lang)
 
 
-@cache
-def _language_identifier() -> LanguageIdentifier:
-    # Normalized probabilities, so a low score means "cannot tell" rather than "short text".
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
 def _detect_language(text: str) -> str | None:
-    lang, confidence = _language_identifier().classify(text[:_LANGID_SAMPLE_CHARS])
+    from pipelines.language_data import IDENTIFIER  # 0.8 s, 100 MB: when a page needs it
+
+    lang, confidence = IDENTIFIER.classify(text[:_LANGID_SAMPLE_CHARS])
     if confidence < _MIN_LANGID_CONFIDENCE:
         return None
     lang = _LANGID_TO_ISO1.get(lang, lang)

@@ -1,0 +1,189 @@
+"""Extraction in worker processes (`pipelines.extraction_pool`): the same results and logs as
+in the crawl's own process, workers shut down with the crawl, and a dead worker costs only
+the pages it held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from crawler.schema import article_urls, articles
+from pipelines import extraction_pool
+from pipelines.extraction import MAX_ELEMENTS, extract_article
+from pipelines.extraction_pool import ExtractionPool, WorkerLost
+from tests.conftest import CORPUS, REPO
+from tests.outlets import rss2
+
+PAGES = 12  # corpus pages per crawl: languages declared and not, one without article text
+COPIES = 16  # near copies: enough to extract some at the same time
+
+
+def corpus_pages(count: int) -> list[tuple[str, bytes]]:
+    """(original URL, raw HTML) of the first `count` corpus pages."""
+    folder = CORPUS / "articles"
+    lines = (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[:count]
+    records = [json.loads(line) for line in lines]
+    return [(r["url"], gzip.decompress((folder / r["file"]).read_bytes())) for r in records]
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping; a zombie has exited."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def scrapy_crawl(config: Path, workers: int) -> subprocess.CompletedProcess[str]:
+    """`scrapy crawl feeds` from the repository root, as `newsmon crawl` would run it, with
+    NEWSMON_EXTRACT_WORKERS (a Scrapy setting the CLI has no option for)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    environment.update({"PYTHONPATH": str(REPO), "NEWSMON_CONFIG": str(config)})
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "feeds",
+         "-s", f"NEWSMON_EXTRACT_WORKERS={workers}", "-s", "LOG_LEVEL=INFO"],
+        cwd=REPO, env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def stored(database: Path) -> tuple[list[tuple], list[tuple]]:
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(articles.c.url, articles.c.title, articles.c.author, articles.c.published,
+                   articles.c.language, articles.c.text, articles.c.extractor,
+                   articles.c.fingerprint).order_by(articles.c.url)
+        ).all()  # fmt: skip
+        urls = connection.execute(
+            select(article_urls.c.url, articles.c.url)
+            .join(articles, articles.c.id == article_urls.c.article_id)
+            .order_by(article_urls.c.url)
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows], [tuple(row) for row in urls]
+
+
+def copies_of(database: Path, site) -> list[tuple[str, int | None]]:  # type: ignore[no-untyped-def]
+    """(URL, duplicate_of) of the first corpus page and its near copies."""
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(articles.c.url, articles.c.duplicate_of).where(
+                articles.c.url.like(site.url("/copy/%")) | (articles.c.url == site.url("/a/0"))
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_crawl_with_workers_stores_what_in_process_extraction_stores(
+    site_factory, make_config, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    site = site_factory()
+    pages = corpus_pages(PAGES)
+    links = [(f"Article {n}", site.add(f"/a/{n}", html, content_type="text/html"))
+             for n, (_, html) in enumerate(pages)]  # fmt: skip
+    links.append(("Not an article", site.add("/empty", "<html><body><p>Hi.</p></body></html>")))
+    # Near copies (a word added to the body) extracted at the same time: each must be found
+    # a copy of the first one stored.
+    url, html = pages[0]
+    text = extract_article(html.decode("utf-8", "replace"), url).text  # type: ignore[union-attr]
+    anchor = text.splitlines()[len(text.splitlines()) // 2][:40].encode()
+    assert html.count(anchor) == 1
+    copies = [site.add(f"/copy/{n}", html.replace(anchor, anchor + f" copy{n}".encode()),
+                       content_type="text/html") for n in range(COPIES)]  # fmt: skip
+    links += [(f"Copy {n}", url) for n, url in enumerate(copies)]
+    feed = site.add("/feed.xml", rss2(links), content_type="application/rss+xml")
+    sources = [{"name": "corpus", "url": feed}]
+    results = {}
+    for workers in (0, 2):
+        database = tmp_path / f"workers-{workers}.db"
+        config = make_config(sources, name=f"config-{workers}", database=f"sqlite:///{database}")
+        crawl = scrapy_crawl(config, workers)
+        assert crawl.returncode == 0, crawl.stderr[-3000:]
+        results[workers] = stored(database), crawl.stderr
+        originals = [url for url, duplicate_of in copies_of(database, site)
+                     if duplicate_of is None]  # fmt: skip
+        assert len(originals) == 1, (workers, originals)
+
+    (in_process, in_process_urls), in_process_log = results[0]
+    (pooled, pooled_urls), pooled_log = results[2]
+    assert len(in_process) == PAGES + COPIES  # every corpus page is an article; /empty is not
+    assert pooled == in_process
+    assert pooled_urls == in_process_urls
+    assert "Extraction in" not in in_process_log
+    for log in (in_process_log, pooled_log):
+        assert f"No article text in {site.url('/empty')}" in log, log[-3000:]
+    # The workers were stopped by the crawl, not left behind when it exited.
+    found = re.search(r"Extraction workers stopped \(pids ([\d, ]+)\)", pooled_log)
+    assert found, pooled_log[-3000:]
+    pids = [int(pid) for pid in found.group(1).split(", ")]
+    assert len(pids) == 2
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_pool_results_and_logs_are_those_of_in_process_extraction(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pages = corpus_pages(4)
+    huge = "<html><body>" + "<p>x</p>" * (MAX_ELEMENTS + 1) + "</body></html>"
+
+    async def run() -> tuple[list, list[int]]:
+        pool = extraction_pool.acquire(2, logging.INFO)
+        assert extraction_pool.acquire(2, logging.INFO) is pool  # one pool per process
+        extracted = await asyncio.gather(
+            *(pool.extract(html.decode("utf-8", "replace"), url, None) for url, html in pages),
+            pool.extract(huge, "http://example.org/huge", None),
+        )
+        pids = pool.pids()
+        extraction_pool.release(pool)
+        assert all(alive(pid) for pid in pids)  # another user still holds the pool
+        extraction_pool.release(pool)
+        return extracted, pids
+
+    with caplog.at_level(logging.INFO):
+        extracted, pids = asyncio.run(run())
+    expected = [extract_article(html.decode("utf-8", "replace"), url) for url, html in pages]
+    assert extracted[:-1] == expected
+    assert all(result is not None for result in expected)
+    assert extracted[-1] is None
+    # The worker's log record reached this process's logging, with its level and logger.
+    (record,) = [r for r in caplog.records if "HTML elements" in r.getMessage()]
+    assert record.name == "pipelines.extraction" and record.levelno == logging.INFO
+    assert record.getMessage().startswith("not extracting http://example.org/huge: ")
+    assert record.process in pids
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_a_dead_worker_loses_its_page_and_the_pool_goes_on() -> None:
+    url, html = corpus_pages(1)[0]
+    text = html.decode("utf-8", "replace")
+
+    async def run() -> None:
+        pool = ExtractionPool(1, logging.WARNING)
+        try:
+            assert await pool.extract(text, url, None) is not None
+            (pid,) = pool.pids()
+            os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+            with pytest.raises(WorkerLost, match=re.escape(url)):
+                await pool.extract(text, url, None)
+            assert not alive(pid)
+            assert await pool.extract(text, url, None) is not None  # new workers
+            assert pool.pids() != [pid]
+        finally:
+            pool.close()
+
+    asyncio.run(run())
