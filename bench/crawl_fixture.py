@@ -95,7 +95,8 @@ FAST_SETTINGS = {
 class CrawlRun:
     wall: float  # seconds, process start to exit
     cpu: float  # user + system seconds of the crawl process
-    peak_rss_mb: float
+    peak_rss_mb: float  # the crawl process's own
+    peak_tree_mb: float  # the crawl and its extraction workers: the most their PSS summed to
     output: str  # the crawl's summary and log
 
 
@@ -122,9 +123,10 @@ def crawl(config: Path, log_level: str = "WARNING", timeout: float = 1800) -> Cr
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    cwd=config)  # fmt: skip
         deadline = started + timeout
-        peak_kb = 0
+        peak_kb = tree_kb = 0
         while True:
             peak_kb = max(peak_kb, _high_water_kb(process.pid))
+            tree_kb = max(tree_kb, _tree_pss_kb(process.pid))
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
@@ -137,7 +139,25 @@ def crawl(config: Path, log_level: str = "WARNING", timeout: float = 1800) -> Cr
     output = log.read_text(encoding="utf-8", errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"newsmon crawl exited {process.returncode}: {output[-2000:]}")
-    return CrawlRun(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, output)
+    return CrawlRun(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, tree_kb / 1024, output)
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional set size of a process and all its descendants, summed: memory shared by
+    the extraction workers and their fork server counts once, split between them."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += map(int, (task / "children").read_text().split())
+        except OSError:  # exited meanwhile
+            continue
+    return total
 
 
 def _high_water_kb(pid: int) -> int:

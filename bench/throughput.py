@@ -5,7 +5,8 @@ served from a local server through feeds of 50 entries, crawled by a whole `news
 References measured in the same run: plain `trafilatura.extract` over the same HTML bytes in
 one process (extraction loop only), and a peer, news-please's `NewsPlease.from_html`, when it
 is installed in `$NEWSMON_PEER_PYTHON` (a separate virtualenv: news-please pins versions that
-must not leak into ours). Memory: peak resident memory of the crawl process (`wait4`), for
+must not leak into ours). Memory: the peak of the crawl's and its extraction workers'
+proportional memory (PSS) summed, sampled every 50 ms, and the crawl process's own peak, for
 the corpus crawl and for a larger crawl (corpus pages repeated, each copy made unique by a
 number at the end of every paragraph, so every page is extracted and stored): 2,000 articles
 by default, `NEWSMON_BENCH_CRAWL_ARTICLES=10000` for the issue's 10,000 (about 30 min here).
@@ -157,19 +158,23 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                     "note": "quick mode" if quick else f"not installed at {PEER_PYTHON}",
                 }
             )
-        rows.append({"metric": f"peak RSS, crawl of {len(pages)} pages",
-                     "value": f"{result.peak_rss_mb:.0f} MB"})  # fmt: skip
+        rows.append({"metric": f"peak memory, crawl of {len(pages)} pages",
+                     "value": f"{result.peak_tree_mb:.0f} MB",
+                     "note": f"PSS of the crawl and its workers summed; the crawl process "
+                             f"alone: {result.peak_rss_mb:.0f} MB RSS"})  # fmt: skip
         if quick:  # one crawl subprocess is enough to check this still works
             return rows
         count = int(os.environ.get("NEWSMON_BENCH_CRAWL_ARTICLES", MEMORY_ARTICLES))
         big, fetched, stored = measured_crawl(tmp, "memory", unique_copies(bodies, count))
         rows.append({
-            "metric": f"peak RSS, crawl of {count:,} articles",
-            "value": f"{big.peak_rss_mb:.0f} MB",
+            "metric": f"peak memory, crawl of {count:,} articles",
+            "value": f"{big.peak_tree_mb:.0f} MB",
             "target": f"< {TARGET_MB} MB at 10,000",
-            "met": big.peak_rss_mb < TARGET_MB if count >= 10_000 else "",
-            "note": f"{big.wall:.0f} s wall ({count / big.wall:.1f} pages/s), {big.cpu:.0f} s CPU, "
-                    f"{fetched} fetched, {stored} stored",
+            "met": big.peak_tree_mb < TARGET_MB if count >= 10_000 else "",
+            "note": f"PSS of the crawl and its workers summed (the crawl alone: "
+                    f"{big.peak_rss_mb:.0f} MB RSS); {big.wall:.0f} s wall "
+                    f"({count / big.wall:.1f} pages/s), {big.cpu:.0f} s CPU of the crawl "
+                    f"process, {fetched} fetched, {stored} stored",
         })  # fmt: skip
     return rows
 
