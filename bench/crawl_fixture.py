@@ -7,6 +7,8 @@ or `304` when the request's `If-None-Match` is its ETag.
 
 `crawl` runs `python -m crawler crawl` as a subprocess (process start to exit) and returns
 its wall time, CPU time (from `wait4`) and peak resident memory (VmHWM, read every 50 ms).
+With `NEWSMON_BENCH_PROFILE=PREFIX`, each crawl runs under py-spy, which writes
+PREFIX-NAME.txt (`python bench/spy_summary.py PREFIX-NAME.txt` sums it up).
 Not a benchmark itself (not in `BENCHMARKS`).
 """
 
@@ -118,6 +120,11 @@ def crawl(config: Path, log_level: str = "WARNING", timeout: float = 1800) -> Cr
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "crawler", "crawl", "--config", str(config),
                "--log-level", log_level]  # fmt: skip
+    if profile := os.environ.get("NEWSMON_BENCH_PROFILE"):
+        # py-spy samples the crawl and its workers (collapsed stacks; bench/spy_summary.py
+        # sums them up): its own cost then counts in the measured times.
+        command = ["py-spy", "record", "--format", "raw", "--subprocesses", "--rate", "50",
+                   "-o", f"{profile}-{config.name}.txt", "--", *command]  # fmt: skip
     with log.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,

@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 def compressed(page: bytes) -> bytes:
-    """The kept page: gzip level 6 is nearly as small as 9 and several times faster."""
-    return gzip.compress(page, compresslevel=6)
+    """The kept page, gzipped at level 3: on 200 corpus pages 3.4 ms a page for 21% of the
+    size, where level 6 took 7.2 ms for 19% (10% of a whole crawl's CPU, py-spy)."""
+    return gzip.compress(page, compresslevel=3)
 
 
 # Built once: SQLAlchemy builds and hashes a statement made with its values for every call,

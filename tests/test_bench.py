@@ -41,3 +41,22 @@ def test_growth_plot_and_results_file(tmp_path: Path) -> None:
     assert text.index("## tagging") < text.index("## storage")  # BENCHMARKS order
     assert text.count("- command: `python bench/run.py storage`") == 2
     assert "| sqlite 1000000: hits page | 9.5 ms |" in text
+
+
+def test_spy_summary_reads_collapsed_stacks() -> None:
+    """py-spy's raw output, child processes included (their command lines hold ";")."""
+    from bench.spy_summary import summarise
+
+    worker = 'process 2:"python -c from multiprocessing.forkserver import main; main(1)"'
+    lines = [
+        'process 1:"newsmon crawl";main (crawler/cli.py:10);compress (gzip.py:60) 3',
+        f'process 1:"newsmon crawl";{worker};_extract (pipelines/extraction_pool.py:176);'
+        "bare_extraction (trafilatura/core.py:397) 1",
+        "not a stack line",
+    ]
+    text = summarise(lines)
+    assert text.startswith("4 samples")
+    assert " 75.0%  main process" in text
+    assert " 25.0%  child: python -c from multiprocessing.forkserver import main\n" in text
+    assert " 75.0%  crawler" in text and " 25.0%  trafilatura" in text
+    assert " 75.0%  compress (gzip.py)" in text
