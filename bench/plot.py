@@ -41,6 +41,7 @@ def plot(results: dict[str, dict], path: Path = OUTPUT) -> Path | None:  # type:
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
     for ax, (name, (per, lines)) in zip(axes[0], sorted(panels.items()), strict=True):
@@ -49,6 +50,8 @@ def plot(results: dict[str, dict], path: Path = OUTPUT) -> Path | None:  # type:
             ax.plot(sizes, costs, marker="o", label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())  # 10, 100 rather than 10^1, 10^2
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{name} ({results[name]['date']})", fontsize=10)
         ax.set_xlabel(per or "size")
         ax.set_ylabel("ms")
