@@ -156,11 +156,8 @@ def check_term(term: str) -> None:
 
 def _word_matches(word: _Word, exact: str, folded: str) -> bool:
     """Whether `word` of a term matches a word of a text, given as written and casefolded."""
-    if word.prefix:
-        return folded.startswith(word.folded) and (
-            word.exact is None or exact.startswith(word.exact)
-        )
-    return folded == word.folded and (word.exact is None or exact == word.exact)
+    matches = folded.startswith(word.folded) if word.prefix else folded == word.folded
+    return matches and (word.exact is None or _cased(word, exact))
 
 
 def _is_word(char: str) -> bool:
