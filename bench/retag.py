@@ -18,26 +18,21 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bench.tagging import shipped_rules, synthetic_rules, texts  # noqa: E402
+from bench.tagging import benchmark_rules, rule_terms, texts  # noqa: E402
 from crawler.database import engine_for  # noqa: E402
 from crawler.retag import retag  # noqa: E402
 from crawler.schema import articles  # noqa: E402
-from crawler.terms import Matcher, TopicRule  # noqa: E402
+from crawler.terms import Matcher  # noqa: E402
 
 NAME = "retag"
 TARGET = 2000.0
 
 
-def rule_terms(rule: TopicRule) -> set[str]:
-    return {*rule.any, *rule.none, *(term for group in rule.all for term in group)}
-
-
 def run(quick: bool = False) -> list[dict[str, object]]:
     size = 3_000 if quick else 100_000
     corpus = texts()
-    shipped = shipped_rules()
-    rules = shipped + synthetic_rules(corpus, set().union(*map(rule_terms, shipped)))
-    terms = len(set().union(*map(rule_terms, rules)))
+    rules = benchmark_rules(corpus)
+    terms = len({t for rule in rules for t in rule_terms(rule)})
     with tempfile.TemporaryDirectory() as tmp:
         engine = engine_for(f"sqlite:///{tmp}/retag.db")
         now = datetime.now(UTC)

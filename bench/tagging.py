@@ -110,6 +110,17 @@ def synthetic_rules(corpus: list[tuple[str | None, str]], shipped: set[str]) -> 
     return rules
 
 
+def rule_terms(rule: TopicRule) -> tuple[str, ...]:
+    """The terms of a rule, in order: `any`, then `all` groups, then `none`."""
+    return (*rule.any, *(term for group in rule.all for term in group), *rule.none)
+
+
+def benchmark_rules(corpus: list[tuple[str | None, str]]) -> list[TopicRule]:
+    """The benchmark's topic set: the shipped topics, then synthetic ones up to TERMS terms."""
+    shipped = shipped_rules()
+    return shipped + synthetic_rules(corpus, {t for rule in shipped for t in rule_terms(rule)})
+
+
 def term_regex(term: str) -> re.Pattern[str]:
     """The term as one regular expression over accent-stripped text."""
     parts = []
@@ -135,13 +146,12 @@ def timed(action, items, repeat: int) -> float:  # type: ignore[no-untyped-def]
 def run(quick: bool = False) -> list[dict[str, object]]:
     corpus = texts()
     shipped = shipped_rules()
-    shipped_terms = {t for r in shipped for t in (*r.any, *(x for g in r.all for x in g), *r.none)}
-    rules = shipped + synthetic_rules(corpus, shipped_terms)
+    shipped_terms = {t for rule in shipped for t in rule_terms(rule)}
+    rules = benchmark_rules(corpus)
     started = time.perf_counter()
     matcher = Matcher(rules)
     compile_ms = (time.perf_counter() - started) * 1000
-    terms = list(dict.fromkeys(
-        t for r in rules for t in (*r.any, *(x for g in r.all for x in g), *r.none)))  # fmt: skip
+    terms = list(dict.fromkeys(t for rule in rules for t in rule_terms(rule)))
     patterns = [term_regex(t) for t in terms]
     sample = corpus[:40] if quick else corpus
     repeat = 1 if quick else 5
@@ -184,9 +194,7 @@ def profile() -> None:
     from crawler.terms import _Segment
 
     corpus = texts()
-    shipped = shipped_rules()
-    shipped_terms = {t for r in shipped for t in (*r.any, *(x for g in r.all for x in g), *r.none)}
-    matcher = Matcher(shipped + synthetic_rules(corpus, shipped_terms))
+    matcher = Matcher(benchmark_rules(corpus))
     matcher.match(*corpus[0])
     segments = [[_Segment(s) for s in article if s] for article in corpus]
 

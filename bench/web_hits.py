@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from sqlalchemy import func, insert, select
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.storage import median_ms  # noqa: E402
 from crawler.database import engine_for  # noqa: E402
 from crawler.schema import article_topics, article_urls, articles  # noqa: E402
 from crawler.search import PER_PAGE, HitFilter, conditions, hits_query  # noqa: E402
@@ -73,16 +73,6 @@ def fill(engine, count: int) -> None:  # type: ignore[no-untyped-def]
             connection.execute(insert(article_topics), tags)
 
 
-def _median_ms(action, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    action()  # warm-up: caches, prepared statements, compiled templates
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def run(quick: bool = False) -> list[dict[str, object]]:
     count, repeat = (2_000, 3) if quick else (100_000, 9)
     rows: list[dict[str, object]] = []
@@ -100,14 +90,14 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                                    .where(*conditions(hits, "sqlite"))).scalar_one()  # fmt: skip
                 connection.execute(hits_query(hits, "sqlite").limit(PER_PAGE)).all()
 
-        reference = _median_ms(bare_sql, repeat)
+        reference = median_ms(bare_sql, repeat)
         for path, what in QUERIES.items():
 
             def fetch(path: str = path) -> None:
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.status_code)
 
-            value = _median_ms(fetch, repeat)
+            value = median_ms(fetch, repeat)
             row: dict[str, object] = {
                 "metric": f"{what} (`{path}`)", "value": f"{value:.0f} ms",
                 "target": f"< {TARGET_MS} ms", "met": value < TARGET_MS,

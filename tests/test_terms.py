@@ -333,11 +333,11 @@ def test_matcher_agrees_with_term_spans_on_real_texts() -> None:
     """`Matcher` (automaton, candidates) and `term_spans` (word by word) are two readings of
     the same rules: on real articles in many languages, each term is found by both or neither.
     Terms: the shipped topics' and the benchmark's (acronyms, wildcards, phrases, accents)."""
-    from bench.tagging import shipped_rules, texts, vocabulary
+    from bench.tagging import rule_terms, shipped_rules, texts, vocabulary
 
     corpus = texts()[::20]  # 21 articles, of most languages of the corpus
     terms = list(dict.fromkeys(
-        [t for r in shipped_rules() for t in (*r.any, *(x for g in r.all for x in g), *r.none)]
+        [t for rule in shipped_rules() for t in rule_terms(rule)]
         + [t for found in vocabulary(corpus).values() for t in found[:30]]))  # fmt: skip
     matcher = Matcher([TopicRule(str(i), any=(term,)) for i, term in enumerate(terms)])
     disagreements, found = [], 0
