@@ -33,11 +33,12 @@ class Article:
     text: str = ""
     canonical_url: str | None = None  # the page's own canonical URL on the same site, canonicalized
     extractor: str = ""  # e.g. "trafilatura 2.3.1": stored with the page for re-extraction
+    # The text's keys for the dedup pipeline, computed beside it (pipelines/text_keys.py).
+    fingerprint: str = ""  # hash of the normalized text
+    signature: bytes = b""  # near-duplicate signature (pipelines/neardup.py)
 
     # Filled by the dedup pipeline.
-    fingerprint: str = ""  # hash of the normalized text
     seen_urls: list[str] = field(default_factory=list)  # other URLs that led here
-    signature: bytes = b""  # near-duplicate signature (pipelines/neardup.py)
     duplicate_of: int | None = None  # the first-seen article this one is a near copy of
     changed: bool = False  # an already stored page came back with materially changed text
     change: str = ""  # what changed, for people ("+120 words, -30 words")

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import logging
-import re
-import unicodedata
 
 from sqlalchemy import Engine, bindparam, or_, select
 
@@ -27,20 +24,12 @@ from crawler.database import engine_for
 from crawler.items import Article
 from crawler.schema import article_urls, articles
 from pipelines.indexed import IndexedPipeline
-from pipelines.neardup import NearDuplicateIndex, signature, words
+from pipelines.neardup import NearDuplicateIndex, words
 
 logger = logging.getLogger(__name__)
 
-WORDS = re.compile(r"\w+")
 MATERIAL_WORDS = 3  # an update changes at least this many words; fewer is a typo fix
 LOAD_BATCH = 5000
-
-
-def fingerprint(text: str) -> str:
-    """Hash of the text's words, blind to case, accents, spacing and punctuation."""
-    folded = unicodedata.normalize("NFKD", text).casefold()
-    tokens = WORDS.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
-    return hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()
 
 
 # Built once, not per article: building and hashing a statement cost as much as running it.
@@ -119,8 +108,7 @@ class DedupPipeline(IndexedPipeline):
     load_index = staticmethod(near_duplicate_index)
 
     def process_item(self, item: Article) -> Article:
-        item.fingerprint = fingerprint(item.text)
-        item.signature = signature(item.text)
+        # The text's fingerprint and signature came with it from extraction (pipelines.text_keys).
         item.id, copied = find_stored(
             self.engine, [item.url, *item.seen_urls], item.fingerprint, item.source
         )

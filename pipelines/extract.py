@@ -74,20 +74,19 @@ class ExtractPipeline:
     async def process_item(self, item: Article) -> Article:
         page_url = item.response_url or item.url
         if self.pool is None:
-            from pipelines.extraction import extract_article  # trafilatura: only when needed
-
-            extracted = extract_article(item.html, page_url, feed_published=item.feed_published)
+            result = extraction_pool.extract(item.html, page_url, item.feed_published)
         else:
             try:
-                extracted = await self.pool.extract(item.html, page_url, item.feed_published)
+                result = await self.pool.extract(item.html, page_url, item.feed_published)
             except WorkerLost as exc:
                 self.stats.inc_value("newsmon/extract/worker_lost")
                 logger.error("%s (source %s): not stored", exc, item.source)
                 raise DropItem(str(exc)) from None
-        if extracted is None:
+        if result is None:
             self.stats.inc_value("newsmon/extract/no_text")
             logger.info("No article text in %s (source %s): not stored", item.url, item.source)
             raise DropItem(f"no article text: {item.url}", log_level="INFO")
+        extracted, (item.fingerprint, item.signature) = result
         await _take_turn(self, item)
         item.title = extracted.title or item.feed_title
         item.author = extracted.author

@@ -22,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml.html import HtmlElement
 
+from pipelines.extracted import Extracted
+
 __all__ = ["EXTRACTOR", "MAX_HTML_CHARS", "MIN_TEXT_WORDS", "Extracted", "extract_article"]
 
 logger = logging.getLogger(__name__)
@@ -81,17 +83,6 @@ _NO_SPACE_SCRIPTS = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
 )
 _WORD = re.compile(rf"[{_NO_SPACE_SCRIPTS}]|[^\W{_NO_SPACE_SCRIPTS}]+")
-
-
-@dataclass(frozen=True)
-class Extracted:
-    title: str | None
-    author: str | None
-    published: datetime | None  # aware UTC, never in the future
-    language: str | None  # ISO 639-1, lowercase
-    text: str  # main text, one paragraph per line
-    canonical_url: str | None  # absolute http(s), same site as the page
-    extractor: str  # e.g. "trafilatura 2.3.1", stored for re-extraction
 
 
 def extract_article(

@@ -1,19 +1,24 @@
 """Extraction in worker processes, so the reactor's thread only downloads, parses and stores.
 
 spider → **extract** → dedup → tag → story → store. The extract pipeline hands each page to
-an `ExtractionPool`; its workers run `pipelines.extraction.extract_article` and send back
-the result with the log records it made, which are re-emitted here: they reach the crawl's
-log, at the crawl's level, as if extraction had run in this process.
+an `ExtractionPool`; its workers run `extract` (`pipelines.extraction.extract_article`, then
+the text's dedup keys, `pipelines.text_keys`) and send back the result with the log records
+it made, which are re-emitted here: they reach the crawl's log, at the crawl's level, as if
+extraction had run in this process.
 
 One pool per process, shared by every crawler running in it (`newsmon crawl` runs one per
 kind of source, `newsmon run` one per source pass) and shut down with the last of them.
 Workers are forked by a fork server that imported the extraction modules once, not forked
 from the crawl itself: that would copy its reactor and threads in whatever state they are.
+Each worker freezes the garbage collector's view of what it inherited (`gc.freeze`): the
+collector would otherwise write to every inherited object and copy the pages the workers
+share (49 MB of a worker's own memory after the 505 corpus pages, against 87 unfrozen).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import logging.handlers
 import multiprocessing
@@ -28,21 +33,36 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the crawl's own process never imports trafilatura
-    from pipelines.extraction import Extracted
+if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
+    from pipelines.extracted import Extracted
+    from pipelines.text_keys import TextKeys
+
+    Result = tuple[Extracted, TextKeys] | None
 
 __all__ = [
-    "QUIET_LOGGERS", "ExtractionPool", "WorkerLost", "acquire", "release", "start_fork_server"
+    "QUIET_LOGGERS", "ExtractionPool", "WorkerLost", "acquire", "extract", "release",
+    "start_fork_server",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
 # trafilatura warns about every page that is not an article; the stats count them.
 QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
-# What the fork server imports once for every worker to share: the extraction modules, the
-# language data, dateparser (htmldate imports it for its first odd date). And `__main__`:
-# without it each worker would import the `newsmon` script's module (the whole CLI) again.
-_PRELOAD = ["__main__", "pipelines.extraction", "pipelines.language_data", "dateparser"]
+# What the fork server imports once for every worker to share: the extraction and text key
+# modules, the language data, dateparser (htmldate imports it for its first odd date),
+# datasketch. And `__main__`: without it each worker would import the `newsmon` script's
+# module (the whole CLI) again.
+_PRELOAD = ["__main__", "pipelines.extraction", "pipelines.text_keys", "pipelines.language_data",
+            "dateparser", "datasketch"]  # fmt: skip
+
+
+def extract(html: str, page_url: str, feed_published: datetime | None) -> Result:
+    """The page's article and its text's dedup keys; None when it has no article text."""
+    from pipelines.extraction import extract_article
+    from pipelines.text_keys import text_keys
+
+    extracted = extract_article(html, page_url, feed_published=feed_published)
+    return None if extracted is None else (extracted, text_keys(extracted.text))
 
 
 class WorkerLost(Exception):
@@ -84,7 +104,7 @@ class ExtractionPool:
         return executor, started
 
     async def extract(self, html: str, page_url: str,
-                      feed_published: datetime | None) -> Extracted | None:  # fmt: skip
+                      feed_published: datetime | None) -> Result:  # fmt: skip
         executor = self._executor
         try:
             await asyncio.wrap_future(self._started)
@@ -146,6 +166,7 @@ def _start_worker(log_level: int | str) -> None:
     # worker exits too, rather than wait for work forever.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    gc.freeze()
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -169,11 +190,9 @@ def _ready() -> None:
 
 def _extract(
     html: str, page_url: str, feed_published: datetime | None
-) -> tuple[Extracted | None, list[logging.LogRecord]]:
-    from pipelines.extraction import extract_article
-
+) -> tuple[Result, list[logging.LogRecord]]:
     try:
-        return extract_article(html, page_url, feed_published=feed_published), _drain()
+        return extract(html, page_url, feed_published), _drain()
     except BaseException:
         _drain()  # the next page must not carry this one's records
         raise

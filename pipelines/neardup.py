@@ -38,9 +38,8 @@ from collections.abc import Iterable
 from functools import cache
 
 import numpy as np
-from datasketch import MinHash
 
-__all__ = ["NearDuplicateIndex", "signature", "words"]
+__all__ = ["COMBINING_MARKS", "NearDuplicateIndex", "signature", "words"]
 
 NUM_PERM = 128
 SHINGLE = 3
@@ -89,12 +88,12 @@ def _combining_marks() -> re.Pattern[str]:
     return re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]")
 
 
-_MARKS = _combining_marks()
+COMBINING_MARKS = _combining_marks()
 
 
 def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return unicodedata.normalize("NFC", _MARKS.sub("", folded))
+    return unicodedata.normalize("NFC", COMBINING_MARKS.sub("", folded))
 
 
 def words(text: str) -> list[str]:
@@ -111,9 +110,17 @@ def _body(text: str) -> list[str]:
     return long if 2 * len(long) >= len(every) else every
 
 
+def _minhash_class() -> type:
+    # datasketch imports scipy for its LSH classes: 42 MB and 0.5 s that only a process
+    # signing texts pays (the extraction workers; not the crawl, which compares signatures).
+    from datasketch import MinHash
+
+    return MinHash
+
+
 @cache
 def _permutations(num_perm: int) -> np.ndarray:
-    return MinHash(num_perm=num_perm, seed=_SEED, scheme="affine32").permutations
+    return _minhash_class()(num_perm=num_perm, seed=_SEED, scheme="affine32").permutations
 
 
 def _identity(value: int) -> int:
@@ -141,7 +148,7 @@ def _shingle_hashes(tokens: list[str], shingle: int) -> np.ndarray:
 def _minhash(tokens: list[str], num_perm: int, shingle: int) -> tuple[np.ndarray, int]:
     """MinHash hash values of the word shingles of `tokens`, and how many distinct shingles."""
     hashes = _shingle_hashes(tokens, shingle)
-    minhash = MinHash(
+    minhash = _minhash_class()(
         num_perm=num_perm,
         seed=_SEED,
         hashfunc=_identity,

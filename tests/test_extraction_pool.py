@@ -23,6 +23,8 @@ from crawler.schema import article_urls, articles
 from pipelines import extraction_pool
 from pipelines.extraction import MAX_ELEMENTS, extract_article
 from pipelines.extraction_pool import ExtractionPool, WorkerLost
+from pipelines.neardup import signature
+from pipelines.text_keys import fingerprint
 from tests.conftest import CORPUS, REPO
 from tests.outlets import rss2
 
@@ -47,14 +49,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def scrapy_crawl(config: Path, workers: int) -> subprocess.CompletedProcess[str]:
+def scrapy_crawl(config: Path, *settings: str) -> subprocess.CompletedProcess[str]:
     """`scrapy crawl feeds` from the repository root, as `newsmon crawl` would run it, with
-    NEWSMON_EXTRACT_WORKERS (a Scrapy setting the CLI has no option for)."""
+    Scrapy `settings` ("NAME=VALUE") given on the command line."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     environment.update({"PYTHONPATH": str(REPO), "NEWSMON_CONFIG": str(config)})
+    options = [option for setting in settings for option in ("-s", setting)]
     return subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "feeds",
-         "-s", f"NEWSMON_EXTRACT_WORKERS={workers}", "-s", "LOG_LEVEL=INFO"],
+        [sys.executable, "-m", "scrapy", "crawl", "feeds", *options, "-s", "LOG_LEVEL=INFO"],
         cwd=REPO, env=environment, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -111,8 +113,10 @@ def test_crawl_with_workers_stores_what_in_process_extraction_stores(
     results = {}
     for workers in (0, 2):
         database = tmp_path / f"workers-{workers}.db"
-        config = make_config(sources, name=f"config-{workers}", database=f"sqlite:///{database}")
-        crawl = scrapy_crawl(config, workers)
+        # `extract_workers` in settings.yaml, or the Scrapy setting it becomes.
+        config = make_config(sources, name=f"config-{workers}", database=f"sqlite:///{database}",
+                             extract_workers=workers if workers else None)  # fmt: skip
+        crawl = scrapy_crawl(config, *([] if workers else ["NEWSMON_EXTRACT_WORKERS=0"]))
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         results[workers] = stored(database), crawl.stderr
         originals = [url for url, duplicate_of in copies_of(database, site)
@@ -156,9 +160,13 @@ def test_pool_results_and_logs_are_those_of_in_process_extraction(
 
     with caplog.at_level(logging.INFO):
         extracted, pids = asyncio.run(run())
-    expected = [extract_article(html.decode("utf-8", "replace"), url) for url, html in pages]
+    expected = [extraction_pool.extract(html.decode("utf-8", "replace"), url, None)
+                for url, html in pages]  # fmt: skip
     assert extracted[:-1] == expected
     assert all(result is not None for result in expected)
+    for (article, keys), (url, html) in zip(expected, pages, strict=True):
+        assert article == extract_article(html.decode("utf-8", "replace"), url)
+        assert keys == (fingerprint(article.text), signature(article.text))
     assert extracted[-1] is None
     # The worker's log record reached this process's logging, with its level and logger.
     (record,) = [r for r in caplog.records if "HTML elements" in r.getMessage()]
@@ -187,3 +195,32 @@ def test_a_dead_worker_loses_its_page_and_the_pool_goes_on() -> None:
             pool.close()
 
     asyncio.run(run())
+
+
+def test_the_crawl_process_leaves_extraction_and_signing_to_the_workers() -> None:
+    # trafilatura and datasketch (with scipy) are 100 MB and a second of start-up that only
+    # the workers need; the workers keep what they inherited out of the collector's reach.
+    code = """
+import asyncio, gc, json, logging, sys
+from pipelines.extraction_pool import ExtractionPool
+url, html = json.load(sys.stdin)
+async def run():
+    pool = ExtractionPool(1, logging.WARNING)
+    try:
+        result = await pool.extract(html, url, None)
+        frozen = pool._executor.submit(gc.get_freeze_count).result()
+    finally:
+        pool.close()
+    return result, frozen
+(article, keys), frozen = asyncio.run(run())
+print(json.dumps([len(article.text), len(keys.signature), frozen,
+                  sorted(m for m in ("trafilatura", "datasketch", "scipy") if m in sys.modules)]))
+"""
+    url, html = corpus_pages(1)[0]
+    result = subprocess.run([sys.executable, "-c", code], input=json.dumps([url, html.decode()]),
+                            cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    text_length, signature_length, frozen, imported = json.loads(result.stdout)
+    assert text_length > 300 and signature_length > 500
+    assert frozen > 10_000  # the inherited objects (modules, language data) are frozen
+    assert imported == []
