@@ -20,6 +20,7 @@ class NewsmonAddon:
             "NEWSMON_CONFIG": config,
             "NEWSMON_DATABASE": ours.database,
             "NEWSMON_KEEP_HTML": ours.keep_html,
+            "NEWSMON_EXTRACT_WORKERS": ours.extract_workers,
             "NEWSMON_ALLOW_PRIVATE_NETWORKS": ours.allow_private_networks,
             "NEWSMON_MAX_ENTRIES_PER_FEED": ours.max_entries_per_feed,
             "USER_AGENT": ours.user_agent,

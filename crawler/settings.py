@@ -18,8 +18,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 
-# Processes extracting article text (pipelines/extraction_pool.py): None is one per core; 0
-# extracts in the crawl's own process, on the reactor's thread (slower; tests compare both).
+# Processes extracting article text (pipelines/extraction_pool.py), from `extract_workers` in
+# settings.yaml: None is one per core; 0 extracts in the crawl's own process, on the reactor's
+# thread (slower; tests compare both).
 NEWSMON_EXTRACT_WORKERS = None
 
 DOWNLOADER_MIDDLEWARES = {

@@ -28,6 +28,8 @@ def test_every_setting_documented_with_its_default() -> None:
         rows = [line for line in README.splitlines() if line.startswith(f"| `{spec.name}` |")]
         assert rows, f"setting {spec.name} is not in the README's settings table"
         default = str(spec.default).lower() if isinstance(spec.default, bool) else spec.default
+        if default is None:
+            default = "null"
         if isinstance(default, float) and default.is_integer():
             default = int(default)
         assert f"`{default}`" in rows[0], f"README gives another default for {spec.name}"
