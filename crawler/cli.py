@@ -25,6 +25,7 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.database import engine_for, safe_url
 from crawler.export import copies_of, iter_records, write_csv, write_jsonl
 from crawler.fetch import FetchError, fetch
+from crawler.heap import keep_large_blocks_off_heap
 from crawler.live_view import LiveStatusHandler
 from crawler.review import mark_of
 from crawler.sources_cli import sources
@@ -318,6 +319,7 @@ cli.add_command(review)
 
 
 def main() -> None:
+    keep_large_blocks_off_heap()
     cli(prog_name="newsmon")
 
 

@@ -33,6 +33,8 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from crawler.heap import keep_large_blocks_off_heap
+
 if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
     from pipelines.extracted import Extracted
     from pipelines.text_keys import TextKeys
@@ -167,6 +169,7 @@ def _start_worker(log_level: int | str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     gc.freeze()
+    keep_large_blocks_off_heap()
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
