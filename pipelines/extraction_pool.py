@@ -11,8 +11,8 @@ kind of source, `newsmon run` one per source pass) and shut down with the last o
 Workers are forked by a fork server that imported the extraction modules once, not forked
 from the crawl itself: that would copy its reactor and threads in whatever state they are.
 Each worker freezes the garbage collector's view of what it inherited (`gc.freeze`): the
-collector would otherwise write to every inherited object and copy the pages the workers
-share (49 MB of a worker's own memory after the 505 corpus pages, against 87 unfrozen).
+collector would otherwise write to every inherited object it visits and so copy the pages
+the workers share.
 """
 
 from __future__ import annotations
