@@ -3,7 +3,8 @@ served from a local server through feeds of 50 entries, crawled by a whole `news
 (process start to exit, SQLite, shipped topics), in pages per second.
 
 References measured in the same run: plain `trafilatura.extract` over the same HTML bytes in
-one process (extraction loop only), and a peer, news-please's `NewsPlease.from_html`, when it
+one process (extraction loop only); newsmon's own extraction (what a worker does to a page)
+in one process, the ceiling of a crawl being about that rate times the cores; and a peer, news-please's `NewsPlease.from_html`, when it
 is installed in `$NEWSMON_PEER_PYTHON` (a separate virtualenv: news-please pins versions that
 must not leak into ours). Memory: the peak of the crawl's and its extraction workers'
 proportional memory (PSS) summed, sampled every 50 ms, and the crawl process's own peak, for
@@ -106,6 +107,20 @@ def reference(pages: list[tuple[str, Path, bytes]]) -> float:
     return time.perf_counter() - started
 
 
+def own_extraction(pages: list[tuple[str, Path, bytes]]) -> float:
+    """Seconds for what a crawl's extraction workers do to the pages (text, metadata, dedup
+    keys: `pipelines.extraction_pool.extract`), in one process: the crawl's ceiling is about
+    as many times this rate as it has cores."""
+    from pipelines.extraction_pool import extract
+
+    texts = [(url, html.decode("utf-8", "replace")) for url, _, html in pages]
+    extract(texts[0][1], texts[0][0], None)  # warm-up, as for the reference
+    started = time.perf_counter()
+    for url, html in texts:
+        extract(html, url, None)
+    return time.perf_counter() - started
+
+
 def peer(pages: list[tuple[str, Path, bytes]]) -> tuple[float, int] | None:
     """Seconds for news-please over the pages and how many it failed on, or None when it is
     not installed."""
@@ -143,6 +158,13 @@ def run(quick: bool = False) -> list[dict[str, object]]:
              "note": f"{result.wall:.1f} s wall, {result.cpu:.1f} s CPU, {fetched} fetched, "
                      f"{stored} stored"},
         ]  # fmt: skip
+        own_rate = len(pages) / own_extraction(pages)
+        rows.append({"metric": "newsmon's extraction alone, one process (pages/s)",
+                     "value": f"{own_rate:.1f}", "reference": f"trafilatura.extract {traf_rate:.1f}",
+                     "ratio": f"{own_rate / traf_rate:.2f}x",
+                     "note": "what a worker does to a page: text, title, author, date, language, "
+                             "canonical URL, dedup keys; a crawl on N cores tops out near N "
+                             "times this rate"})  # fmt: skip
         found = None if quick else peer(pages)
         if found is not None:
             peer_rate = len(pages) / found[0]
