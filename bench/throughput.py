@@ -1,19 +1,20 @@
-"""Article throughput and crawl memory: the 505 real pages of `../shared/corpus/articles`
-served from a local server through feeds of 50 entries, crawled by a whole `newsmon crawl`
-(process start to exit, SQLite, shipped topics), in pages per second.
+"""Article throughput and crawl memory: the 505 real pages of `../shared/corpus/articles` served
+from a local server through feeds of 50 entries, crawled by a whole `newsmon crawl` (process
+start to exit, SQLite, shipped topics), in pages per second.
 
 References measured in the same run: plain `trafilatura.extract` over the same HTML bytes in
-one process (extraction loop only); newsmon's own extraction (what a worker does to a page)
-in one process, the ceiling of a crawl being about that rate times the cores; and a peer, news-please's `NewsPlease.from_html`, when it
-is installed in `$NEWSMON_PEER_PYTHON` (a separate virtualenv: news-please pins versions that
-must not leak into ours). Memory: the peak of the crawl's and its extraction workers'
-proportional memory (PSS) summed, sampled every 50 ms, and the crawl process's own peak, for
-the corpus crawl and for a larger crawl (corpus pages repeated, each copy made unique by a
-number at the end of every paragraph, so every page is extracted and stored): 2,000 articles
-by default, `NEWSMON_BENCH_CRAWL_ARTICLES=10000` for the issue's 10,000 (about 30 min here).
+one process (extraction loop only); newsmon's own extraction (what a worker does to a page) in
+one process, the ceiling of a crawl being about that rate times the cores; and a peer,
+news-please's `NewsPlease.from_html`, when it is installed in `$NEWSMON_PEER_PYTHON` (a separate
+virtualenv: news-please pins versions that must not leak into ours). Memory: the peak of the
+crawl's and its extraction workers' proportional memory (PSS) summed, sampled every 50 ms, and
+the crawl process's own peak, for the corpus crawl and for a larger crawl (corpus pages
+repeated, each copy made unique by a number at the end of every paragraph, so every page is
+extracted and stored): 2,000 articles by default, `NEWSMON_BENCH_CRAWL_ARTICLES=10000` for the
+issue's 10,000 (about 30 min here).
 
-Targets: at least 1.5x the trafilatura reference; peak under 500 MB for 10,000 articles.
-Run: `python bench/run.py throughput`.
+Targets: at least 1.5x the trafilatura reference; peak under 500 MB for 10,000 articles. Run:
+`python bench/run.py throughput`.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         ]  # fmt: skip
         own_rate = len(pages) / own_extraction(pages)
         rows.append({"metric": "newsmon's extraction alone, one process (pages/s)",
-                     "value": f"{own_rate:.1f}", "reference": f"trafilatura.extract {traf_rate:.1f}",
+                     "value": f"{own_rate:.1f}",
+                     "reference": f"trafilatura.extract {traf_rate:.1f}",
                      "ratio": f"{own_rate / traf_rate:.2f}x",
                      "note": "what a worker does to a page: text, title, author, date, language, "
                              "canonical URL, dedup keys; a crawl on N cores tops out near N "
