@@ -1,4 +1,4 @@
-"""Keep page-sized buffers off the C heap, so a long crawl gives their memory back.
+"""Give the memory of freed page buffers back to the system, so a long crawl stays small.
 
 glibc's malloc serves blocks from 128 KiB up with mmap, and returns them to the system when
 they are freed, until the first such block is freed: then it raises that threshold to the
@@ -6,6 +6,11 @@ block's size (up to 32 MiB), and from there on downloaded and decoded pages (200
 each) are carved out of the heap, which fragments and stays at its high-water mark. Setting
 the threshold once turns that adjustment off: the crawl process of a 3,000-article crawl of
 the throughput benchmark's pages then stayed near 150 MB instead of 200 MB.
+
+Smaller blocks still come from the heap, where the peaks of a large page's parse leave free
+pages that malloc keeps; `release_free_memory` (malloc_trim) hands them back. An extraction
+worker calls it every few pages: after 300 corpus pages it held 47 MB of its own instead of
+68, for 0.2 ms of system time a page.
 """
 
 from __future__ import annotations
@@ -13,20 +18,35 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from functools import cache
 
-__all__ = ["MMAP_THRESHOLD", "keep_large_blocks_off_heap"]
+__all__ = ["MMAP_THRESHOLD", "keep_large_blocks_off_heap", "release_free_memory"]
 
 MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value
 _M_MMAP_THRESHOLD = -3  # mallopt parameter, from glibc's malloc.h
 
 
-def keep_large_blocks_off_heap() -> bool:
-    """Fix glibc's mmap threshold; False where the C library is not glibc (nothing to do)."""
+@cache
+def _glibc() -> ctypes.CDLL | None:
+    """The C library, if it is glibc (musl and others have neither mallopt nor malloc_trim)."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl and others have no mallopt
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+        libc.mallopt, libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def keep_large_blocks_off_heap() -> bool:
+    """Fix glibc's mmap threshold; False where the C library is not glibc (nothing to do)."""
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+def release_free_memory() -> None:
+    """Return the heap's free pages to the system (nothing where the C library is not glibc)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
