@@ -50,8 +50,8 @@ logger = logging.getLogger(__name__)
 
 # trafilatura warns about every page that is not an article; the stats count them.
 QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
-# A worker hands the free pages of its heap back to the system after this many pages (see
-# crawler.heap): a large page's parse leaves them behind.
+# The crawl process and each worker hand the free pages of their heap back to the system
+# after this many pages (see crawler.heap): a large page leaves them behind.
 TRIM_EVERY = 32
 # What the fork server imports once for every worker to share: the extraction and text key
 # modules, the language data, dateparser (htmldate imports it for its first odd date),
