@@ -23,11 +23,11 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
-from crawler.heap import release_free_memory
+from crawler.heap import page_done
 from crawler.items import Article
 from crawler.urls import canonicalize
 from pipelines import extraction_pool
-from pipelines.extraction_pool import QUIET_LOGGERS, TRIM_EVERY, ExtractionPool, WorkerLost
+from pipelines.extraction_pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ class ExtractPipeline:
         self.workers = workers
         self.log_level = log_level
         self.pool: ExtractionPool | None = None
-        self.pages = 0
 
     @classmethod
     def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
@@ -74,9 +73,7 @@ class ExtractPipeline:
             self.pool = None
 
     async def process_item(self, item: Article) -> Article:
-        self.pages += 1
-        if self.pages % TRIM_EVERY == 0:  # as the workers do: pages leave free heap behind
-            release_free_memory()
+        page_done()  # as the workers do: a large page leaves free heap behind (crawler.heap)
         page_url = item.response_url or item.url
         if self.pool is None:
             result = extraction_pool.extract(item.html, page_url, item.feed_published)

@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crawler.heap import keep_large_blocks_off_heap, release_free_memory
+from crawler.heap import keep_large_blocks_off_heap, page_done
 
 if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
     from pipelines.extracted import Extracted
@@ -50,9 +50,6 @@ logger = logging.getLogger(__name__)
 
 # trafilatura warns about every page that is not an article; the stats count them.
 QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
-# The crawl process and each worker hand the free pages of their heap back to the system
-# after this many pages (see crawler.heap): a large page leaves them behind.
-TRIM_EVERY = 32
 # What the fork server imports once for every worker to share: the extraction and text key
 # modules, the language data, dateparser (htmldate imports it for its first odd date),
 # datasketch. And `__main__`: without it each worker would import the `newsmon` script's
@@ -194,16 +191,10 @@ def _ready() -> None:
     """Nothing: submitted once per worker so that the pool starts them all."""
 
 
-_pages = 0  # extracted by this worker
-
-
 def _extract(
     html: str, page_url: str, feed_published: datetime | None
 ) -> tuple[Result, list[logging.LogRecord]]:
-    global _pages
-    _pages += 1
-    if _pages % TRIM_EVERY == 0:
-        release_free_memory()
+    page_done()  # a large page leaves free heap behind (crawler.heap)
     try:
         return extract(html, page_url, feed_published), _drain()
     except BaseException:
