@@ -52,6 +52,31 @@ sources = Table(
     Column("next_run_at", DateTime(timezone=True)),
     Column("last_new_at", DateTime(timezone=True)),  # the last pass that found a new entry
     Column("passes", Integer, nullable=False, default=0, server_default="0"),
+    # Articles of the last pass that failed (download, extraction or storage) and why (0008):
+    # such a pass is degraded, not ok. Set by `sources poll` or the dashboard: poll now.
+    Column("last_failed", Integer),
+    Column("last_failure", Text),
+    Column("poll_requested_at", DateTime(timezone=True)),
+)
+
+# Links owed to the next pass (0008): seen in a source, neither stored nor deliberately dropped
+# yet. A row lives from the moment its page is requested until its article is stored (in the
+# same transaction) or dropped on purpose; a fault leaves it, with the attempts made, the last
+# error and when to try again. `gave_up_at` is set after the last attempt.
+owed_links = Table(
+    "owed_links",
+    metadata,
+    Column("url", Text, primary_key=True),  # canonical URL
+    Column("source", String(200), nullable=False, index=True),
+    Column("title", Text),  # the entry's title and date, to request the link without its feed
+    Column("published", DateTime(timezone=True)),
+    Column("language", String(8)),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("gave_up_at", DateTime(timezone=True)),
 )
 
 articles = Table(
