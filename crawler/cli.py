@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -48,25 +49,38 @@ def cli() -> None:
 def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> None:
     """One pass over the enabled sources, then a summary.
 
-    Exits 0 when the pass ran, even if some sources failed; 2 on a config error; 1 when
-    storage fails.
+    Exits 0 when the pass ran, even if some sources failed or some articles failed (their
+    links are owed to the next pass); 2 on a config error; 1 when storage fails; 130 after
+    Ctrl-C and 143 after SIGTERM (the pass was interrupted: what it owes, the next one does).
     """
     from crawler.run_pass import run_pass  # Scrapy is heavy: load it only to crawl
 
     config = load_config(config_dir)
     summary = run_pass(config, list(sources), log_level.upper())
-    ok = len(summary.sources) - len(summary.failed)
-    click.echo(f"Sources: {ok} ok, {len(summary.failed)} failed")
+    unwell = len(summary.failed) + len(summary.degraded) + len(summary.interrupted)
+    counts = [f"{len(summary.sources) - unwell} ok", f"{len(summary.degraded)} degraded",
+              f"{len(summary.failed)} failed"]  # fmt: skip
+    if summary.interrupted:
+        counts.append(f"{len(summary.interrupted)} interrupted")
+    click.echo(f"Sources: {', '.join(counts)}")
     for name, line in summary.sources.items():
         click.echo(f"  {name}: {line}")
+    owed = f", {summary.failed_articles} owed to the next pass" if summary.failed_articles else ""
     click.echo(
         f"Articles: {summary.new} new, {summary.known + summary.same_article} known, "
-        f"{summary.skipped} skipped"
+        f"{summary.skipped} skipped{owed}"
     )
     click.echo("Hits: " + (", ".join(f"{t} {n}" for t, n in summary.hits.items()) or "no topics"))
     if summary.storage_errors:
         click.echo(f"Error: storage: {summary.storage_errors} article(s) could not be stored "
                    f"in {safe_url(config.settings.database)}", err=True)  # fmt: skip
+    if summary.signal is not None:
+        name = signal.Signals(summary.signal).name
+        click.echo(f"Interrupted by {name}: what was stored stays; "
+                   f"{summary.failed_articles} article link(s) are owed to the next pass",
+                   err=True)  # fmt: skip
+        sys.exit(128 + summary.signal)  # 130 for SIGINT, as shells expect
+    if summary.storage_errors:
         sys.exit(EXIT_STORAGE)
 
 

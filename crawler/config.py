@@ -110,6 +110,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("max_backoff", str, "1d", "Longest wait before retrying a failing source."),
     SettingSpec(
+        "link_attempts",
+        int,
+        8,
+        "Attempts at an article link that keeps failing (timeout, 5xx, storage error...) "
+        "before it is given up, with its reason shown in `newsmon sources status`.",
+    ),
+    SettingSpec(
+        "link_backoff",
+        str,
+        "15m",
+        "Wait before the third attempt at a failed article link, doubling after each further "
+        "failure up to `max_backoff` (the first retry comes at the next pass).",
+    ),
+    SettingSpec(
         "update_window",
         str,
         "2d",
@@ -131,7 +145,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 DURATION_SETTINGS = (
-    "every", "min_every", "max_every", "max_backoff", "silent_after", "update_window"
+    "every", "min_every", "max_every", "max_backoff", "link_backoff", "silent_after",
+    "update_window",
 )  # fmt: skip
 
 
@@ -158,6 +173,8 @@ class Settings:
     min_every: str
     max_every: str
     max_backoff: str
+    link_attempts: int
+    link_backoff: str
     update_window: str
     jitter: float
     silent_after: str
@@ -320,6 +337,7 @@ def _load_settings(path: Path) -> Settings:
         "jitter": lambda v: 0 <= v <= 1,
         "database": lambda v: "://" in v,
         "extract_workers": lambda v: v is None or v >= 0,
+        "link_attempts": lambda v: 1 <= v <= 100,
     }
     for name, ok in checks.items():
         if not ok(values[name]):

@@ -104,14 +104,15 @@ class CrawlState:
         shapes: dict[tuple[str, bool], list[dict[str, object]]] = {}
         for name, url, outcome in results:
             values: dict[str, object] = {"b_name": name, "b_url": url,
-                                         "b_status": outcome.status}  # fmt: skip
-            if outcome.status == "error":
+                                         "b_status": outcome.status, "b_failed": outcome.failed,
+                                         "b_failure": outcome.failure}  # fmt: skip
+            if outcome.status in ("error", "interrupted"):
                 values["b_error"] = outcome.summary
             else:
                 values["b_problem"] = outcome.problem
                 if outcome.status == "ok":
                     values.update(b_entries=outcome.entries, b_new=outcome.new)
-            kind = outcome.status if outcome.status in ("error", "ok") else "other"
+            kind = outcome.status if outcome.status in ("error", "ok", "interrupted") else "other"
             shapes.setdefault((kind, bool(outcome.new)), []).append(values)
         with self.engine.begin() as connection:
             self._ensure_all(connection, {name: url for name, url, _ in results})
@@ -191,10 +192,14 @@ def _record_statement(kind: str, new: bool, now: datetime) -> Update:
         "last_fetch_at": now,
         "last_status": bindparam("b_status"),
         "passes": sources.c.passes + 1,
+        "last_failed": bindparam("b_failed"),
+        "last_failure": bindparam("b_failure"),
     }
     if new:
         values["last_new_at"] = now
-    if kind == "error":
+    if kind == "interrupted":  # neither a success nor a failure of the source: its reason
+        values["last_error"] = bindparam("b_error")
+    elif kind == "error":
         values.update(
             last_error=bindparam("b_error"),
             consecutive_failures=sources.c.consecutive_failures + 1,
@@ -215,6 +220,10 @@ def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
     flags = []
     if row.get("consecutive_failures"):
         flags.append("FAILING")
+    if row.get("last_status") == "interrupted":
+        flags.append("INTERRUPTED")
+    elif row.get("last_failed"):
+        flags.append("DEGRADED")  # the source answered, but articles of its pass failed
     if row.get("last_fetch_at") and not row.get("last_success_at"):
         flags.append("NEVER OK")
     last_new = row.get("last_new_at")

@@ -21,6 +21,14 @@ class StorageError(Exception):
     """The store cannot be opened or written; the message names the database."""
 
 
+def storage_reason(exc: Exception) -> str:
+    """One line for a storage failure, in the driver's own words ("storage: database or disk
+    is full"), without SQLAlchemy's statement and parameters (scraped text)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return f"storage: {lines[0] if lines else type(original).__name__}"
+
+
 def safe_url(url: str) -> str:
     """The URL with any password hidden, for messages."""
     try:

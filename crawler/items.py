@@ -9,16 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scrapy.exceptions import DropItem
+
 
 @dataclass
 class Article:
     # Filled by the spider: where the page came from and what was downloaded.
     source: str  # source name from sources.yaml
     url: str  # canonical form of the link that led here (feed entry link)
+    link: str = ""  # that link, kept as is: the owed link (crawler.owed) this article settles
     recheck: bool = False  # a stored page fetched again to look for updates
     response_url: str = ""  # final URL after redirects
-    html: str = ""  # decoded page
-    html_bytes: bytes = b""  # raw body, kept compressed when `keep_html` is on
+    html: str = field(default="", repr=False)  # decoded page (never in logs: it is huge)
+    html_bytes: bytes = field(default=b"", repr=False)  # raw body, kept gzipped (`keep_html`)
     encoding: str = ""
     fetched_at: datetime | None = None  # UTC
     feed_title: str | None = None
@@ -30,12 +33,12 @@ class Article:
     author: str | None = None
     published: datetime | None = None  # UTC; page metadata first, then the feed's, never future
     language: str | None = None  # ISO 639-1
-    text: str = ""
+    text: str = field(default="", repr=False)
     canonical_url: str | None = None  # the page's own canonical URL on the same site, canonicalized
     extractor: str = ""  # e.g. "trafilatura 2.3.1": stored with the page for re-extraction
     # The text's keys for the dedup pipeline, computed beside it (pipelines/text_keys.py).
     fingerprint: str = ""  # hash of the normalized text
-    signature: bytes = b""  # near-duplicate signature (pipelines/neardup.py)
+    signature: bytes = field(default=b"", repr=False)  # near-duplicate signature (neardup.py)
 
     # Filled by the dedup pipeline.
     seen_urls: list[str] = field(default_factory=list)  # other URLs that led here
@@ -51,3 +54,8 @@ class Article:
 
     # Filled by the store pipeline.
     id: int | None = None
+
+
+class ArticleFailed(DropItem):
+    """The article could not be handled now (a worker died, the store failed): unlike a plain
+    `DropItem`, which drops a page on purpose, its link stays owed to the next pass."""

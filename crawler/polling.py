@@ -53,12 +53,19 @@ def policy_for(source: Source, settings: Settings) -> Policy:
 class Outcome:
     """What a pass of one source found: recorded in the store, and the input of `adapt`."""
 
-    status: str  # ok, not_modified, unchanged or error
+    status: str  # ok, not_modified, unchanged, error or interrupted
     summary: str = ""  # one line for people: "12 entries, 3 new", "HTTP 404"...
     entries: int = 0
     new: int = 0
     problem: str | None = None  # a defect the feed parser recovered from
     retry_after: float | None = None  # seconds the site asked us to wait (429, 503)
+    failed: int = 0  # articles of the pass that failed (their links stay owed)
+    failure: str | None = None  # the most common reason, "HTTP 503"
+
+    @property
+    def degraded(self) -> bool:
+        """The source answered, but some of its articles failed: not "ok"."""
+        return self.failed > 0
 
 
 def bounds(policy: Policy) -> tuple[float, float]:

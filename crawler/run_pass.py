@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.config import Config
 from crawler.database import engine_for
+from crawler.polling import Outcome
 from crawler.spiders import SPIDERS
 
 
@@ -19,12 +21,26 @@ from crawler.spiders import SPIDERS
 class PassSummary:
     sources: dict[str, str] = field(default_factory=dict)  # name -> result line
     failed: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # answered, but articles failed
+    interrupted: list[str] = field(default_factory=list)
+    signal: int | None = None  # the signal that interrupted the pass (SIGINT, SIGTERM)
+    failed_articles: int = 0  # their links are owed to the next pass
     new: int = 0
     same_article: int = 0
     known: int = 0
     skipped: int = 0
     storage_errors: int = 0
-    hits: dict[str, int] = field(default_factory=dict)  # topic -> new articles tagged
+    hits: dict[str, int] = field(default_factory=dict)  # topic -> new articles stored with it
+
+
+class _CrawlerProcess(CrawlerProcess):
+    """Scrapy's process, remembering which signal stopped it (for the exit code)."""
+
+    signal: int | None = None
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        self.signal = signum
+        super()._signal_shutdown(signum, frame)
 
 
 def project_settings() -> Settings:
@@ -56,7 +72,7 @@ def run_pass(config: Config, source_names: list[str] | None = None,
     summary = PassSummary()
     if not kinds:
         return summary
-    process = CrawlerProcess(crawler_settings(config, source_names, log_level))
+    process = _CrawlerProcess(crawler_settings(config, source_names, log_level))
     crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items()
                 if kind in kinds]  # fmt: skip
     for crawler in crawlers:
@@ -66,10 +82,15 @@ def run_pass(config: Config, source_names: list[str] | None = None,
     for crawler in crawlers:
         stats.update({k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)})
         for name, outcome in crawler.spider.results.items():  # type: ignore[union-attr]
-            failed = outcome.status == "error"
-            summary.sources[name] = f"failed: {outcome.summary}" if failed else outcome.summary
-            if failed:
+            summary.sources[name] = describe_outcome(outcome)
+            summary.failed_articles += outcome.failed
+            if outcome.status == "error":
                 summary.failed.append(name)
+            elif outcome.status == "interrupted":
+                summary.interrupted.append(name)
+            elif outcome.degraded:
+                summary.degraded.append(name)
+    summary.signal = process.signal
     summary.new = stats["newsmon/store/new"]
     summary.same_article = stats["newsmon/store/same_article"]
     summary.known = stats["newsmon/article/known"]
@@ -77,5 +98,14 @@ def run_pass(config: Config, source_names: list[str] | None = None,
         stats[f"newsmon/{key}"] for key in ("extract/no_text", "article/not_html", "article/failed")
     )
     summary.storage_errors = stats["newsmon/store/error"]
-    summary.hits = {topic.name: stats[f"newsmon/tag/{topic.name}"] for topic in config.topics}
+    summary.hits = {topic.name: stats[f"newsmon/hits/{topic.name}"] for topic in config.topics}
     return summary
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    """A source's result in one line: "ok, 12 entries, 3 new", "failed: HTTP 404"..."""
+    if outcome.status == "error":
+        return f"failed: {outcome.summary}"
+    if outcome.status == "interrupted":
+        return outcome.summary
+    return f"{'degraded' if outcome.degraded else 'ok'}, {outcome.summary}"

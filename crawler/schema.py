@@ -61,8 +61,8 @@ sources = Table(
 
 # Links owed to the next pass (0008): seen in a source, neither stored nor deliberately dropped
 # yet. A row lives from the moment its page is requested until its article is stored (in the
-# same transaction) or dropped on purpose; a fault leaves it, with the attempts made, the last
-# error and when to try again. `gave_up_at` is set after the last attempt.
+# same transaction) or dropped on purpose (`dropped_at`); a fault leaves it, with the attempts
+# made, the last error and when to try again. `gave_up_at` is set after the last attempt.
 owed_links = Table(
     "owed_links",
     metadata,
@@ -77,6 +77,9 @@ owed_links = Table(
     Column("last_attempt_at", DateTime(timezone=True)),
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("gave_up_at", DateTime(timezone=True)),
+    # Dropped on purpose (`last_error` says why: HTTP 404, not an article...): done, and never
+    # requested again when its feed lists it again.
+    Column("dropped_at", DateTime(timezone=True)),
 )
 
 articles = Table(

@@ -192,11 +192,11 @@ class Service:
         self._plan(tracked, when)
         stats = crawler.stats.get_stats() if crawler.stats else {}
         hits = ", ".join(
-            f"{topic.name} {stats[f'newsmon/tag/{topic.name}']}"
+            f"{topic.name} {stats[f'newsmon/hits/{topic.name}']}"
             for topic in self.config.topics
-            if stats.get(f"newsmon/tag/{topic.name}")
+            if stats.get(f"newsmon/hits/{topic.name}")
         )
-        line = outcome.summary
+        line = f"degraded: {outcome.summary}" if outcome.degraded else outcome.summary
         if outcome.status == "error":
             line = f"failed ({tracked.failures} in a row): {outcome.summary}"
         logger.info("Source %s: %s; %d stored%s; next in %s", tracked.source.name, line,

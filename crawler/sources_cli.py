@@ -31,6 +31,7 @@ from crawler.database import engine_for
 from crawler.fetch import FetchError, fetch
 from crawler.onboard import Discovery, Found, discover, source_name
 from crawler.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from crawler.owed import OwedLinks
 from crawler.terms import Matcher
 from crawler.urls import canonicalize
 
@@ -60,8 +61,12 @@ def sources_list(config_dir: Path | None) -> None:
         line = f"    last fetch {when}: {row['last_status']}"
         if row["last_status"] == "error":
             line += f": {row['last_error']} ({row['consecutive_failures']} in a row)"
+        elif row["last_status"] == "interrupted":
+            line += f": {row['last_error']}"
         elif row["last_status"] == "ok":
             line += f", {row['last_entries']} entries, {row['last_new']} new"
+        if row.get("last_failed") and row["last_status"] != "interrupted":
+            line += f"; {_failed_articles(row)}"
         click.echo(line)
         if row.get("last_problem"):
             click.echo(f"    problem: {row['last_problem']}")
@@ -90,13 +95,17 @@ def sources_disable(config_dir: Path | None, name: str) -> None:
 def sources_status(config_dir: Path | None) -> None:
     """Health of every source: last run, success, error, failures, new articles, schedule.
 
-    Flags: FAILING (the last pass failed), NEVER OK (polled, never successfully), SILENT (no
-    new article for `silent_after`), NOTHING NEW YET (3 passes or more, no new article).
+    Flags: FAILING (the last pass failed), DEGRADED (the source answered but articles of its
+    last pass failed: their links are owed), INTERRUPTED (the last pass was stopped before its
+    end), NEVER OK (polled, never successfully), SILENT (no new article for `silent_after`),
+    NOTHING NEW YET (3 passes or more, no new article).
     """
     config = load_config(config_dir)
-    state = CrawlState(engine_for(config.settings.database))
+    engine = engine_for(config.settings.database)
+    state = CrawlState(engine)
     now = datetime.now(UTC)
     rows = state.all()
+    debts = OwedLinks(engine).debts()
     day = state.new_articles_since(now - timedelta(days=1))
     week = state.new_articles_since(now - timedelta(days=7))
     silent_after = timedelta(seconds=parse_duration(config.settings.silent_after))
@@ -108,15 +117,32 @@ def sources_status(config_dir: Path | None) -> None:
         click.echo(f"    last run {_when(row.get('last_fetch_at'), now)}"
                    f" ({row.get('last_status') or 'never'}), "
                    f"last success {_when(row.get('last_success_at'), now)}")  # fmt: skip
-        if row.get("last_error"):
+        if row.get("last_status") == "interrupted":
+            click.echo(f"    last pass {row['last_error']}")
+        elif row.get("last_error"):
             click.echo(f"    last error: {row['last_error']} "
                        f"({row.get('consecutive_failures', 0)} in a row)")  # fmt: skip
+        if row.get("last_failed") and row.get("last_status") != "interrupted":
+            click.echo(f"    last pass: {_failed_articles(row)}")
+        debt = debts.get(source.name)
+        if debt and debt.owed:
+            click.echo(f"    owed links: {debt.owed}, fetched again at the next passes "
+                       f"(last error: {debt.last_error or 'none yet'})")  # fmt: skip
+        if debt and debt.gave_up:
+            click.echo(f"    gave up: {debt.gave_up} link(s) after {config.settings.link_attempts}"
+                       f" attempts (last error: {debt.last_error})")  # fmt: skip
         interval = row.get("interval")
         click.echo(
             f"    new articles: {day.get(source.name, 0)} in 24h, {week.get(source.name, 0)} in 7d;"
             f" interval {describe_seconds(interval) if interval else source.cron or '-'},"
             f" next run {_when(row.get('next_run_at'), now)}"
         )
+
+
+def _failed_articles(row: dict[str, Any]) -> str:
+    """"104 of 120 articles failed (HTTP 503)" from a source's stored last pass."""
+    tried = max((row.get("last_new") or 0), row["last_failed"])
+    return f"{row['last_failed']} of {tried} articles failed ({row.get('last_failure')})"
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

@@ -18,18 +18,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from crawler.heap import page_done
-from crawler.items import Article
+from crawler.items import Article, ArticleFailed
 from crawler.urls import canonicalize
 from pipelines import extraction_pool
 from pipelines.extraction_pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
 
+if TYPE_CHECKING:
+    from pipelines.extraction_pool import Result
+
 logger = logging.getLogger(__name__)
+
+RETRIES_AFTER_WORKER_LOST = 1  # another try for each page a dead worker took with it
 
 _turn: asyncio.Lock | None = None
 _turn_holder: tuple[ExtractPipeline, Article] | None = None  # the article whose outcome is due
@@ -78,12 +83,7 @@ class ExtractPipeline:
         if self.pool is None:
             result = extraction_pool.extract(item.html, page_url, item.feed_published)
         else:
-            try:
-                result = await self.pool.extract(item.html, page_url, item.feed_published)
-            except WorkerLost as exc:
-                self.stats.inc_value("newsmon/extract/worker_lost")
-                logger.error("%s (source %s): not stored", exc, item.source)
-                raise DropItem(str(exc)) from None
+            result = await self._extract_in_pool(item, page_url)
         if result is None:
             self.stats.inc_value("newsmon/extract/no_text")
             logger.info("No article text in %s (source %s): not stored", item.url, item.source)
@@ -106,6 +106,22 @@ class ExtractPipeline:
         item.seen_urls = [url for url in dict.fromkeys(item.seen_urls) if url != item.url]
         item.html = ""  # the text is out; the raw bytes stay for `keep_html`
         return item
+
+    async def _extract_in_pool(self, item: Article, page_url: str) -> Result:
+        """A worker that dies takes every page queued in the pool with it: each gets one more
+        try in the new workers. A page that kills them twice fails, its link owed."""
+        assert self.pool is not None
+        for attempt in range(1, RETRIES_AFTER_WORKER_LOST + 2):
+            try:
+                return await self.pool.extract(item.html, page_url, item.feed_published)
+            except WorkerLost as exc:
+                self.stats.inc_value("newsmon/extract/worker_lost")
+                if attempt > RETRIES_AFTER_WORKER_LOST:
+                    logger.error("%s (source %s): not stored, owed to the next pass", exc,
+                                 item.source)  # fmt: skip
+                    raise ArticleFailed("extraction worker died", log_level="WARNING") from None
+                logger.warning("%s (source %s): extracting it again", exc, item.source)
+        raise AssertionError("unreachable")
 
     def item_done(self, item: Any) -> None:
         """Scrapy signalled an article's outcome: the next one may go on."""

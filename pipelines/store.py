@@ -1,7 +1,9 @@
 """Store pipeline: the last stage and the only writer of articles. One transaction per
-article: the article, every URL that led to it and its topics land together or not at all, and
-unique URLs make a re-run store nothing twice. A changed page keeps its earlier text as a
-version; a re-checked page that did not change is only stamped.
+article: the article, every URL that led to it, its topics and the end of its link's debt
+(`crawler.owed`) land together or not at all, and unique URLs make a re-run store nothing
+twice. A changed page keeps its earlier text as a version; a re-checked page that did not
+change is only stamped. A store that fails (disk full, server gone) raises `ArticleFailed`:
+the link stays owed to the next pass.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from scrapy.exceptions import DropItem
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from crawler.database import engine_for, safe_url
-from crawler.items import Article
+from crawler.database import engine_for, safe_url, storage_reason
+from crawler.items import Article, ArticleFailed
+from crawler.owed import settle
 from crawler.schema import article_topics, article_urls, article_versions, articles
 from pipelines.dedup import find_stored
 
@@ -75,6 +78,7 @@ def insert_article(connection: Connection, item: Article, keep_html: bool) -> in
         connection.execute(_NAME_STORY, {"b_id": article_id})
     add_urls(connection, article_id, [item.url, *item.seen_urls])
     write_topics(connection, article_id, item.matches, new=True)
+    settle(connection, [item.link, item.url, *item.seen_urls])
     return article_id
 
 
@@ -114,6 +118,7 @@ def update_article(connection: Connection, item: Article, keep_html: bool) -> No
         values["html"] = compressed(item.html_bytes)
     connection.execute(update(articles).where(articles.c.id == item.id).values(**values))
     write_topics(connection, item.id, item.matches)  # type: ignore[arg-type]
+    settle(connection, [item.link])
 
 
 class StorePipeline:
@@ -133,12 +138,17 @@ class StorePipeline:
 
     def process_item(self, item: Article) -> Article:
         try:
-            return self._store(item)
+            stored = self._store(item)
         except SQLAlchemyError as exc:
+            reason = storage_reason(exc)
             self.stats.inc_value("newsmon/store/error")
             logger.error("Storing %s failed in %s: %s", item.url, safe_url(str(self.engine.url)),
-                         exc)  # fmt: skip
-            raise DropItem(f"storage failed: {item.url}") from exc
+                         reason)  # fmt: skip
+            raise ArticleFailed(reason, log_level="WARNING") from exc
+        if not item.changed:  # a new article: the topics it brings are the pass's hits
+            for topic in item.matches:
+                self.stats.inc_value(f"newsmon/hits/{topic}")
+        return stored
 
     def _store(self, item: Article) -> Article:
         if item.changed:
@@ -166,6 +176,7 @@ class StorePipeline:
                     raise
         with self.engine.begin() as connection:
             added = add_urls(connection, item.id, [item.url, *item.seen_urls])
+            settle(connection, [item.link])
             if item.recheck:
                 connection.execute(update(articles).where(articles.c.id == item.id)
                                    .values(checked_at=item.fetched_at))  # fmt: skip

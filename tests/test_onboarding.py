@@ -68,7 +68,7 @@ def test_add_sitemap_only_site(site, make_config) -> None:  # type: ignore[no-un
     source = load_config(config).sources[0]
     assert (source.name, source.kind, source.url) == ("quiet", "sitemap", site.url("/news.xml"))
     crawl = run_cli("crawl", "--config", str(config))
-    assert "quiet: 1 entries, 1 new" in crawl.stdout, crawl.stdout
+    assert "quiet: ok, 1 entries, 1 new" in crawl.stdout, crawl.stdout
 
 
 def test_nothing_found_says_what_was_tried(site, make_config) -> None:  # type: ignore[no-untyped-def]

@@ -60,7 +60,7 @@ def test_sitemap_outlet(site, make_config) -> None:  # type: ignore[no-untyped-d
                            "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert "wire-sitemap: 3 entries, 3 new" in result.stdout, result.stdout
+    assert "wire-sitemap: ok, 3 entries, 3 new" in result.stdout, result.stdout
     records = json.loads("[" + ",".join(run_cli("export", "--config", str(config), "--format",
                                                 "jsonl").stdout.splitlines()) + "]")  # fmt: skip
     assert sorted(r["url"] for r in records) == sorted(fresh)
@@ -101,7 +101,7 @@ def test_listing_outlet(site, make_config) -> None:  # type: ignore[no-untyped-d
                            "pages": 2}], TOPICS)  # fmt: skip
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert "wire-front: 4 entries, 4 new" in result.stdout, result.stdout
+    assert "wire-front: ok, 4 entries, 4 new" in result.stdout, result.stdout
     exported = run_cli("export", "--config", str(config), "--format", "jsonl").stdout
     urls = sorted(json.loads(line)["url"] for line in exported.splitlines())
     assert urls == sorted(first + second)

@@ -4,9 +4,14 @@ A spider for one kind of source (feeds, sitemaps, listings) subclasses `SourceSp
 requests each enabled source of its kind with conditional GET, turns the response into links
 (`FeedEntry`: a URL with an optional title and date), and hands them to `follow_links`. From
 there the path is the same for all: canonical URLs, known links never downloaded again, HTML
-only, one item per new page. A source's validators are saved only when every one of its
-articles was handled, so a pass killed midway, or an article that failed to download, is
-completed by the next pass.
+only, one item per new page.
+
+Nothing is lost: every link requested is owed (`crawler.owed`) until its article is stored or
+deliberately dropped, so a download that failed, a worker that died, a store that was full or a
+pass that was interrupted or killed leaves it for the next pass of its source, which requests
+it even when the feed did not change. A source's validators are saved only when it owes
+nothing. A source's outcome is recorded once all of its articles are settled (stored, dropped
+or failed, pipelines included), so a pass whose articles failed says so ("degraded").
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response, TextResponse
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from crawler.config import Config, Source, parse_duration
 from crawler.crawl_state import CrawlState, Validators
-from crawler.database import engine_for
+from crawler.database import engine_for, storage_reason
 from crawler.feeds import FeedEntry
-from crawler.items import Article
+from crawler.items import Article, ArticleFailed
+from crawler.owed import OwedLink, OwedLinks
 from crawler.polling import Outcome
 from crawler.urls import canonicalize
 
@@ -43,13 +50,19 @@ RECORD_BATCH = 500  # sources' outcomes written per transaction
 
 @dataclass
 class Progress:
-    """A source's pass while its parts (feed, child sitemaps, listing pages) come in."""
+    """A source's pass while its parts (feed, child sitemaps, listing pages) come in and its
+    articles settle."""
 
     parts: int = 0  # responses still expected
     entries: int = 0
-    new: int = 0
+    new: int = 0  # links never seen before, requested
+    retried: int = 0  # owed links requested again
+    waiting: int = 0  # owed links whose next attempt is not due yet
+    pending: int = 0  # articles requested and not settled yet (download, then pipelines)
+    failed: Counter[str] = field(default_factory=Counter)  # reasons of failed articles
     problems: list[str] = field(default_factory=list)
     fresh: Validators | None = None
+    unchanged: Outcome | None = None  # the source answered 304, or with the same body
 
 
 class SourceSpider(scrapy.Spider):
@@ -59,12 +72,13 @@ class SourceSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.sources: list[Source] = []
         self.progress: dict[str, Progress] = {}
-        self.pending: Counter[str] = Counter()  # articles of each source still in flight
-        self.failed: Counter[str] = Counter()  # articles of each source that failed to download
         self.results: dict[str, Outcome] = {}  # what each source's pass gave
         self.scheduled: set[str] = set()  # article URLs requested in this pass
-        # Outcomes not written yet: the store gets them in batches, not a transaction each.
+        # Written in batches, not a transaction each: sources' outcomes, links dropped on
+        # purpose (settled) and why links failed. Until written, a link simply stays owed.
         self.unrecorded: list[tuple[str, str, Outcome]] = []
+        self.dropped: list[tuple[str, str]] = []  # (URL, reason)
+        self.link_failures: list[tuple[str, str]] = []
         self.recorded_at = time.monotonic()
 
     @classmethod
@@ -72,6 +86,9 @@ class SourceSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
         crawler.signals.connect(spider.closed_pass, signal=signals.spider_closed)
+        crawler.signals.connect(spider.article_stored, signal=signals.item_scraped)
+        crawler.signals.connect(spider.article_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(spider.article_error, signal=signals.item_error)
         return spider
 
     def configure(self) -> None:
@@ -79,7 +96,11 @@ class SourceSpider(scrapy.Spider):
         settings = self.crawler.settings
         config: Config = settings["NEWSMON_CONFIG"]
         self.config_settings = config.settings
-        self.state = CrawlState(engine_for(settings["NEWSMON_DATABASE"]))
+        engine = engine_for(settings["NEWSMON_DATABASE"])
+        self.state = CrawlState(engine)
+        ours = config.settings
+        self.owed = OwedLinks(engine, ours.link_attempts, parse_duration(ours.link_backoff),
+                              parse_duration(ours.max_backoff))  # fmt: skip
         names = settings.getlist("NEWSMON_SOURCES")
         self.sources = [s for s in config.enabled_sources(names) if s.kind == self.kind]
 
@@ -109,19 +130,18 @@ class SourceSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"newsmon/{self.kind}/fetched")
         progress = self.progress[source.name]
         if response.status == 304:
-            progress.parts = 0
-            self._record(source, Outcome("not_modified", "not modified (304)"))
-            return
-        progress.fresh = Validators(
-            etag=header(response, b"ETag"),
-            last_modified=header(response, b"Last-Modified"),
-            body_hash=hashlib.sha256(response.body).hexdigest(),
-        )
-        if progress.fresh.body_hash == validators.body_hash:
-            progress.parts = 0
-            self._record(source, Outcome("unchanged", "unchanged (same body)"))
-            return
-        yield from self.parse_source(response, source)
+            progress.unchanged = Outcome("not_modified", "not modified (304)")
+        else:
+            progress.fresh = Validators(
+                etag=header(response, b"ETag"),
+                last_modified=header(response, b"Last-Modified"),
+                body_hash=hashlib.sha256(response.body).hexdigest(),
+            )
+            if progress.fresh.body_hash == validators.body_hash:
+                progress.unchanged = Outcome("unchanged", "unchanged (same body)")
+            else:
+                yield from self.parse_source(response, source)
+        yield from self.follow_owed(source)
         yield from self.part_done(source)
 
     def parse_source(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
@@ -156,18 +176,21 @@ class SourceSpider(scrapy.Spider):
         self.progress[source.name].problems.append(text)
 
     def part_done(self, source: Source) -> Iterator[scrapy.Request]:
-        progress = self.progress[source.name]
-        progress.parts -= 1
-        if progress.parts == 0 and source.name not in self.results:
-            problem = "; ".join(progress.problems[:3]) or None
-            summary = f"{progress.entries} entries, {progress.new} new"
-            self._record(source, Outcome("ok", summary, progress.entries, progress.new,
-                                         problem=problem))  # fmt: skip
+        self.progress[source.name].parts -= 1
+        self._finish(source)
         return iter(())
+
+    def _finish(self, source: Source) -> None:
+        """Record the source's outcome once its parts are in and its articles settled."""
+        progress = self.progress[source.name]
+        if progress.parts > 0 or progress.pending > 0 or source.name in self.results:
+            return
+        self._record(source, summarize(progress))
 
     def follow_links(self, source: Source, entries: Iterable[FeedEntry],
                      language: str | None = None) -> Iterator[scrapy.Request]:  # fmt: skip
-        """Requests for the entries' pages that are neither stored nor requested already."""
+        """Requests for the entries' pages that are neither stored nor requested already,
+        nor owed and waiting for their next attempt."""
         links: dict[str, FeedEntry] = {}
         for entry in entries:
             try:
@@ -177,27 +200,87 @@ class SourceSpider(scrapy.Spider):
         # A link shared by two sources is requested once; the dupefilter is not relied on
         # because a request it filters never reaches a callback, and requests are counted here.
         known = self.state.known_urls(list(links)) | (links.keys() & self.scheduled)
-        new = {url: entry for url, entry in links.items() if url not in known}
+        unknown = [url for url in links if url not in known]
+        owed = self.owed.lookup(unknown) if unknown else {}
         recheck = self._due_for_recheck(source, known - self.scheduled)
-        self.scheduled.update(new)
-        self.scheduled.update(recheck)
         self.crawler.stats.inc_value("newsmon/article/known", len(known))
         progress = self.progress[source.name]
         progress.entries += len(links)
-        progress.new += len(new)
-        for url, entry in [*new.items(), *((url, links[url]) for url in sorted(recheck))]:
-            self.pending[source.name] += 1
+        language = source.language or language
+        now = datetime.now(UTC)
+        wanted: list[OwedLink] = []
+        exhausted: list[str] = []
+        for url in unknown:
+            row = owed.get(url)
+            if row is None:
+                entry = links[url]
+                wanted.append(OwedLink(url, source.name, entry.title, entry.published, language))
+                progress.new += 1
+            elif row.dropped_at is not None:  # a 404, not an article...: done before
+                self.crawler.stats.inc_value("newsmon/article/known")
+            elif row.gave_up_at is not None:
+                self.crawler.stats.inc_value("newsmon/article/given_up")
+            elif self.owed.waiting(row, now):
+                progress.waiting += 1
+            elif self.owed.exhausted(row):
+                exhausted.append(url)
+            else:
+                wanted.append(row)
+                progress.retried += 1
+        yield from self._request(source, wanted, exhausted, now)
+        for url in sorted(recheck):
+            entry = links[url]
+            link = OwedLink(url, source.name, entry.title, entry.published, language)
+            yield from self._request(source, [link], [], now, recheck=True)
+
+    def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
+        """Requests for the source's owed links that are due, wherever its feed now stands."""
+        now = datetime.now(UTC)
+        try:
+            due = [link for link in self.owed.due(source.name, now)
+                   if link.url not in self.scheduled]  # fmt: skip
+            stored = self.state.known_urls([link.url for link in due]) if due else set()
+            if stored:  # stored meanwhile, by another process or through another URL
+                self.owed.settle(sorted(stored))
+        except SQLAlchemyError as exc:
+            self.problem(source, f"owed links unreadable: {storage_reason(exc)}")
+            self.progress[source.name].failed[storage_reason(exc)] += 1
+            return
+        due = [link for link in due if link.url not in stored]
+        exhausted = [link.url for link in due if self.owed.exhausted(link)]
+        wanted = [link for link in due if not self.owed.exhausted(link)]
+        self.progress[source.name].retried += len(wanted)
+        yield from self._request(source, wanted, exhausted, now)
+
+    def _request(self, source: Source, links: list[OwedLink], exhausted: list[str],
+                 now: datetime, recheck: bool = False) -> Iterator[scrapy.Request]:  # fmt: skip
+        """Owe the links (one more attempt each), then request them; give up the exhausted."""
+        progress = self.progress[source.name]
+        try:
+            self.owed.give_up(exhausted, now)
+            if not recheck:
+                self.owed.attempt(links, now)
+        except SQLAlchemyError as exc:
+            # The store cannot even remember the debt: nothing is requested, and the source
+            # keeps its old validators, so the next pass reads these links again.
+            reason = storage_reason(exc)
+            self.crawler.stats.inc_value("newsmon/store/error")
+            logger.error("Source %s: cannot record %d link(s) to fetch: %s", source.name,
+                         len(links), reason)  # fmt: skip
+            progress.failed[reason] += len(links) or 1
+            return
+        if exhausted:
+            self.crawler.stats.inc_value("newsmon/article/given_up", len(exhausted))
+            logger.warning("Source %s: gave up %d link(s) after %d attempts", source.name,
+                           len(exhausted), self.owed.max_attempts)  # fmt: skip
+        for link in links:
+            self.scheduled.add(link.url)
+            progress.pending += 1
             yield scrapy.Request(
-                url,
+                link.url,
                 callback=self.parse_article,
                 errback=self.article_failed,
-                cb_kwargs={
-                    "source": source,
-                    "entry": entry,
-                    "url": url,
-                    "language": source.language or language,
-                    "recheck": url in recheck,
-                },
+                cb_kwargs={"source": source, "link": link, "recheck": recheck},
                 meta={"newsmon_kind": "article", "newsmon_source": source.name},
                 dont_filter=True,
             )
@@ -228,15 +311,31 @@ class SourceSpider(scrapy.Spider):
         self.results[source.name] = outcome
         status = "failed" if outcome.status == "error" else "ok"
         self.crawler.stats.inc_value(f"newsmon/source/{status}")
+        if outcome.degraded:
+            self.crawler.stats.inc_value("newsmon/source/degraded")
         self.unrecorded.append((source.name, source.url, outcome))
-        if len(self.unrecorded) >= RECORD_BATCH or time.monotonic() - self.recorded_at > 5:
+        self._write_soon()
+
+    def _write_soon(self) -> None:
+        waiting = len(self.unrecorded) + len(self.dropped) + len(self.link_failures)
+        if waiting >= RECORD_BATCH or time.monotonic() - self.recorded_at > 5:
             self.record_outcomes()
 
     def record_outcomes(self) -> None:
-        """Write the outcomes gathered so far (at most a few seconds' worth wait here)."""
-        self.state.record_all(self.unrecorded)
-        self.unrecorded = []
+        """Write the outcomes gathered so far (at most a few seconds' worth wait here). A
+        store that fails here loses nothing: unwritten settlements leave links owed, and the
+        pass's outcome is still in `results` for the summary."""
         self.recorded_at = time.monotonic()
+        dropped, self.dropped = self.dropped, []
+        failures, self.link_failures = self.link_failures, []
+        outcomes, self.unrecorded = self.unrecorded, []
+        try:
+            self.owed.drop(dropped, datetime.now(UTC))
+            self.owed.failed(failures, datetime.now(UTC))
+            self.state.record_all(outcomes)
+        except SQLAlchemyError as exc:
+            self.crawler.stats.inc_value("newsmon/store/error")
+            logger.error("Cannot record the pass's outcomes: %s", storage_reason(exc))
 
     # --- articles ------------------------------------------------------------------------
 
@@ -248,54 +347,160 @@ class SourceSpider(scrapy.Spider):
         if content_type and content_type not in HTML_TYPES:
             raise StopDownload(fail=False)
 
-    def parse_article(
-        self, response: Response, source: Source, entry: FeedEntry, url: str,
-        language: str | None, recheck: bool = False,
-    ) -> Iterator[Article]:  # fmt: skip
-        self.pending[source.name] -= 1
+    def parse_article(self, response: Response, source: Source, link: OwedLink,
+                      recheck: bool = False) -> Iterator[Article]:  # fmt: skip
         if not isinstance(response, HtmlResponse) or not _is_html(response):
             self.crawler.stats.inc_value("newsmon/article/not_html")
             logger.info("Not an HTML page, skipped: %s (source %s)", response.url, source.name)
+            self._drop(source.name, link.url, "not an HTML page")
             return
         yield Article(
             source=source.name,
-            url=url,
+            url=link.url,
+            link=link.url,
             recheck=recheck,
             response_url=response.url,
             html=page_text(response),
             html_bytes=response.body,
             encoding=response.encoding,
             fetched_at=datetime.now(UTC),
-            feed_title=entry.title,
-            feed_published=entry.published,
-            language_hint=language,
+            feed_title=link.title,
+            feed_published=link.published,
+            language_hint=link.language,
         )
 
     def article_failed(self, failure: Failure) -> None:
         source: Source = failure.request.cb_kwargs["source"]
-        self.pending[source.name] -= 1
+        link: OwedLink = failure.request.cb_kwargs["link"]
         reason = describe_failure(failure)
-        # A 404 or a refusal (robots.txt, private address) stays so; a timeout or a 503 is
-        # worth another try, so the source's validators are not saved and the next pass retries.
-        permanent = reason.startswith("HTTP 4") or failure.check(IgnoreRequest)
-        if not permanent:
-            self.failed[source.name] += 1
         self.crawler.stats.inc_value("newsmon/article/failed")
         logger.info("Article failed: %s: %s (source %s)", failure.request.url, reason, source.name)
+        if deliberate(failure):
+            self._drop(source.name, link.url, reason)
+        else:
+            self._fail(source.name, link.url, reason, failure.request.cb_kwargs["recheck"])
+
+    # Item signals: every article the spider yielded ends in exactly one of them.
+
+    def article_stored(self, item: Any, response: Any = None, spider: Any = None) -> None:
+        """Stored: the store pipeline settled its link in the article's own transaction."""
+        self._article_settled(item.source)
+
+    def article_dropped(self, item: Any, response: Any = None, exception: Any = None,
+                        spider: Any = None) -> None:  # fmt: skip
+        if isinstance(exception, ArticleFailed):
+            self._fail(item.source, item.link, str(exception), item.recheck)
+        else:  # dropped on purpose: no article text, a page stored already...
+            self._drop(item.source, item.link, str(exception))
+
+    def article_error(self, item: Any, response: Any = None, spider: Any = None,
+                      failure: Failure | None = None) -> None:  # fmt: skip
+        """A pipeline raised: a bug, logged by Scrapy with its traceback. The link stays owed."""
+        reason = describe_failure(failure) if failure is not None else "pipeline error"
+        self._fail(item.source, item.link, reason, item.recheck)
+
+    def _drop(self, name: str, url: str, reason: str) -> None:
+        """Dropped on purpose: the link is done, and remembered as such."""
+        self.dropped.append((url, reason))
+        self._write_soon()
+        self._article_settled(name)
+
+    def _fail(self, name: str, url: str, reason: str, recheck: bool) -> None:
+        """The article failed: its link stays owed, with the reason, for the next pass."""
+        self.link_failures.append((url, reason))
+        self._write_soon()
+        progress = self.progress.get(name)
+        if progress is not None and not recheck:
+            progress.failed[reason] += 1
+        self._article_settled(name)
+
+    def _article_settled(self, name: str) -> None:
+        progress = self.progress.get(name)
+        if progress is None:
+            return
+        progress.pending -= 1
+        source = next((s for s in self.sources if s.name == name), None)
+        if source is not None:
+            self._finish(source)
 
     # --- end of pass ---------------------------------------------------------------------
 
     def closed_pass(self, spider: scrapy.Spider, reason: str) -> None:
+        """Every source gets an outcome: an interrupted pass says so, with what it owes. Its
+        validators are saved only when the pass finished and the source owes nothing."""
+        for source in self.sources:
+            progress = self.progress.get(source.name)
+            if progress is None or source.name in self.results:
+                continue
+            if reason == "finished":  # an article never settled (a bug): it stays owed
+                progress.failed["lost in the pass"] += max(progress.pending, 0)
+                progress.pending = 0
+                self._record(source, summarize(progress))
+            else:
+                self._record(source, interrupted(progress, reason))
         self.record_outcomes()
         if reason != "finished":
             return  # an interrupted pass leaves the validators alone: the next one re-reads
-        complete = []
-        for source in self.sources:
-            progress = self.progress.get(source.name)
-            done = progress and not progress.parts and not self.pending[source.name]
-            if done and progress.fresh and not self.failed[source.name]:
-                complete.append((source.name, source.url, progress.fresh))
-        self.state.save_all_validators(complete)
+        candidates = [
+            source for source in self.sources
+            if (progress := self.progress.get(source.name)) is not None and progress.fresh
+            and not progress.failed and not progress.waiting
+            and self.results[source.name].status != "error"
+        ]  # fmt: skip
+        try:
+            owing = self.owed.owing([source.name for source in candidates])
+            self.state.save_all_validators([
+                (source.name, source.url, self.progress[source.name].fresh)
+                for source in candidates if source.name not in owing
+            ])  # type: ignore[misc]  # fmt: skip
+        except SQLAlchemyError as exc:
+            self.crawler.stats.inc_value("newsmon/store/error")
+            logger.error("Cannot save the sources' validators: %s", storage_reason(exc))
+
+
+def summarize(progress: Progress) -> Outcome:
+    """A finished pass of one source: ok, or degraded when articles failed."""
+    base = progress.unchanged or Outcome("ok")
+    if progress.unchanged is None:
+        summary = f"{progress.entries} entries, {progress.new} new"
+    else:
+        summary = base.summary
+    if progress.retried:
+        summary += f", {progress.retried} owed retried"
+    failed = sum(progress.failed.values())
+    failure = progress.failed.most_common(1)[0][0] if failed else None
+    if failed:
+        tried = max(progress.new + progress.retried, failed)
+        summary += f"; {failed} of {tried} articles failed ({failure})"
+    if progress.waiting:
+        summary += f"; {progress.waiting} owed, waiting to retry"
+    problem = "; ".join(progress.problems[:3]) or None
+    return Outcome(base.status, summary, progress.entries, progress.new, problem=problem,
+                   failed=failed, failure=failure)  # fmt: skip
+
+
+def interrupted(progress: Progress, reason: str) -> Outcome:
+    """A pass stopped before its end (Ctrl-C, SIGTERM): what it did and what it owes."""
+    done = progress.new + progress.retried - progress.pending - sum(progress.failed.values())
+    owed = progress.pending + sum(progress.failed.values())
+    summary = (f"interrupted ({reason}): {progress.entries} entries, {max(done, 0)} articles "
+               f"done, {owed} owed to the next pass")  # fmt: skip
+    return Outcome("interrupted", summary, progress.entries, progress.new,
+                   failed=owed, failure="interrupted")  # fmt: skip
+
+
+def deliberate(failure: Failure) -> bool:
+    """Whether a failed article request ends its link for good (dropped on purpose): HTTP
+    404, 410 and other client errors but 408, 425 and 429; a refused request (robots.txt, a
+    private address); a page over `max_download_size`. A refusal that may pass next time (a
+    DNS lookup that failed) says so with a true `transient` attribute."""
+    response = getattr(failure.value, "response", None)
+    if response is not None:
+        return 400 <= response.status < 500 and response.status not in (408, 425, 429)
+    if failure.check(IgnoreRequest):
+        return not getattr(failure.value, "transient", False)
+    return "larger than download max size" in str(failure.value)
+
 
 
 def describe_failure(failure: Failure) -> str:

@@ -5,7 +5,8 @@ copy, a 404, a refused address...). Until then it is a row of `owed_links`: a do
 timed out, a worker that died, a store that was full leave it there, with its attempts, the
 last error and when to try again, so the next pass fetches it even when the feed did not
 change. After a bounded number of attempts the link is given up (`gave_up_at`) with its
-reason, and shown as such.
+reason, and shown as such. A link dropped on purpose keeps a row (`dropped_at`, the reason in
+`last_error`) so that its feed listing it again does not fetch it again.
 
 `sources.last_failed` and `last_failure` say how many articles of the last pass failed and
 why (a pass with failed articles is degraded, not ok); `poll_requested_at` is set by
@@ -41,6 +42,7 @@ def upgrade() -> None:
         sa.Column("last_attempt_at", sa.DateTime(timezone=True)),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
         sa.Column("gave_up_at", sa.DateTime(timezone=True)),
+        sa.Column("dropped_at", sa.DateTime(timezone=True)),
     )
     with op.batch_alter_table("sources") as batch:
         batch.add_column(sa.Column("last_failed", sa.Integer))
