@@ -144,7 +144,12 @@ def export(config_dir: Path | None, fmt: str, topic: str | None, since: str | No
     records = iter_records(open_store(config.settings.database), topic, parse_since(since))
     write = write_jsonl if fmt == "jsonl" else write_csv
     if output is None:
-        write(records, sys.stdout)
+        try:
+            write(records, sys.stdout)
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): Python's quiet exit
+        except OSError as exc:  # a full disk...
+            raise UserError(f"cannot write standard output: {exc.strerror or exc}") from None
         return
     partial = output.with_name(output.name + ".part")  # never leave a half-written export
     try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ from sqlalchemy.pool import NullPool
 from crawler.cli import cli
 from crawler.database import engine_for, migrate
 from crawler.schema import articles
+from tests.conftest import REPO
 
 # Cells a spreadsheet runs as formulas once it has skipped the leading whitespace.
 HOSTILE_TITLES = [
@@ -96,6 +100,19 @@ def test_export_to_a_missing_directory(config: Path, tmp_path: Path, fmt: str) -
     line = one_line_error(result)
     assert line == f"Error: cannot write {target}: No such file or directory"
     assert not target.parent.exists()
+
+
+def test_export_to_a_full_device(config: Path) -> None:
+    store_with(config, ["A title"] * 3)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    with open("/dev/full", "w") as full:  # every write fails: no space left on device
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler", "export", "--config", str(config), "--format",
+             "jsonl"], stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO,
+            env={**environment, "PYTHONPATH": str(REPO)}, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "Error: cannot write standard output: No space left on device\n"
 
 
 def test_sources_export_to_a_missing_directory(config: Path, tmp_path: Path) -> None:
