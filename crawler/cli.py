@@ -1,17 +1,21 @@
 """The `newsmon` command line: a thin layer over the library.
 
 Each command loads the config, calls one function and prints; `crawler.cli_options` turns
-domain errors into messages and exit codes (2 for a config error, 1 for a storage error).
-The `sources` commands live in `crawler.sources_cli`.
+domain errors into messages and exit codes (2 for a config or usage error, 1 for a storage
+error). Commands that only read open the store with `open_store`, which never creates or
+migrates it. The `sources` commands live in `crawler.sources_cli`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,16 +23,25 @@ from crawler.cli_options import (
     EXIT_STORAGE,
     LOG_LEVELS,
     NewsmonGroup,
+    UserError,
     config_option,
+    file_error,
     parse_since,
 )
-from crawler.config import Config, ConfigError, load_config
-from crawler.database import engine_for, safe_url
+from crawler.config import DATABASE_ENV, Config, ConfigError, load_config
+from crawler.database import (
+    StorageError,
+    check_url,
+    describe_store,
+    engine_for,
+    open_store,
+    safe_url,
+)
 from crawler.export import copies_of, iter_records, write_csv, write_jsonl
 from crawler.fetch import FetchError, fetch
 from crawler.heap import keep_large_blocks_off_heap
 from crawler.live_view import LiveStatusHandler
-from crawler.review import mark_of
+from crawler.review import UnknownArticle, mark_of
 from crawler.sources_cli import sources
 from crawler.terms import Matcher
 from crawler.web.commands import review, serve  # Flask loads only inside `serve`
@@ -122,7 +135,10 @@ def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
 
     config = load_config(config_dir)
     engine_for(config.settings.database)  # an unreachable store fails before anything starts
-    live = setup_logging(log_level.upper(), log_file, live=sys.stderr.isatty())
+    try:
+        live = setup_logging(log_level.upper(), log_file, live=sys.stderr.isatty())
+    except OSError as exc:
+        raise file_error(log_file or Path(), exc) from None
     run_forever(config, log_level.upper(), live)
 
 
@@ -139,15 +155,27 @@ def export(config_dir: Path | None, fmt: str, topic: str | None, since: str | No
     """One record per stored article, oldest first."""
     config = load_config(config_dir)
     _check_topic(config, topic)
-    records = iter_records(engine_for(config.settings.database), topic, parse_since(since))
+    records = iter_records(open_store(config.settings.database), topic, parse_since(since))
     write = write_jsonl if fmt == "jsonl" else write_csv
     if output is None:
-        write(records, sys.stdout)
+        try:
+            write(records, sys.stdout)
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): Python's quiet exit
+        except OSError as exc:  # a full disk...
+            raise UserError(f"cannot write standard output: {exc.strerror or exc}") from None
         return
     partial = output.with_name(output.name + ".part")  # never leave a half-written export
-    with partial.open("w", encoding="utf-8", newline="") as out:
-        count = write(records, out)
-    partial.replace(output)
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            count = write(records, out)
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise file_error(output, exc) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     click.echo(f"Wrote {count} records to {output}", err=True)
 
 
@@ -163,7 +191,7 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
     their original."""
     config = load_config(config_dir)
     _check_topic(config, topic)
-    engine = engine_for(config.settings.database)
+    engine = open_store(config.settings.database)
     rows = list(iter_records(engine, topic, parse_since(since), newest_first=True, limit=limit,
                              tagged=True, originals=True))  # fmt: skip
     copies = copies_of(engine, [record["id"] for record in rows])
@@ -212,7 +240,10 @@ def topics_test(config_dir: Path | None, text: str | None, file: Path | None,
     config = load_config(config_dir)
     title = None
     if file is not None:
-        text = file.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise file_error(file, exc, "read") from None
         if file.suffix.lower() in (".html", ".htm"):
             title, text = _extract(text, file.resolve().as_uri())
     elif url is not None:
@@ -231,7 +262,7 @@ def _extract(html: str, url: str) -> tuple[str | None, str]:
 
     extracted = extract_article(html, url)
     if extracted is None:
-        raise click.ClickException(f"no article text found in {url}")
+        raise UserError(f"no article text found in {url}")
     return extracted.title, extracted.text
 
 
@@ -239,9 +270,9 @@ def _fetch_page(url: str, config: Config) -> str:
     try:
         page = fetch(url, config.settings)
     except FetchError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UserError(str(exc)) from None
     if page.status >= 400:
-        raise click.ClickException(f"{url}: HTTP {page.status}")
+        raise UserError(f"{url}: HTTP {page.status}")
     return page.text()
 
 
@@ -256,7 +287,9 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
 
     config = load_config(config_dir)
     _check_topic(config, topic)
-    report = retag_archive(engine_for(config.settings.database), config.topics, topic, dry_run)
+    # A dry run only reads: it neither creates nor upgrades the store.
+    engine = (open_store if dry_run else engine_for)(config.settings.database)
+    report = retag_archive(engine, config.topics, topic, dry_run)
     verb = "would change" if dry_run else "changed"
     click.echo(
         f"{report.articles} articles re-tagged{' (dry run: nothing written)' if dry_run else ''}"
@@ -282,7 +315,7 @@ def stories(config_dir: Path | None, topic: str | None, since: str, min_articles
 
     config = load_config(config_dir)
     _check_topic(config, topic)
-    found = list_stories(engine_for(config.settings.database), topic, parse_since(since),
+    found = list_stories(open_store(config.settings.database), topic, parse_since(since),
                          min_articles)  # fmt: skip
     if not found:
         click.echo("No stories.")
@@ -301,7 +334,10 @@ def versions(config_dir: Path | None, article_id: int) -> None:
     from crawler.export import versions_of
 
     config = load_config(config_dir)
-    found = versions_of(engine_for(config.settings.database), article_id)
+    try:
+        found = versions_of(open_store(config.settings.database), article_id)
+    except UnknownArticle as exc:
+        raise UserError(str(exc)) from None
     if not found:
         click.echo(f"Article {article_id} has no earlier versions.")
     for version in found:
@@ -317,18 +353,52 @@ def config_group() -> None:
 
 @config_group.command("check")
 @config_option
-def config_check(config_dir: Path | None) -> None:
-    """Validate settings.yaml, sources.yaml and topics.yaml; exit 2 on the first problem."""
+@click.option("--connect", is_flag=True,
+              help="Also open the database (creating nothing) and report on it.")  # fmt: skip
+def config_check(config_dir: Path | None, connect: bool) -> None:
+    """Validate settings.yaml, sources.yaml, topics.yaml and the database URL; exit 2 on the
+    first problem."""
     config = load_config(config_dir)
+    database = config.settings.database
+    try:
+        check_url(database)
+        state = describe_store(database) if connect else None
+    except StorageError as exc:  # a config check's every problem is the user's to fix
+        raise ConfigError(f"{_database_origin(config)}: field 'database': {exc}") from None
     enabled = len(config.enabled_sources())
     click.echo(f"{config.directory}: ok")
     click.echo(f"  sources: {len(config.sources)} ({enabled} enabled)")
     click.echo(f"  topics: {', '.join(rule.name for rule in config.topics) or 'none'}")
-    click.echo(f"  database: {safe_url(config.settings.database)}")
+    click.echo(f"  database: {safe_url(database)}")
+    if state is not None:
+        click.echo(f"  store: {state}")
+
+
+def _database_origin(config: Config) -> str:
+    """Where the database URL comes from, for messages."""
+    return f"${DATABASE_ENV}" if os.environ.get(DATABASE_ENV) else str(
+        config.directory / "settings.yaml"
+    )
+
+
+def _store_must_be_ready(command: click.Command) -> click.Command:
+    """`command` (defined elsewhere, opening the store with `engine_for`) first checks, as the
+    read-only commands here do, that the store exists at the newest revision: `engine_for`
+    would create a missing one and migrate an older one, and is a no-op on a ready one."""
+    callback = command.callback
+    assert callback is not None
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        open_store(load_config(kwargs.get("config_dir")).settings.database)
+        return callback(*args, **kwargs)
+
+    command.callback = checked
+    return command
 
 
 cli.add_command(sources)
-cli.add_command(serve)
+cli.add_command(_store_must_be_ready(serve))  # it only reads articles (and writes reviews)
 cli.add_command(review)
 
 

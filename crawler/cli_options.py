@@ -1,7 +1,8 @@
 """What every `newsmon` command shares: the error-to-exit-code group, `--config`, `--since`.
 
 Domain errors become one readable line and the documented exit code here, and only here:
-2 for a config error, 1 for a storage error.
+2 for a config or usage error (a store a read-only command cannot use included), 1 for a
+storage error.
 """
 
 from __future__ import annotations
@@ -14,11 +15,22 @@ from typing import Any
 import click
 
 from crawler.config import ConfigError, parse_duration
-from crawler.database import StorageError
+from crawler.database import StorageError, StoreNotReady
 
 EXIT_STORAGE = 1
 EXIT_CONFIG = 2
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+
+
+class UserError(click.ClickException):
+    """A problem with what the user gave (a file, a URL...): one line, exit code 2."""
+
+    exit_code = EXIT_CONFIG
+
+
+def file_error(path: Path, exc: OSError, doing: str = "write") -> UserError:
+    """`cannot write FILE: No such file or directory`, for an OSError on a user's file."""
+    return UserError(f"cannot {doing} {path}: {exc.strerror or exc}")
 
 
 class NewsmonGroup(click.Group):
@@ -29,6 +41,9 @@ class NewsmonGroup(click.Group):
             return super().invoke(ctx)
         except ConfigError as exc:
             click.echo(f"Error: config: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        except StoreNotReady as exc:  # the user's to fix: no store yet, a wrong URL
+            click.echo(f"Error: storage: {exc}", err=True)
             ctx.exit(EXIT_CONFIG)
         except StorageError as exc:
             click.echo(f"Error: storage: {exc}", err=True)

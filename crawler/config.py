@@ -283,6 +283,8 @@ def _read_yaml(path: Path, *, required: bool) -> Any:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:  # unreadable, a directory...
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
 
@@ -556,8 +558,11 @@ def edit_sources(directory: str | os.PathLike[str], change: Callable[[list[Any]]
         data["sources"] = CommentedSeq()
     change(data["sources"])
     candidate = path.with_name(f".{path.name}.new")
-    with candidate.open("w", encoding="utf-8") as out:
-        yaml_rt.dump(data, out)
+    try:
+        with candidate.open("w", encoding="utf-8") as out:
+            yaml_rt.dump(data, out)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write {candidate.name}: {exc.strerror or exc}") from None
     try:
         _load_sources(candidate)
     except ConfigError as exc:

@@ -1,20 +1,27 @@
-"""Opening the store: one SQLAlchemy engine per database URL, schema brought to the newest
-Alembic revision on first use. SQLite runs in WAL mode with foreign keys on; PostgreSQL needs
-nothing special. Every reader and writer of the store gets its engine here.
+"""Opening the store: one SQLAlchemy engine per database URL.
+
+Commands that write (`crawl`, `run`, `retag`, `review`) open it with `engine_for`, which
+creates the store and brings its schema to the newest Alembic revision. Commands that only
+read open it with `open_store`, which creates and migrates nothing: a missing store, or one at
+an older revision, is `StoreNotReady`. SQLite runs in WAL mode with foreign keys on; PostgreSQL
+needs nothing special. Every reader and writer of the store gets its engine here.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The databases the migrations and queries are written and tested for.
+DIALECTS = ("sqlite", "postgresql")
+URL_FORMS = "sqlite:///path.db or postgresql+psycopg://user@host/db"
+CREATES = "`newsmon crawl` (or `newsmon run`)"
 
 
 class StorageError(Exception):
@@ -29,6 +36,12 @@ def storage_reason(exc: Exception) -> str:
     return f"storage: {lines[0] if lines else type(original).__name__}"
 
 
+class StoreNotReady(StorageError):
+    """The store cannot be used as configured, and it is the user's to fix: a URL newsmon
+    cannot open (unknown kind of database, driver not installed), or, for a command that only
+    reads, no store at that URL or one at an older schema revision."""
+
+
 def safe_url(url: str) -> str:
     """The URL with any password hidden, for messages."""
     try:
@@ -37,23 +50,123 @@ def safe_url(url: str) -> str:
         return url
 
 
-@functools.cache
-def engine_for(url: str) -> Engine:
-    """The engine for `url`, migrated to the newest schema. Raises StorageError."""
+def check_url(url: str) -> URL:
+    """The parsed URL, if newsmon can open it: SQLite or PostgreSQL, with an installed
+    driver. Raises StoreNotReady naming the problem (connecting is not tried)."""
     try:
         parsed = make_url(url)
+    except ArgumentError:
+        raise StoreNotReady(f"not a database URL ({URL_FORMS}): {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in DIALECTS:
+        raise StoreNotReady(
+            f"{safe_url(url)}: unknown kind of database {backend!r} (newsmon stores in "
+            f"{' or '.join(DIALECTS)}: {URL_FORMS})"
+        )
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise StoreNotReady(
+            f"{safe_url(url)}: unknown {backend} driver {parsed.get_driver_name()!r}"
+        ) from None
+    except ImportError as exc:
+        raise StoreNotReady(
+            f"{safe_url(url)}: the {parsed.get_driver_name()} driver is not installed ({exc})"
+        ) from None
+    return parsed
+
+
+@functools.cache
+def engine_for(url: str) -> Engine:
+    """The engine for `url`, the store created if missing and migrated to the newest schema.
+    For commands that write. Raises StoreNotReady for a URL it cannot use, StorageError."""
+    parsed = check_url(url)
+    try:
         sqlite = parsed.get_backend_name() == "sqlite"
         if sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # A server can drop idle connections; a SQLite file cannot, and the ping was one more
-        # statement for every connection a crawl takes (several per article).
-        engine = create_engine(parsed, pool_pre_ping=not sqlite)
-        if sqlite:
-            event.listen(engine, "connect", _sqlite_pragmas)
+        engine = _engine(parsed)
         migrate(engine)
     except (SQLAlchemyError, OSError, ArgumentError, ImportError) as exc:
-        raise StorageError(f"database {safe_url(url)}: {exc}") from exc
+        raise StorageError(f"database {safe_url(url)}: {_reason(exc)}") from exc
     return engine
+
+
+def open_store(url: str) -> Engine:
+    """The engine of an existing store at the newest schema, for commands that only read:
+    nothing is created or migrated. Raises StoreNotReady when there is no store at `url`
+    (no SQLite file; a database without newsmon's tables) or it is at an older revision,
+    StorageError when it cannot be opened."""
+    engine, current = _revision(url)
+    if current is None:
+        raise StoreNotReady(f"no newsmon store in {safe_url(url)}: {CREATES} creates it")
+    head, known = _revisions()
+    if current not in known:
+        raise StorageError(f"the store {safe_url(url)} has schema revision {current}, unknown "
+                           "to this newsmon (written by a newer version?)")  # fmt: skip
+    if current != head:
+        raise StoreNotReady(
+            f"the store {safe_url(url)} has schema revision {current}, older than this "
+            f"newsmon's {head}: {CREATES} upgrades it"
+        )
+    return engine
+
+
+def describe_store(url: str) -> str:
+    """One line on the store at `url`, for `newsmon config check --connect`: its schema
+    revision, or that it does not exist yet. Creates and migrates nothing. Raises
+    StoreNotReady for a URL it cannot use, StorageError when it cannot be opened."""
+    try:
+        _, current = _revision(url)
+    except StoreNotReady as missing:
+        return str(missing)
+    head, known = _revisions()
+    if current is None:
+        return f"reachable, no newsmon tables yet: {CREATES} creates them"
+    if current == head:
+        return f"reachable, schema revision {current} (the newest)"
+    if current not in known:
+        return f"reachable, schema revision {current}, unknown to this newsmon (a newer one's?)"
+    return f"reachable, schema revision {current}: {CREATES} upgrades it to {head}"
+
+
+def _revision(url: str) -> tuple[Engine, str | None]:
+    """The engine of the store at `url` and its schema revision (None: no newsmon tables).
+    A missing SQLite file is StoreNotReady: connecting would create it."""
+    parsed = check_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if parsed.database in (None, "", ":memory:") or not path.is_file():
+            raise StoreNotReady(f"no newsmon store in {safe_url(url)}: no file "
+                                f"{os.path.abspath(path)}; {CREATES} creates it")  # fmt: skip
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        engine = _reader(url)
+        with engine.connect() as connection:
+            return engine, MigrationContext.configure(connection).get_current_revision()
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"database {safe_url(url)}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's message, on one line (SQLAlchemy adds the statement and a link)."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
+def _engine(parsed: URL, writer: bool = True) -> Engine:
+    sqlite = parsed.get_backend_name() == "sqlite"
+    # A server can drop idle connections; a SQLite file cannot, and the ping was one more
+    # statement for every connection a crawl takes (several per article).
+    engine = create_engine(parsed, pool_pre_ping=not sqlite)
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas if writer else _sqlite_reader_pragmas)
+    return engine
+
+
+@functools.cache
+def _reader(url: str) -> Engine:
+    return _engine(make_url(url), writer=False)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -68,9 +181,36 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # Not journal_mode: setting it writes to the file (WAL, set by the writer, persists).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config as AlembicConfig  # Alembic: only to open a store
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@functools.cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    """The newest schema revision, and every revision the migrations know."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    known = frozenset(revision.revision for revision in script.walk_revisions())
+    return script.get_current_head(), known  # type: ignore[return-value]
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    config = _alembic_config()
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, Select, exists, func, select
 
 from crawler.crawl_state import as_utc
+from crawler.review import UnknownArticle
 from crawler.schema import article_topics, article_urls, article_versions, articles, reviews
 
 FIELDS = (
@@ -24,6 +26,8 @@ FIELDS = (
 )  # fmt: skip
 LIST_SEPARATOR = "|"
 # Spreadsheets run a cell that starts with one of these as a formula: scraped text is hostile.
+# They also skip leading whitespace (a newline, a no-break space...) before the sign, so the
+# test is made after it (see `_cell`).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -177,8 +181,12 @@ def list_stories(engine: Engine, topic: str | None = None, since: datetime | Non
 
 
 def versions_of(engine: Engine, article_id: int) -> list[dict[str, Any]]:
-    """Earlier texts of an article, oldest first, each with what the next one changed."""
+    """Earlier texts of an article, oldest first, each with what the next one changed.
+    Raises UnknownArticle when no article has that id."""
     with engine.connect() as connection:
+        found = select(articles.c.id).where(articles.c.id == article_id)
+        if connection.execute(found).first() is None:
+            raise UnknownArticle(f"no article with id {article_id}")
         rows = connection.execute(
             select(article_versions).where(article_versions.c.article_id == article_id)
             .order_by(article_versions.c.replaced_at)
@@ -198,9 +206,19 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and (value.startswith(FORMULA_START)
+                                   or _visible_start(value).startswith(FORMULA_START)):  # fmt: skip
         return "'" + value
     return value
+
+
+def _visible_start(value: str) -> str:
+    """`value` without its leading whitespace (any Unicode space, line break...) and
+    invisible format characters (zero-width space, byte order mark, soft hyphen)."""
+    for index, char in enumerate(value):
+        if not (char.isspace() or unicodedata.category(char) == "Cf"):
+            return value[index:]
+    return ""
 
 
 def write_csv(records: Iterable[dict[str, Any]], out: IO[str]) -> int:

@@ -8,8 +8,12 @@ is marked as transferring only when its task first runs), so a host got all of t
 `PrivateNetworkMiddleware` refuses requests whose host is, or resolves to, a loopback, private,
 link-local or otherwise non-public address, unless `allow_private_networks` is set: a feed
 written by a third party must not steer the crawler into internal services. It runs for every
-request, redirects included, and resolves through the reactor's caching resolver, so the
-connection uses the address that was checked.
+request, redirects included, before any other middleware (robots.txt, the proxy one), and
+resolves through the reactor's caching resolver, so the connection uses the address that was
+checked. It fails closed: a host that does not resolve here is refused too, since a proxy
+(`http_proxy`) would resolve it itself, out of sight (a name that is internal to the proxy's
+network, or that its DNS maps to loopback). That refusal is a `DNSLookupError`, as the
+download's own would be: a name that resolves again later is retried.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import DeferredSemaphore
+from twisted.internet.error import DNSLookupError
 
 from crawler.urls import ip_literal, is_public_address
 
@@ -31,6 +36,13 @@ logger = logging.getLogger(__name__)
 
 class PrivateAddressRefused(IgnoreRequest):
     """The request's host is not a public address."""
+
+
+class UnresolvedHostRefused(DNSLookupError):
+    """The request's host did not resolve, so it could not be checked: not sent."""
+
+    def __str__(self) -> str:  # Twisted's would prefix "DNS lookup failed: "
+        return str(self.args[0]) if self.args else "refused: DNS lookup failed"
 
 
 class PrivateNetworkMiddleware:
@@ -51,8 +63,13 @@ class PrivateNetworkMiddleware:
 
             try:
                 address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - the download itself reports DNS failures
-                return None
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the host is unchecked
+                self.stats.inc_value("newsmon/refused/unresolved")
+                logger.warning("Refused %s: DNS lookup failed for %s, so its address cannot be "
+                               "checked (%s)", request.url, host or "(no host)", exc)  # fmt: skip
+                raise UnresolvedHostRefused(
+                    f"refused: DNS lookup failed for {host or '(no host)'}"
+                ) from None
         if not is_public_address(address):
             self.stats.inc_value("newsmon/refused/private_address")
             logger.warning(

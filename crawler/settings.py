@@ -18,10 +18,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 
-# Processes extracting article text (pipelines/extraction_pool.py), from `extract_workers` in
-# settings.yaml: None is one per core; 0 extracts in the crawl's own process, on the reactor's
-# thread (slower; tests compare both).
-NEWSMON_EXTRACT_WORKERS = None
+# Nothing here may set a setting that crawler/addon.py maps from settings.yaml: this module
+# has Scrapy's "project" priority, which beats the add-on's, so the YAML value would be ignored
+# (tests/test_settings.py checks every mapped setting).
 
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) so even robots.txt requests never reach a private address.

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli_options import config_option
+from crawler.cli_options import UserError, config_option, file_error
 from crawler.config import (
     SOURCE_KINDS,
     Config,
@@ -27,7 +27,7 @@ from crawler.config import (
 )
 from crawler.config import config_dir as config_dir_for
 from crawler.crawl_state import CrawlState, describe_seconds, source_flags
-from crawler.database import engine_for
+from crawler.database import open_store
 from crawler.fetch import FetchError, fetch
 from crawler.onboard import Discovery, Found, discover, source_name
 from crawler.opml import OpmlError, OpmlFeed, parse_opml, write_opml
@@ -49,7 +49,7 @@ def sources() -> None:
 def sources_list(config_dir: Path | None) -> None:
     """Each configured source with its last fetch result."""
     config = load_config(config_dir)
-    state = CrawlState(engine_for(config.settings.database)).all()
+    state = CrawlState(open_store(config.settings.database)).all()
     for source in config.sources:
         row = state.get(source.name, {})
         flag = "" if source.enabled else " (disabled)"
@@ -101,7 +101,7 @@ def sources_status(config_dir: Path | None) -> None:
     NOTHING NEW YET (3 passes or more, no new article).
     """
     config = load_config(config_dir)
-    engine = engine_for(config.settings.database)
+    engine = open_store(config.settings.database)
     state = CrawlState(engine)
     now = datetime.now(UTC)
     rows = state.all()
@@ -208,7 +208,7 @@ def _report(discovery: Discovery, url: str) -> Found:
     for attempt in discovery.tried:
         click.echo(f"  tried {attempt.url}: {attempt.result}")
     if discovery.found is None:
-        raise click.ClickException(
+        raise UserError(
             f"no feed or sitemap found at {url} (tried {len(discovery.tried)} URLs, listed "
             "above). To monitor the page itself, use --kind listing."
         )
@@ -255,8 +255,10 @@ def sources_import(config_dir: Path | None, file: Path) -> None:
     config = load_config(config_dir)
     try:
         feeds = parse_opml(file.read_bytes())
+    except OSError as exc:
+        raise file_error(file, exc, "read") from None
     except OpmlError as exc:
-        raise click.ClickException(f"{file}: {exc}") from None
+        raise UserError(f"{file}: {exc}") from None
     known = {canonicalize(source.url) for source in config.sources}
     taken = {source.name for source in config.sources}
     added: list[dict[str, Any]] = []
@@ -309,5 +311,8 @@ def sources_export(config_dir: Path | None, fmt: str, output: Path | None) -> No
     if output is None:
         sys.stdout.buffer.write(body)
     else:
-        output.write_bytes(body)
+        try:
+            output.write_bytes(body)
+        except OSError as exc:
+            raise file_error(output, exc) from None
         click.echo(f"Wrote {len(feeds)} feeds to {output}", err=True)

@@ -34,6 +34,14 @@ How terms match (a public contract; tests/test_terms.py has cases for each rule)
 - A rule with both `any` and `all` applies if either part does: `any` lists terms that are
   enough on their own, `all` the combinations that are needed for the others.
 - `none`: if one of its terms matches anywhere, the topic does not apply.
+- A term with a character of a script written without spaces between words (Chinese,
+  Japanese, Thai, Lao, Khmer, Myanmar) matches as a substring, also inside a longer run of
+  letters: "人工智能" matches "美军正在测试人工智能无人机". Its words match one after the other,
+  with or without anything between them: "ロシア・ウクライナ" matches "ロシアウクライナ". For
+  `near`, such a run of letters (often a whole sentence) counts as one word.
+- A term with an invisible character (zero-width joiner or space, soft hyphen, byte order
+  mark, any other format or control character but whitespace) is an error: it would split or
+  hide words and the term would never match as it reads.
 - Reported terms are written exactly as in the rule, each once, in the rule's order (`any`
   terms, then `all` groups): the `any` terms that matched and, if the `all` part applies, the
   terms of its groups that matched (with `near`: those inside the qualifying windows).
@@ -70,6 +78,14 @@ _SHORT = 2
 _TERM_WORD = re.compile(r"(\w+)(\*?)")
 # A star not right after a word character, or followed by a word character or another star.
 _BAD_STAR = re.compile(r"(?<!\w)\*|\*(?=[\w*])")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Han (with its
+# radicals, iteration marks and compatibility ideographs), Hiragana, Katakana (half-width too).
+_NO_SPACES = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\u2e80-\u2fdf\u3005-\u3007"
+    "\u3021-\u3029\u3031-\u3035\u3038-\u303c\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\ua9e0-\ua9ff\uaa60-\uaa7f\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003ffff]"
+)
 
 
 class TermError(ValueError):
@@ -137,6 +153,11 @@ def _parse(term: str) -> tuple[_Word, ...]:
         raise TermError(f"term {term!r} is a {type(term).__name__}, not a string")
     if not term.strip():
         raise TermError(f"term {term!r} is empty")
+    for char in term:
+        if unicodedata.category(char) in ("Cf", "Cc", "Cs") and not char.isspace():
+            name = unicodedata.name(char, "a control character")
+            raise TermError(f"term {term!r} contains an invisible character, U+{ord(char):04X} "
+                            f"({name}), so it never matches as it reads: remove it")  # fmt: skip
     stripped = _strip_accents(term)
     if _BAD_STAR.search(stripped):
         raise TermError(f"term {term!r}: '*' may only end a word, as in 'militar*'")
@@ -150,8 +171,31 @@ def _parse(term: str) -> tuple[_Word, ...]:
 
 
 def check_term(term: str) -> None:
-    """Raise `TermError` if `term` cannot be matched: empty, no word, a misplaced `*`."""
+    """Raise `TermError` if `term` cannot be matched: empty, no word, a misplaced `*`, an
+    invisible character."""
     _parse(term)
+
+
+def _anywhere(words: tuple[_Word, ...]) -> re.Pattern[str] | None:
+    """For a term in a script written without spaces, the expression that matches it in a
+    folded text, anywhere (one group per word); None for any other term."""
+    if not any(_NO_SPACES.search(word.folded) for word in words):
+        return None
+    parts = ["(" + re.escape(word.folded) + (r"\w*" if word.prefix else "") + ")" for word in words]
+    return re.compile(r"\W*".join(parts))
+
+
+def _anywhere_end(segment: _Segment, pattern: re.Pattern[str], words: tuple[_Word, ...],
+                  start: int) -> int:  # fmt: skip
+    """Where the term of `pattern` (see `_anywhere`) ends if it matches at folded[start], with
+    its capitals; 0 if it does not."""
+    found = pattern.match(segment.folded, start)
+    if found is None:
+        return 0
+    for group, word in enumerate(words, 1):
+        if word.exact is not None and not _cased(word, segment.written(*found.span(group))):
+            return 0
+    return found.end()
 
 
 def _word_matches(word: _Word, exact: str, folded: str) -> bool:
@@ -268,15 +312,21 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     cannot be matched are left out. For highlighting: word by word, the plain reading of the
     rules above, where `Matcher` finds the same matches faster (tests check they agree)."""
     parsed = []
+    anywhere = []
     for term in dict.fromkeys(terms):
         try:
-            parsed.append(_parse(term))
+            term_words = _parse(term)
         except TermError:
             continue
-    if not parsed or not text:
+        pattern = _anywhere(term_words)
+        if pattern is None:
+            parsed.append(term_words)
+        else:
+            anywhere.append((pattern, term_words))
+    if not (parsed or anywhere) or not text:
         return []
-    words, source = _words_of(text)
-    spans: list[tuple[int, int]] = []
+    spans = _anywhere_spans(text, anywhere) if anywhere else []
+    words, source = _words_of(text) if parsed else ([], [])
     for i in range(len(words)):
         for term in parsed:
             end = i + len(term) - 1
@@ -294,6 +344,26 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
         else:
             merged.append((start, stop))
     return merged
+
+
+def _anywhere_spans(text: str, terms: list[tuple[re.Pattern[str], tuple[_Word, ...]]]
+                    ) -> list[tuple[int, int]]:  # fmt: skip
+    """Character spans of `text` where terms of scripts without spaces match (`_anywhere`)."""
+    pieces = [_strip_accents(char) for char in text]
+    source = [i for i, piece in enumerate(pieces) for _ in piece]
+    segment = _Segment("".join(pieces))  # stripping is idempotent: offsets stay those of source
+    spans = []
+    for pattern, words in terms:
+        position = 0
+        while found := pattern.search(segment.folded, position):
+            position = found.start() + 1
+            if stop := _anywhere_end(segment, pattern, words, found.start()):
+                begin = segment._exact_offset(found.start())
+                end = source[segment._exact_offset(stop - 1)] + 1
+                while end < len(text) and unicodedata.category(text[end]).startswith("M"):
+                    end += 1  # the marks of the last letter go with it, as in term_spans
+                spans.append((source[begin], end))
+    return spans
 
 
 def _terms_list(value: object, what: str, topic: str) -> Sequence[str]:
@@ -359,13 +429,23 @@ class Matcher:
         # be a candidate, while a regular expression of capitals skips lowercase text in C.
         folded: dict[str, tuple[list[int], list[int]]] = {}
         short: dict[str, tuple[list[int], list[int]]] = {}
+        # Terms of scripts without spaces have an automaton of their own, whose matches need
+        # not start or end a word (see `_anywhere`): none, and no cost, in most configs.
+        anywhere: dict[str, tuple[list[int], list[int]]] = {}
+        self._patterns: dict[int, re.Pattern[str]] = {}
         for tid, term in enumerate(self._terms):
             first = term.words[0]
+            pattern = _anywhere(term.words)
+            if pattern is not None:
+                self._patterns[tid] = pattern
+                anywhere.setdefault(first.folded, ([], []))[0].append(tid)
+                continue
             if first.exact is not None and len(first.exact) <= _SHORT:
                 short.setdefault(first.exact, ([], []))[first.prefix].append(tid)
             else:
                 folded.setdefault(first.folded, ([], []))[first.prefix].append(tid)
         self._automaton = _automaton(folded)
+        self._anywhere = _automaton(anywhere)
         self._short = {key: (tuple(whole), tuple(prefixed))
                        for key, (whole, prefixed) in short.items()}  # fmt: skip
         self._capitals = (
@@ -422,6 +502,13 @@ class Matcher:
                         self._candidates(segment, whole, begin, end)
                     if prefixed:
                         self._candidates(segment, prefixed, begin, _WORD.match(folded, begin).end())  # type: ignore[union-attr]
+        if self._anywhere is not None:
+            for last, (length, tids, _) in self._anywhere.iter(folded):
+                start = last - length + 1
+                for tid in tids:
+                    words = self._terms[tid].words
+                    if stop := _anywhere_end(segment, self._patterns[tid], words, start):
+                        segment.hits.setdefault(tid, []).append((start, stop))
         return segment
 
     def _candidates(self, segment: _Segment, tids: tuple[int, ...], start: int, end: int) -> None:

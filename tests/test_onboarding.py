@@ -76,13 +76,13 @@ def test_nothing_found_says_what_was_tried(site, make_config) -> None:  # type: 
     config = make_config([], TOPICS)
     before = (config / "sources.yaml").read_text()
     result = run_cli("sources", "add", site.url("/"), "--yes", "--config", str(config))
-    assert result.returncode == 1
+    assert result.returncode == 2  # the URL given has nothing to add: the user's to fix
     assert "no feed or sitemap found" in result.stderr and "--kind listing" in result.stderr
     assert f"tried {site.url('/feed')}: HTTP 404" in result.stdout
     assert f"tried {site.url('/robots.txt')}: HTTP 404" in result.stdout
     assert (config / "sources.yaml").read_text() == before
     blocked = run_cli("sources", "add", "http://127.0.0.1:9/", "--yes", "--config", str(config))
-    assert blocked.returncode == 1 and "tried http://127.0.0.1:9/" in blocked.stdout
+    assert blocked.returncode == 2 and "tried http://127.0.0.1:9/" in blocked.stdout
 
 
 def test_check_stores_nothing(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

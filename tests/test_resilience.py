@@ -80,6 +80,7 @@ def test_unwritable_sqlite_path_exits_1(site, make_config, tmp_path: Path) -> No
     (tmp_path / "file").write_text("not a directory")
     config = make_config([{"name": "a", "url": site.url("/feed.xml")}],
                          database=f"sqlite:///{tmp_path / 'file' / 'db.sqlite'}")  # fmt: skip
-    result = run_cli("export", "--config", str(config), "--format", "jsonl")
+    # A command that writes: one that only reads says the store is missing (exit 2).
+    result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Error: storage:" in result.stderr

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from crawler.addon import NewsmonAddon
 from crawler.config import load_config
 from crawler.run_pass import crawler_settings
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS, run_cli
+from tests.outlets import TOPICS, page, rss2
 
 
 def test_addon_maps_settings(make_config) -> None:  # type: ignore[no-untyped-def]
@@ -27,3 +32,50 @@ def test_addon_maps_settings(make_config) -> None:  # type: ignore[no-untyped-de
     assert settings.getbool("TELNETCONSOLE_ENABLED") is False
     assert settings.getbool("REMOTE_CONTROL_ENABLED") is False
     assert settings.getbool("COOKIES_ENABLED") is False
+
+
+def test_every_setting_the_addon_maps_reaches_the_crawlers(make_config) -> None:  # type: ignore[no-untyped-def]
+    """settings.yaml wins over the settings module and the spiders: a value set there at a
+    higher priority than the add-on's silently replaced `extract_workers`."""
+    from scrapy.crawler import Crawler
+    from scrapy.settings import Settings
+
+    from crawler.addon import scrapy_settings
+    from crawler.spiders import SPIDERS
+
+    directory = make_config([], user_agent="acme-monitor/1.0 (+https://acme.example/bot)",
+                            keep_html=False, extract_workers=1, allow_private_networks=False,
+                            max_entries_per_feed=7, download_timeout=12, concurrent_requests=5,
+                            concurrent_requests_per_host=3, download_delay=1.5,
+                            autothrottle=True, obey_robots_txt=True, retry_times=4,
+                            max_download_size=12345)  # fmt: skip
+    config = load_config(directory)
+    expected = scrapy_settings(config)
+    plain = Settings()
+    plain.setmodule("crawler.settings", priority="project")
+    for name in expected:  # every value differs from what Scrapy or our module would give
+        if name != "NEWSMON_CONFIG":
+            assert plain.get(name) != expected[name], name
+    for spider in SPIDERS.values():
+        crawler = Crawler(spider, crawler_settings(config))
+        crawler.addons.load_settings(crawler.settings)
+        found = {name: crawler.settings.get(name) for name in expected}
+        assert found == expected, spider.name
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_extract_workers_from_settings_yaml(site, make_config, workers: int) -> None:  # type: ignore[no-untyped-def]
+    """One real crawl per value: the log says how extraction runs (one per core would be 2
+    on the test machines, so 1 is told apart from the default)."""
+    story = site.add("/story", page("en_pentagon_ai.html"))
+    site.add("/feed.xml", rss2([("Story", story)]))
+    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
+                         extract_workers=workers)  # fmt: skip
+    result = run_cli("crawl", "--config", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Articles: 1 new" in result.stdout
+    if workers:
+        assert f"Extraction in {workers} worker processes" in result.stderr
+        assert re.search(r"Extraction workers stopped \(pids \d+\)\n", result.stderr)
+    else:
+        assert "Extraction in" not in result.stderr and "Extraction workers" not in result.stderr

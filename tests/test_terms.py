@@ -92,6 +92,20 @@ TERM_CASES = [
     ("A.I.", "DATA.IN", False),
     ("U.S. army", "the U.S. Army", True),
     ("U.S. army", "tell us. Army", False),
+    # Scripts written without spaces: a term matches as a substring, its words one after the
+    # other with or without anything between them.
+    ("人工智能", "美国国防部周二表示，正在测试搭载人工智能的无人机。", True),
+    ("人工智能", "他们讨论了人工智慧的未来。", False),
+    ("人工智能", "人工 智能", False),  # a space where the term has none
+    ("軍事利用", "防衛省は人工知能の軍事利用に関する基本方針を公表した。", True),
+    ("ロシア・ウクライナ", "ロシアウクライナ戦争の長期化", True),
+    ("ロシア・ウクライナ", "ロシア・ウクライナ戦争", True),
+    ("ガザ", "ｶﾞｻﾞ地区で停戦協議", True),  # half-width katakana
+    ("ปัญญาประดิษฐ์", "กองทัพไทยเริ่มนำปัญญาประดิษฐ์มาใช้ในการป้องกันประเทศ", True),
+    ("ปัญญาประดิษฐ์", "กองทัพไทยเริ่มนำอาวุธใหม่มาใช้", False),
+    ("AI兵器", "各国がAI兵器の開発を急いでいる", True),
+    ("AI兵器", "各国がai兵器の開発を急いでいる", False),  # capitals still count
+    ("無人機*", "中国の無人機部隊", True),
 ]
 
 
@@ -289,6 +303,14 @@ def test_matcher_is_reusable() -> None:
         ("’", "no word characters"),
         ("\u0301", "no word characters"),
         (2024, "not a string"),
+        # Invisible characters split or hide words: the term would never match as it reads.
+        ("mili\u200dtary", "invisible character, U+200D (ZERO WIDTH JOINER)"),
+        ("mili\u200btary", "U+200B (ZERO WIDTH SPACE)"),
+        ("mili\u00adtary", "U+00AD (SOFT HYPHEN)"),
+        ("\ufeffNATO", "U+FEFF"),
+        ("\u2066NATO\u2069", "U+2066"),
+        ("NATO\x00", "U+0000"),
+        ("NATO\x1b[0m", "U+001B"),
     ],
 )
 def test_check_term_rejects(term: str, complaint: str) -> None:
@@ -298,7 +320,8 @@ def test_check_term_rejects(term: str, complaint: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "term", ["AI", "militar*", "künstlich* Intelligenz", "l'IA", "KI-Strategie", "G7"]
+    "term", ["AI", "militar*", "künstlich* Intelligenz", "l'IA", "KI-Strategie", "G7",
+             "national\nsecurity", "人工智能"],
 )
 def test_check_term_accepts(term: str) -> None:
     check_term(term)
