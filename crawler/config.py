@@ -109,7 +109,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "max_every", str, "6h", "Longest interval adaptive polling may reach (per source too)."
     ),
-    SettingSpec("max_backoff", str, "1d", "Longest wait before retrying a failing source."),
+    SettingSpec(
+        "max_backoff", str, "1d", "Longest wait before retrying a failing source, jitter included."
+    ),
     SettingSpec(
         "update_window",
         str,

@@ -36,7 +36,7 @@ from crawler.config import CONFIG_FILES, Config, ConfigError, Source, load_confi
 from crawler.crawl_state import CrawlState
 from crawler.database import engine_for
 from crawler.live_view import LiveStatusHandler
-from crawler.polling import Outcome, Policy, adapt, first_run, next_run, policy_for
+from crawler.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
 from crawler.run_pass import crawler_settings, project_settings
 from crawler.spiders import SPIDERS
 
@@ -56,6 +56,15 @@ def describe_delay(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.1f}h"
     return f"{seconds / 86400:.1f}d"
+
+
+def stored_interval(policy: Policy, interval: float | None) -> float:
+    """The interval kept in the store, within the bounds of the current config (edited, or
+    from a version that accepted any duration); a fixed schedule starts from `every`."""
+    if not interval or not policy.adaptive or policy.cron:
+        return policy.every
+    low, high = bounds(policy)
+    return min(max(interval, low), high)
 
 
 @dataclass
@@ -155,7 +164,8 @@ class Service:
                 continue
             row = stored.get(name, {})
             failures = int(row.get("consecutive_failures") or 0)
-            tracked = Tracked(source, policy, row.get("interval") or policy.every, failures)
+            tracked = Tracked(source, policy, stored_interval(policy, row.get("interval")),
+                              failures)  # fmt: skip
             self.tracked[name] = tracked
             when = first_run(row.get("next_run_at"), now, policy, tracked.interval, self.rng)
             self._plan(tracked, when)
@@ -200,6 +210,7 @@ class Service:
                             now, self.rng)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - whatever it is, the source stays scheduled
             fallback = self.default_interval()
+            tracked.interval = fallback  # an interval that broke the arithmetic is not kept
             tracked.schedule_error = f"{type(exc).__name__}: {exc}"
             logger.error("Source %s: cannot compute the next run (%s); next in %s, the default "
                          "interval", tracked.source.name, tracked.schedule_error,

@@ -150,6 +150,7 @@ def test_a_schedule_that_cannot_be_computed_falls_back_and_flags(
     tracked.interval = 1e15
     service.after_pass(tracked, Outcome("error", "HTTP 500"), {})
     assert "OverflowError" in (tracked.schedule_error or "")
+    assert tracked.interval == 7200  # the default interval replaces the one that broke
     # A schedule that computes again clears the flag.
     tracked.policy = replace(tracked.policy, cron="0 6 * * *", every=3600.0, max_backoff=86400.0)
     tracked.interval, tracked.failures = 3600.0, 0
@@ -158,3 +159,19 @@ def test_a_schedule_that_cannot_be_computed_falls_back_and_flags(
     healed = CliRunner().invoke(cli, ["sources", "status", "--config", str(config_dir)])
     assert "SCHEDULE ERROR" not in healed.output and "schedule error" not in healed.output
     service.state.engine.dispose()
+
+
+def test_a_stored_interval_is_brought_within_the_current_bounds() -> None:
+    """An interval stored before the bounds existed (`every: 99999999999d`) or before an edit
+    no longer breaks the next run: adaptive ones are clamped, fixed ones start from `every`."""
+    from crawler.polling import Policy
+    from crawler.service import stored_interval
+
+    adaptive = Policy(every=3600, min_every=300, max_every=6 * 3600, max_backoff=86400)
+    assert stored_interval(adaptive, 8.64e15) == 6 * 3600
+    assert stored_interval(adaptive, 10) == 300
+    assert stored_interval(adaptive, 1800) == 1800
+    assert stored_interval(adaptive, None) == 3600
+    fixed = replace(adaptive, adaptive=False)
+    assert stored_interval(fixed, 8.64e15) == 3600
+    assert stored_interval(replace(adaptive, cron="0 6 * * *"), 8.64e15) == 3600
