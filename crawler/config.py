@@ -12,12 +12,13 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from crawler.crontab import cron_trigger
+from crawler.crontab import HORIZON, cron_trigger, next_fire
 from crawler.terms import TermError, TopicRule, check_term
 from crawler.urls import canonicalize
 
@@ -108,7 +109,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "max_every", str, "6h", "Longest interval adaptive polling may reach (per source too)."
     ),
-    SettingSpec("max_backoff", str, "1d", "Longest wait before retrying a failing source."),
+    SettingSpec(
+        "max_backoff", str, "1d", "Longest wait before retrying a failing source, jitter included."
+    ),
     SettingSpec(
         "link_attempts",
         int,
@@ -238,6 +241,10 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A duration of the config lies between 1s and this (README, "Settings"): a longer one is a
+# typo, and one of 99999999999d overflowed the date arithmetic of `newsmon run`, which then
+# never polled the source again.
+MAX_DURATION = 365 * 86400
 
 
 def parse_duration(text: str) -> int:
@@ -351,9 +358,11 @@ def _load_settings(path: Path) -> Settings:
 
 def _check_duration(where: str, name: str, value: Any) -> None:
     try:
-        parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError as exc:
         raise ConfigError(f"{where}: field {name!r}: {exc}") from None
+    if seconds > MAX_DURATION:
+        raise ConfigError(f"{where}: field {name!r}: longer than 365d: {value!r}")
 
 
 def _entries(path: Path, key: str) -> list[tuple[str, dict[str, Any]]]:
@@ -477,6 +486,11 @@ def _check_cron(where: str, cron: object) -> None:
         raise ConfigError(
             f"{where}: field 'cron': not a crontab expression ({exc}): {cron!r}"
         ) from None
+    if next_fire(str(cron), datetime.now(UTC)) is None:
+        raise ConfigError(
+            f"{where}: field 'cron': never fires within {HORIZON.days // 365} years "
+            f"(no such day?): {cron!r}"
+        )
 
 
 def _terms(where: str, name: str, value: Any) -> tuple[str, ...]:

@@ -119,13 +119,16 @@ class CrawlState:
             for (kind, new), rows in shapes.items():
                 connection.execute(_record_statement(kind, new, now), rows)
 
-    def save_schedule(self, name: str, url: str, interval: float, next_run_at: datetime) -> None:
+    def save_schedule(self, name: str, url: str, interval: float, next_run_at: datetime,
+                      schedule_error: str | None = None) -> None:  # fmt: skip
+        """The next run `newsmon run` planned, and why it had to guess it (None: it did not)."""
         with self.engine.begin() as connection:
             self._ensure_all(connection, {name: url})
             connection.execute(
                 update(sources)
                 .where(sources.c.name == name)
-                .values(url=url, interval=interval, next_run_at=next_run_at)
+                .values(url=url, interval=interval, next_run_at=next_run_at,
+                        schedule_error=schedule_error)  # fmt: skip
             )
 
     def new_articles_since(self, since: datetime) -> dict[str, int]:
@@ -224,6 +227,8 @@ def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
         flags.append("INTERRUPTED")
     elif row.get("last_failed"):
         flags.append("DEGRADED")  # the source answered, but articles of its pass failed
+    if row.get("schedule_error"):
+        flags.append("SCHEDULE ERROR")
     if row.get("last_fetch_at") and not row.get("last_success_at"):
         flags.append("NEVER OK")
     last_new = row.get("last_new_at")

@@ -7,11 +7,13 @@ names here before APScheduler sees them.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# A schedule must fire within this horizon: four years and a day reach every 29 February.
+HORIZON = timedelta(days=4 * 365 + 2)
 
 
 def _weekdays(field: str) -> str:
@@ -34,11 +36,22 @@ def _weekdays(field: str) -> str:
     return ",".join(DAY_NAMES[day] for day in sorted(days))
 
 
-def cron_trigger(expression: str, timezone: tzinfo | str = "UTC") -> CronTrigger:
-    """A trigger for a five-field crontab expression. Raises ValueError when it is not one."""
+def cron_trigger(expression: str, timezone: tzinfo | str = "UTC",
+                 end: datetime | None = None) -> CronTrigger:  # fmt: skip
+    """A trigger for a five-field crontab expression, firing no later than `end` when given.
+    Raises ValueError when it is not one."""
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
     minute, hour, day, month, weekday = fields
     return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=_weekdays(weekday), timezone=timezone)  # fmt: skip
+                       day_of_week=_weekdays(weekday), timezone=timezone,
+                       end_date=end)  # fmt: skip
+
+
+def next_fire(expression: str, after: datetime, timezone: tzinfo | str = "UTC") -> datetime | None:
+    """The first time `expression` fires a second or more after `after`, or None when it does
+    not fire within HORIZON (`* * 31 2 *`: there is no 31 February). The horizon also bounds
+    the search: unbounded, APScheduler walks years ahead before giving up."""
+    trigger = cron_trigger(expression, timezone, end=after + HORIZON)
+    return trigger.get_next_fire_time(None, after + timedelta(seconds=1))  # strictly after

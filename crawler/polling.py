@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crawler.config import Settings, Source, parse_duration
-from crawler.crontab import cron_trigger
+from crawler.crontab import next_fire
 
 GROWTH = 1.5  # nothing new: poll this much less often
 SHRINK = 0.5  # mostly new: poll this much more often
@@ -30,7 +30,7 @@ class Policy:
     every: float  # seconds: the starting interval
     min_every: float
     max_every: float
-    max_backoff: float  # the longest wait after failures
+    max_backoff: float  # the longest wait after failures, jitter included
     jitter: float = 0.1  # up to this share of the interval is added at random
     adaptive: bool = True
     cron: str | None = None  # a crontab expression replaces the interval
@@ -92,17 +92,29 @@ def backoff(policy: Policy, interval: float, failures: int) -> float:
     return min(interval * 2 ** min(failures, 32), max(policy.max_backoff, interval))
 
 
+class ScheduleError(ValueError):
+    """No next run can be computed for this policy (a crontab expression that never fires)."""
+
+
 def next_run(policy: Policy, interval: float, failures: int, retry_after: float | None,
              now: datetime, rng: random.Random) -> datetime:  # fmt: skip
-    """When to poll next, jitter included; a site's Retry-After is always honoured."""
+    """When to poll next, jitter included; a site's Retry-After is honoured up to
+    `max_backoff`. After failures the wait never exceeds `max_backoff` (or the regular
+    interval, when longer), jitter included: at the cap, jitter is drawn below it. Raises
+    ScheduleError when the crontab expression does not fire again."""
     if policy.cron and not failures:
-        trigger = cron_trigger(policy.cron, now.tzinfo or "UTC")
-        fire = trigger.get_next_fire_time(None, now + timedelta(seconds=1))  # strictly after
-        assert fire is not None  # a crontab expression always fires again
+        fire = next_fire(policy.cron, now, now.tzinfo or "UTC")
+        if fire is None:
+            raise ScheduleError(f"the crontab expression {policy.cron!r} never fires again")
         delay = (fire - now).total_seconds()
+        delay += rng.uniform(0, policy.jitter * delay)
     else:
         delay = backoff(policy, interval, failures)
-    delay += rng.uniform(0, policy.jitter * delay)
+        spread = policy.jitter * delay
+        longest = max(policy.max_backoff, interval)
+        if failures and delay + spread > longest:
+            delay = longest - spread  # a newcomer saw "next in 26.3h" with max_backoff 1d
+        delay += rng.uniform(0, spread)
     if retry_after:
         delay = max(delay, min(retry_after, policy.max_backoff))
     return now + timedelta(seconds=delay)

@@ -57,6 +57,9 @@ sources = Table(
     Column("last_failed", Integer),
     Column("last_failure", Text),
     Column("poll_requested_at", DateTime(timezone=True)),
+    # Why `newsmon run` could not compute the next run (0009): it fell back to the default
+    # interval. Cleared when a next run is computed normally.
+    Column("schedule_error", Text),
 )
 
 # Links owed to the next pass (0008): seen in a source, neither stored nor deliberately dropped

@@ -7,10 +7,12 @@ stopped between passes: it cannot be restarted). `crawler.polling` decides when 
 pass is due; the answer is stored with the source, so the schedule survives restarts.
 
 A source never overlaps itself: its next job is added only when its pass has ended. Runs
-missed during downtime coalesce into one catch-up pass. Config files are re-read when they
-change or on SIGHUP; an invalid edit is refused and the running config stays. SIGTERM or
-SIGINT stops running passes cleanly (what was stored stays; interrupted feeds are re-read
-next time); a second signal exits at once.
+missed during downtime coalesce into one catch-up pass. A schedule never stops a source: when
+the next run cannot be computed, the source falls back to the default interval and is
+flagged. Requests from `newsmon sources poll`/`reset` and the dashboard are read every
+second. Config files are re-read when they change or on SIGHUP; an invalid edit is refused
+and the running config stays. SIGTERM or SIGINT stops running passes cleanly (what was stored
+stays; interrupted sources are due at once next time); a second signal exits at once.
 """
 
 from __future__ import annotations
@@ -23,16 +25,18 @@ import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from crawler.config import CONFIG_FILES, Config, ConfigError, Source, load_config
+from crawler import source_requests
+from crawler.config import CONFIG_FILES, Config, ConfigError, Source, load_config, parse_duration
 from crawler.crawl_state import CrawlState
 from crawler.database import engine_for
 from crawler.live_view import LiveStatusHandler
-from crawler.polling import Outcome, Policy, adapt, first_run, next_run, policy_for
+from crawler.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
 from crawler.run_pass import crawler_settings, project_settings
 from crawler.spiders import SPIDERS
 
@@ -40,6 +44,8 @@ logger = logging.getLogger("newsmon.run")
 
 STOP_TIMEOUT = 25.0  # seconds for running passes to close after SIGTERM (the budget is 30)
 WATCH_EVERY = 2.0  # seconds between checks of the config files
+REQUESTS_EVERY = 1.0  # seconds between checks for poll and reset requests (one small query)
+FALLBACK_EVERY = 3600.0  # seconds, when even the default interval cannot be read
 
 
 def describe_delay(seconds: float) -> str:
@@ -52,6 +58,15 @@ def describe_delay(seconds: float) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
+def stored_interval(policy: Policy, interval: float | None) -> float:
+    """The interval kept in the store, within the bounds of the current config (edited, or
+    from a version that accepted any duration); a fixed schedule starts from `every`."""
+    if not interval or not policy.adaptive or policy.cron:
+        return policy.every
+    low, high = bounds(policy)
+    return min(max(interval, low), high)
+
+
 @dataclass
 class Tracked:
     """What the service keeps in memory about one scheduled source."""
@@ -61,6 +76,7 @@ class Tracked:
     interval: float
     failures: int = 0
     next_run_at: datetime | None = None
+    schedule_error: str | None = None  # why the last next run was the default interval
 
 
 class Service:
@@ -76,6 +92,7 @@ class Service:
         self.runner: AsyncCrawlerRunner | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.config_stamp = self._stamp()
+        self.requests_error: str | None = None  # the last failure to read requests, logged once
         self.stopped = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -85,6 +102,8 @@ class Service:
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         self.scheduler.add_job(self._watch_config, "interval", seconds=WATCH_EVERY,
                                id="newsmon:config", max_instances=1, coalesce=True)  # fmt: skip
+        self.scheduler.add_job(self.check_requests, "interval", seconds=REQUESTS_EVERY,
+                               id="newsmon:requests", max_instances=1, coalesce=True)  # fmt: skip
         self.scheduler.start()
         self._sync_sources()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -106,11 +125,19 @@ class Service:
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        interrupted = list(self.running)
         if self.runner is not None and self.running:
             try:
                 await asyncio.wait_for(self.runner.stop(), STOP_TIMEOUT)
             except TimeoutError:
                 logger.warning("Passes still running after %ss; leaving them", STOP_TIMEOUT)
+        # An interrupted pass is due again at once, and its next run is never earlier than
+        # its last one (the stored next run was when the interrupted pass began).
+        now = datetime.now(UTC)
+        for name in interrupted:
+            tracked = self.tracked.get(name)
+            if tracked is not None:
+                self._save(tracked, now)
         self.stopped.set()
 
     # --- scheduling ----------------------------------------------------------------------
@@ -137,26 +164,60 @@ class Service:
                 continue
             row = stored.get(name, {})
             failures = int(row.get("consecutive_failures") or 0)
-            tracked = Tracked(source, policy, row.get("interval") or policy.every, failures)
+            tracked = Tracked(source, policy, stored_interval(policy, row.get("interval")),
+                              failures)  # fmt: skip
             self.tracked[name] = tracked
             when = first_run(row.get("next_run_at"), now, policy, tracked.interval, self.rng)
             self._plan(tracked, when)
 
     def _plan(self, tracked: Tracked, when: datetime) -> None:
+        """Schedule the next pass, then store it: a store that fails loses the note, not the
+        pass."""
         tracked.next_run_at = when
-        self.state.save_schedule(tracked.source.name, tracked.source.url, tracked.interval, when)
-        if self.scheduler is None or self.stopping:
-            return
-        self.scheduler.add_job(
-            self.poll,
-            DateTrigger(when),
-            args=[tracked.source.name],
-            id=f"source:{tracked.source.name}",
-            replace_existing=True,
-            max_instances=1,  # never two passes of one source
-            coalesce=True,
-            misfire_grace_time=None,  # late is better than never
-        )
+        if self.scheduler is not None and not self.stopping:
+            self.scheduler.add_job(
+                self.poll,
+                DateTrigger(when),
+                args=[tracked.source.name],
+                id=f"source:{tracked.source.name}",
+                replace_existing=True,
+                max_instances=1,  # never two passes of one source
+                coalesce=True,
+                misfire_grace_time=None,  # late is better than never
+            )
+        self._save(tracked, when)
+
+    def _save(self, tracked: Tracked, when: datetime) -> None:
+        try:
+            self.state.save_schedule(tracked.source.name, tracked.source.url, tracked.interval,
+                                     when, tracked.schedule_error)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the schedule in memory stands
+            logger.error("Source %s: could not store its next run: %s", tracked.source.name, exc)
+
+    def default_interval(self) -> float:
+        try:
+            return float(parse_duration(self.config.settings.every))
+        except ValueError:
+            return FALLBACK_EVERY
+
+    def _next_run(self, tracked: Tracked, outcome: Outcome, now: datetime) -> datetime:
+        """When to poll after this outcome. Never raises: a schedule that cannot be computed
+        (a crontab expression that never fires, an overflow) falls back to the default
+        interval, and the source is flagged until a next run is computed normally."""
+        try:
+            interval = adapt(tracked.policy, tracked.interval, outcome)
+            when = next_run(tracked.policy, interval, tracked.failures, outcome.retry_after,
+                            now, self.rng)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the source stays scheduled
+            fallback = self.default_interval()
+            tracked.interval = fallback  # an interval that broke the arithmetic is not kept
+            tracked.schedule_error = f"{type(exc).__name__}: {exc}"
+            logger.error("Source %s: cannot compute the next run (%s); next in %s, the default "
+                         "interval", tracked.source.name, tracked.schedule_error,
+                         describe_delay(fallback))  # fmt: skip
+            return now + timedelta(seconds=fallback)
+        tracked.interval, tracked.schedule_error = interval, None
+        return when
 
     def _remove_job(self, name: str) -> None:
         if self.scheduler is not None and self.scheduler.get_job(f"source:{name}"):
@@ -181,16 +242,19 @@ class Service:
             return
         spider = crawler.spider
         outcome = (spider.results.get(name) if spider else None) or Outcome("error", "no result")
-        self._after_pass(tracked, outcome, crawler)
+        try:
+            self.after_pass(tracked, outcome, crawler.stats.get_stats() if crawler.stats else {})
+        except Exception:  # a job that raises is never run again: plan the next one anyway
+            logger.exception("Source %s: reporting the pass failed", name)
+            if tracked.next_run_at is None or tracked.next_run_at <= datetime.now(UTC):
+                self._plan(tracked, self._next_run(tracked, outcome, datetime.now(UTC)))
 
-    def _after_pass(self, tracked: Tracked, outcome: Outcome, crawler: Crawler) -> None:
+    def after_pass(self, tracked: Tracked, outcome: Outcome, stats: dict[str, Any]) -> None:
+        """Plan the next pass of a source after this one, and log a line about it."""
         now = datetime.now(UTC)
         tracked.failures = tracked.failures + 1 if outcome.status == "error" else 0
-        tracked.interval = adapt(tracked.policy, tracked.interval, outcome)
-        when = next_run(tracked.policy, tracked.interval, tracked.failures,
-                        outcome.retry_after, now, self.rng)  # fmt: skip
+        when = self._next_run(tracked, outcome, now)
         self._plan(tracked, when)
-        stats = crawler.stats.get_stats() if crawler.stats else {}
         hits = ", ".join(
             f"{topic.name} {stats[f'newsmon/hits/{topic.name}']}"
             for topic in self.config.topics
@@ -202,6 +266,33 @@ class Service:
         logger.info("Source %s: %s; %d stored%s; next in %s", tracked.source.name, line,
                     stats.get("newsmon/store/new", 0), f"; hits {hits}" if hits else "",
                     describe_delay((when - now).total_seconds()))  # fmt: skip
+
+    async def check_requests(self) -> None:
+        """Honour `newsmon sources poll` and the dashboard's "Poll now" (a pass now), and
+        `newsmon sources reset` (no next run left: a pass now, failures as reset)."""
+        try:
+            found = source_requests.pending(self.state.engine)
+        except Exception as exc:  # noqa: BLE001 - the store may be down a moment
+            if str(exc) != self.requests_error:
+                logger.warning("Cannot read poll requests: %s", exc)
+            self.requests_error = str(exc)
+            return
+        self.requests_error = None
+        now = datetime.now(UTC)
+        for request in found:
+            tracked = self.tracked.get(request.name)
+            if tracked is None or request.name in self.running or self.stopping:
+                continue  # a request made during a pass is honoured when the pass ends
+            if request.poll_requested_at is not None:
+                source_requests.take(self.state.engine, request.name, request.poll_requested_at)
+                why = "poll requested"
+            elif request.reset and tracked.next_run_at is not None:
+                why = "failures and back-off reset"
+            else:
+                continue
+            tracked.failures = request.failures  # zero after `sources reset`
+            logger.info("Source %s: %s; polling now", request.name, why)
+            self._plan(tracked, now)
 
     async def _retag(self, config: Config) -> None:
         """Bring stored articles in line with edited topics, off the reactor's thread."""

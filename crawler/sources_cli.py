@@ -1,4 +1,5 @@
-"""`newsmon sources ...`: list, status, enable, disable, add, check, import and export.
+"""`newsmon sources ...`: list, status, enable, disable, add, check, import, export, reset
+and poll.
 
 Part of the command line (see crawler/cli.py). Edits of sources.yaml go through
 `crawler.config` (comments and layout kept); discovery and previews through `crawler.onboard`.
@@ -7,6 +8,7 @@ Part of the command line (see crawler/cli.py). Edits of sources.yaml go through
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from crawler import source_requests
 from crawler.cli_options import UserError, config_option, file_error
 from crawler.config import (
     SOURCE_KINDS,
@@ -27,7 +30,7 @@ from crawler.config import (
 )
 from crawler.config import config_dir as config_dir_for
 from crawler.crawl_state import CrawlState, describe_seconds, source_flags
-from crawler.database import open_store
+from crawler.database import engine_for, open_store
 from crawler.fetch import FetchError, fetch
 from crawler.onboard import Discovery, Found, discover, source_name
 from crawler.opml import OpmlError, OpmlFeed, parse_opml, write_opml
@@ -37,6 +40,7 @@ from crawler.urls import canonicalize
 
 PREVIEW_ENTRIES = 5
 PREVIEW_ARTICLES = 3
+POLL_WAIT = 3.0  # seconds `sources poll` waits for a running `newsmon run` to take the request
 
 
 @click.group()
@@ -98,7 +102,8 @@ def sources_status(config_dir: Path | None) -> None:
     Flags: FAILING (the last pass failed), DEGRADED (the source answered but articles of its
     last pass failed: their links are owed), INTERRUPTED (the last pass was stopped before its
     end), NEVER OK (polled, never successfully), SILENT (no new article for `silent_after`),
-    NOTHING NEW YET (3 passes or more, no new article).
+    NOTHING NEW YET (3 passes or more, no new article), SCHEDULE ERROR (`newsmon run` could
+    not compute the next run and used the default interval).
     """
     config = load_config(config_dir)
     engine = open_store(config.settings.database)
@@ -131,6 +136,11 @@ def sources_status(config_dir: Path | None) -> None:
         if debt and debt.gave_up:
             click.echo(f"    gave up: {debt.gave_up} link(s) after {config.settings.link_attempts}"
                        f" attempts (last error: {debt.last_error})")  # fmt: skip
+        if row.get("schedule_error"):
+            click.echo(f"    schedule error: {row['schedule_error']} (the default interval "
+                       "applies)")  # fmt: skip
+        if row.get("poll_requested_at"):
+            click.echo(f"    poll requested {_when(row['poll_requested_at'], now)}")
         interval = row.get("interval")
         click.echo(
             f"    new articles: {day.get(source.name, 0)} in 24h, {week.get(source.name, 0)} in 7d;"
@@ -316,3 +326,63 @@ def sources_export(config_dir: Path | None, fmt: str, output: Path | None) -> No
         except OSError as exc:
             raise file_error(output, exc) from None
         click.echo(f"Wrote {len(feeds)} feeds to {output}", err=True)
+
+
+def _chosen(config: Config, names: tuple[str, ...], every: bool, enabled_only: bool) -> list[str]:
+    """NAME... or --all (every source, or every enabled one), never both nor neither."""
+    if bool(names) == every:
+        raise click.UsageError("give source names or --all")
+    if every:
+        chosen = config.enabled_sources() if enabled_only else config.sources
+        return [source.name for source in chosen]
+    return [source.name for source in config.enabled_sources(list(names))]  # unknown: exit 2
+
+
+@sources.command("reset")
+@config_option
+@click.argument("names", nargs=-1, metavar="NAME...")
+@click.option("--all", "every", is_flag=True, help="Every configured source.")
+def sources_reset(config_dir: Path | None, names: tuple[str, ...], every: bool) -> None:
+    """Clear the failures and back-off of sources: consecutive failures, next run, and the
+    attempts of their owed links. They are polled at once: within seconds by a running
+    `newsmon run`, or when it starts."""
+    config = load_config(config_dir)
+    chosen = _chosen(config, names, every, enabled_only=False)
+    owed = source_requests.reset(engine_for(config.settings.database), chosen)
+    click.echo(f"Reset {len(chosen)} source(s): failures and back-off cleared, {owed} owed "
+               "link(s) due again. `newsmon run` polls them now (or when it starts).")
+
+
+@sources.command("poll")
+@config_option
+@click.argument("names", nargs=-1, metavar="NAME...")
+@click.option("--all", "every", is_flag=True, help="Every enabled source.")
+def sources_poll(config_dir: Path | None, names: tuple[str, ...], every: bool) -> None:
+    """Ask a running `newsmon run` to poll sources now. Without one, the request waits for
+    it; `newsmon crawl --source NAME` polls a source at once instead."""
+    config = load_config(config_dir)
+    chosen = _chosen(config, names, every, enabled_only=True)
+    known = {source.name: source for source in config.sources}
+    disabled = [name for name in chosen if not known[name].enabled]
+    if disabled:
+        raise click.UsageError(f"{disabled[0]} is disabled: `newsmon run` does not poll it; "
+                               f"`newsmon crawl --source {disabled[0]}` does")  # fmt: skip
+    engine = engine_for(config.settings.database)
+    source_requests.request_poll(engine, {name: known[name].url for name in chosen})
+    deadline = time.monotonic() + POLL_WAIT
+    waiting = set(chosen)
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.2)
+        waiting = source_requests.requested(engine, list(waiting))
+    taken = [name for name in chosen if name not in waiting]
+    if taken:
+        click.echo(f"newsmon run is polling {_names(taken)} now.")
+    if waiting:
+        left = [name for name in chosen if name in waiting]
+        click.echo(f"Poll requested for {_names(left)}: no running `newsmon run` took it yet "
+                   "(not running, or a pass is under way); it polls them as soon as it can. "
+                   f"To poll now without it: newsmon crawl --source {left[0]}")  # fmt: skip
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")

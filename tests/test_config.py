@@ -232,3 +232,54 @@ def test_enable_disable_keep_comments(tmp_path: Path) -> None:
     assert {s.name: s for s in load_config(directory).sources}["heise"].enabled
     missing = run_cli("sources", "enable", "nope", "--config", str(directory))
     assert missing.returncode == 2 and "no source named nope" in missing.stderr
+
+
+# Schedules that would stop a source in `newsmon run` (issue 12, section 3).
+IMPOSSIBLE_SCHEDULES = {
+    "cron on 31 February": ("  - {name: a, url: 'https://e.org/', cron: '* * 31 2 *'}\n",
+                            "sources.yaml", ["source 1 ('a')", "'cron'", "never fires"]),
+    "cron on 30 February": ("  - {name: a, url: 'https://e.org/', cron: '0 0 30 2 *'}\n",
+                            "sources.yaml", ["'cron'", "never fires"]),
+    "every of 99999999999d": ("  - {name: a, url: 'https://e.org/', every: 99999999999d}\n",
+                              "sources.yaml", ["source 1 ('a')", "'every'", "longer than 365d"]),
+    "min_every over a year": ("  - {name: a, url: 'https://e.org/', min_every: 366d}\n",
+                              "sources.yaml", ["'min_every'", "365d"]),
+    "max_every in seconds": ("  - {name: a, url: 'https://e.org/', max_every: 31536001s}\n",
+                             "sources.yaml", ["'max_every'", "365d"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(IMPOSSIBLE_SCHEDULES))
+def test_impossible_schedules_are_refused(tmp_path: Path, case: str) -> None:
+    entry, culprit, fragments = IMPOSSIBLE_SCHEDULES[case]
+    directory = write(tmp_path / "c", sources="sources:\n" + entry)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory)
+    message = str(raised.value)
+    assert message.startswith(str(directory / culprit)), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("setting", ["every", "min_every", "max_every", "max_backoff"])
+def test_schedule_settings_longer_than_a_year_are_refused(tmp_path: Path, setting: str) -> None:
+    with pytest.raises(ConfigError, match=f"settings.yaml: field '{setting}': longer than 365d"):
+        load_config(write(tmp_path / "c", f"{setting}: 400d\n"))
+    assert load_config(write(tmp_path / "ok", f"{setting}: 365d\n"))  # the bound itself is fine
+
+
+def test_schedules_that_fire_rarely_are_accepted(tmp_path: Path) -> None:
+    """29 February fires within four years; the first of January once a year."""
+    sources = ("sources:\n  - {name: a, url: 'https://e.org/a', cron: '0 0 29 2 *'}\n"
+               "  - {name: b, url: 'https://e.org/b', cron: '0 6 1 1 *'}\n")  # fmt: skip
+    assert len(load_config(write(tmp_path / "c", sources=sources)).sources) == 2
+
+
+def test_config_check_refuses_a_cron_that_never_fires(tmp_path: Path) -> None:
+    directory = write(tmp_path / "c", f"database: sqlite:///{tmp_path / 'db.sqlite'}\n",
+                      sources="sources:\n  - {name: feb, url: 'https://e.org/', "
+                              "cron: '* * 31 2 *'}\n")  # fmt: skip
+    result = run_cli("config", "check", "--config", str(directory))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    assert "sources.yaml: source 1 ('feb'): field 'cron': never fires" in result.stderr

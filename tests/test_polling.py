@@ -166,3 +166,32 @@ def test_bad_crontab(expression: str) -> None:
 
     with pytest.raises(ValueError):
         cron_trigger(expression)
+
+
+def test_max_backoff_is_the_longest_wait_jitter_included() -> None:
+    """A newcomer saw "next in 26.3h" with max_backoff 1d: jitter came after the cap."""
+    rng = random.Random(5)
+    for failures in (5, 6, 30):
+        delays = [seconds_until(next_run(POLICY, HOUR, failures, None, NOW, rng))
+                  for _ in range(300)]  # fmt: skip
+        assert max(delays) <= 24 * HOUR
+        assert min(delays) >= 24 * HOUR * 0.9  # still spread: failing sources do not align
+        assert max(delays) - min(delays) > HOUR
+    # Below the cap, jitter is added as usual.
+    below = [seconds_until(next_run(POLICY, HOUR, 2, None, NOW, rng)) for _ in range(300)]
+    assert all(4 * HOUR <= delay <= 4.4 * HOUR for delay in below)
+    # A regular interval longer than max_backoff bounds the wait after failures instead.
+    slow = Policy(every=48 * HOUR, min_every=300, max_every=48 * HOUR, max_backoff=24 * HOUR)
+    waits = [seconds_until(next_run(slow, 48 * HOUR, 3, None, NOW, rng)) for _ in range(100)]
+    assert all(48 * HOUR * 0.9 <= wait <= 48 * HOUR for wait in waits)
+
+
+def test_a_cron_that_never_fires_raises_schedule_error() -> None:
+    from crawler.polling import ScheduleError
+
+    february = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR,
+                      cron="* * 31 2 *")  # fmt: skip
+    with pytest.raises(ScheduleError, match="never fires"):
+        next_run(february, HOUR, 0, None, NOW, random.Random())
+    # Back-off after failures does not consult the expression: it stays computable.
+    assert seconds_until(next_run(february, HOUR, 1, None, NOW, random.Random())) <= 2.2 * HOUR

@@ -5,6 +5,7 @@ source that recovers, and a clean stop on SIGTERM with every article stored once
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -168,3 +169,89 @@ def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:
     assert "Second SIGINT: exiting now" in read(log)
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_poll_and_reset_requests_are_honoured_within_seconds(site_factory, make_config,
+                                                             tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """`sources poll` and `sources reset` reach a running `newsmon run` through the store: an
+    hourly source is polled again at once, a failing one leaves its back-off; without `run`,
+    the request waits and the CLI says how to poll now."""
+    wire, flaky = site_factory(), site_factory()
+    story = wire.add("/story", page("en_pentagon_ai.html"))
+    wire.add("/feed.xml", rss2([("story", story)]))
+    flaky.add("/feed.xml", b"down", status=500)
+    hourly = {"every": "1h", "adaptive": False}
+    config = make_config([{"name": "wire", "url": wire.url("/feed.xml"), **hourly},
+                          {"name": "flaky", "url": flaky.url("/feed.xml"), **hourly}],
+                         TOPICS, jitter=0, retry_times=0)  # fmt: skip
+    log = tmp_path / "run.log"
+    process = start(config, log)
+    try:
+        wait_for(lambda: "Source wire: 1 entries, 1 new" in read(log), what="first pass")
+        wait_for(lambda: "Source flaky: failed (1 in a row)" in read(log), what="a failure")
+        assert "Source flaky: failed (1 in a row): HTTP 500; 0 stored; next in 2.0h" in read(log)
+        asked = time.monotonic()
+        polled = run_cli("sources", "poll", "wire", "--config", str(config))
+        assert polled.returncode == 0, polled.stderr
+        assert "newsmon run is polling wire now." in polled.stdout
+        wait_for(lambda: wire.hits["/feed.xml"] == 2, timeout=10, what="the requested poll")
+        assert time.monotonic() - asked < 10
+        assert "Source wire: poll requested; polling now" in read(log)
+
+        flaky.add("/feed.xml", rss2([]))  # the site is back; the back-off would wait 2 h
+        reset = run_cli("sources", "reset", "flaky", "--config", str(config))
+        assert reset.returncode == 0, reset.stderr
+        assert "Reset 1 source(s)" in reset.stdout
+        wait_for(lambda: "Source flaky: 0 entries, 0 new" in read(log), timeout=10,
+                 what="the reset source polled")  # fmt: skip
+        assert "Source flaky: failures and back-off reset; polling now" in read(log)
+        assert "Source flaky: 0 entries, 0 new; 0 stored; next in 60m" in read(log)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert wire.hits["/feed.xml"] == 2 and flaky.hits["/feed.xml"] == 2
+    with sqlite3.connect(tmp_path / "newsmon.db") as connection:
+        assert connection.execute("SELECT count(*) FROM sources WHERE poll_requested_at "
+                                  "IS NOT NULL").fetchone() == (0,)  # fmt: skip
+
+    # Without `newsmon run` the request waits, and the CLI says so.
+    waiting = run_cli("sources", "poll", "--all", "--config", str(config))
+    assert waiting.returncode == 0, waiting.stderr
+    assert "Poll requested for wire, flaky: no running `newsmon run` took it yet" in waiting.stdout
+    assert "newsmon crawl --source wire" in waiting.stdout
+    status = run_cli("sources", "status", "--config", str(config))
+    assert "poll requested 20" in status.stdout
+    for bad in (["poll"], ["poll", "wire", "--all"], ["reset", "nobody"]):
+        refused = run_cli("sources", *bad, "--config", str(config))
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert "Error: " in refused.stderr
+
+
+def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(site, make_config,
+                                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    body = page("en_pentagon_ai.html")
+    slow = site.add("/slow", body.replace(b"Monday", b"Tuesday"), delay=30)
+    links = [("quick", site.add("/quick", body)), ("slow", slow)]
+    site.add("/feed.xml", rss2(links))
+    config = make_config([{"name": "slow", "url": site.url("/feed.xml"), "every": "1h"}], TOPICS,
+                         jitter=0, download_timeout=60)  # fmt: skip
+    log = tmp_path / "run.log"
+    process = start(config, log)
+    try:
+        wait_for(lambda: site.hits.get("/slow", 0) >= 1, what="a slow download under way")
+        time.sleep(6)  # the feed's outcome is written within 5 s of the feed
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with sqlite3.connect(tmp_path / "newsmon.db") as connection:
+        last, following = connection.execute(
+            "SELECT last_fetch_at, next_run_at FROM sources WHERE name = 'slow'").fetchone()
+    assert last is not None and following is not None
+    assert following >= last, (last, following)  # ISO strings in UTC: they sort as times
+    status = run_cli("sources", "status", "--config", str(config))
+    shown = re.findall(r"(?:last run|next run) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", status.stdout)
+    assert len(shown) == 2 and shown[1] >= shown[0], status.stdout

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ from crawler.schema import articles, reviews
 from crawler.search import ALL_ARTICLES, HitFilter, neighbors, page_of_hits, search_terms
 from crawler.terms import TopicRule
 from crawler.web import create_app
-from crawler.web.commands import serve
+from crawler.web.commands import open_url, serve
 from crawler.web.highlight import highlight, safe_href, term_spans
 from tests.conftest import REPO
 from tests.outlets import free_port
@@ -142,12 +143,14 @@ def test_hits_filters(client: FlaskClient, store: tuple[Engine, int]) -> None:
     assert listed("language=fr") == {"Meta"}
     assert listed("language=de") == {"Bundeswehr"}
     assert listed("source=wire") == {"Meta", "Pentagon", "Bundeswehr"}
-    assert listed("source=nobody") == set()
+    assert listed("source=dead") == set()  # configured, nothing stored yet: no hits
+    assert client.get("/hits?source=nobody").status_code == 400  # names nothing: said so
     # Dates filter the sort date: the fixture pages were published in November 2024.
     assert listed("since=2024-11-01&until=2024-11-30") == {"Meta", "Pentagon", "Bundeswehr"}
     assert listed("until=2024-11-01") == set()
     assert len(listed("sort=fetched&since=2020-01-01")) == 4  # everything was fetched today
-    assert listed("since=not-a-date") == listed("")  # a bad date is ignored, not an error
+    refused = client.get("/hits?since=not-a-date")  # a bad date is an error, not ignored
+    assert refused.status_code == 400 and "since: not a date" in refused.get_data(as_text=True)
     engine, _ = store
     set_review(engine, article_id(engine, "Meta"), "relevant")
     set_review(engine, article_id(engine, "Pentagon"), "irrelevant")
@@ -387,16 +390,17 @@ def test_security_headers(client: FlaskClient, store: tuple[Engine, int]) -> Non
 
 
 def test_token_is_required_on_every_request(store: tuple[Engine, int]) -> None:
-    app = create_app(store[0], token="s3cret-token", host="0.0.0.0")
+    app = create_app(store[0], token="s3cret-token-for-tests", host="0.0.0.0")
     client = app.test_client()
     for path in ("/hits", "/feeds/ai-military.atom", "/static/style.css", "/hits.csv"):
         denied = client.get(path)
         assert denied.status_code == 401 and "s3cret" not in denied.get_data(as_text=True)
     assert client.get("/hits", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/hits?token=wrong").status_code == 401
-    assert client.get("/hits", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    bearer = {"Authorization": "Bearer s3cret-token-for-tests"}
+    assert client.get("/hits", headers=bearer).status_code == 200
     assert client.get("/hits", headers={"Host": "newsmon.lan"}).status_code == 401
-    first = client.get("/feeds/ai-military.atom?token=s3cret-token")
+    first = client.get("/feeds/ai-military.atom?token=s3cret-token-for-tests")
     assert first.status_code == 200 and "HttpOnly" in first.headers["Set-Cookie"]
     assert client.get("/hits").status_code == 200  # the browser's cookie now carries it
     assert client.post(f"/articles/{store[1]}/review", data={"action": "star"}).status_code == 400
@@ -548,13 +552,37 @@ def test_review_command(newsmon: click.Group, store: tuple[Engine, int],
     assert bad_config.exit_code == 2 and "config directory not found" in bad_config.output
 
 
-def test_serve_refuses_public_address_without_token(newsmon: click.Group,
-                                                    crawled_outlets: Crawled) -> None:  # fmt: skip
+def test_serve_token_rules(newsmon: click.Group, crawled_outlets: Crawled,
+                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """`serve --host 0.0.0.0 --token " "` started, and one-character tokens were accepted. A
+    token has 16 characters or more, no space; without one, off loopback, one is drawn and
+    printed in the URL to open (as Jupyter does)."""
     runner = CliRunner()
-    for host in ("0.0.0.0", "192.168.1.10", "::", "example.org"):
-        result = runner.invoke(newsmon, ["serve", "--host", host,
-                                         "--config", str(crawled_outlets.config)])  # fmt: skip
-        assert result.exit_code == 2 and "--token" in result.output, result.output
+    config = ["--config", str(crawled_outlets.config)]
+    for token, problem in ((" ", "at least 16 characters (this one has 1)"),
+                           ("x", "at least 16 characters"),
+                           ("correct horse battery", "cannot hold spaces"),
+                           ("0123456789abcde\x00", "control characters")):  # fmt: skip
+        for host in ("0.0.0.0", "127.0.0.1"):
+            result = runner.invoke(newsmon, ["serve", "--host", host, "--token", token, *config])
+            assert result.exit_code == 2, result.output
+            assert result.output.startswith("Error: --token: a token "), result.output
+            assert problem in result.output and result.output.count("\n") == 1, result.output
+    monkeypatch.setenv("NEWSMON_TOKEN", "short")
+    from_env = runner.invoke(newsmon, ["serve", "--host", "0.0.0.0", *config])
+    assert from_env.exit_code == 2 and "at least 16 characters" in from_env.output
+    monkeypatch.delenv("NEWSMON_TOKEN")
+    # No token off loopback: no longer refused; a token is drawn (192.0.2.1 is a documentation
+    # address, not this machine's, so the server stops at listening, never reachable).
+    drawn = runner.invoke(newsmon, ["serve", "--host", "192.0.2.1", "--port", "8123", *config])
+    assert drawn.exit_code == 1 and "cannot listen on 192.0.2.1:8123" in drawn.output
+    assert "--token" not in drawn.output
+    token = "t" * 43
+    assert open_url("0.0.0.0", 8000, token) == f"http://{socket.gethostname()}:8000/?token={token}"
+    assert open_url("fd00::5", 80, token) == f"http://[fd00::5]:80/?token={token}"
+    assert open_url("192.168.1.10", 80, token) == f"http://192.168.1.10:80/?token={token}"
+    with pytest.raises(ValueError, match="16 characters"):
+        create_app(engine_for("sqlite://"), token="x", host="0.0.0.0")
 
 
 def test_serve_command_serves_over_http(store: tuple[Engine, int], crawled_outlets: Crawled,

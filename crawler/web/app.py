@@ -5,8 +5,9 @@ when http(s) (`highlight.safe_href`), state changes only by POST with a CSRF tok
 (Flask-WTF's CSRFProtect: the token is signed with a key drawn at start-up and kept in the
 session cookie), and a Content-Security-Policy that allows no inline script and nothing from
 another origin. Bound to loopback without a token, the app also checks the Host header, so a
-web page cannot reach it through DNS rebinding. With a token, every request must carry it:
-`Authorization: Bearer T`, or `?token=T` once (a cookie keeps it for the browser).
+web page cannot reach it through DNS rebinding. With a token (16 characters at least), every
+request must carry it: `Authorization: Bearer T`, or `?token=T` once (a cookie keeps it for
+the browser). Input the app cannot use is a 400 page that says why (crawler.web.inputs).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import secrets
 import time
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import Engine
+from werkzeug.exceptions import BadRequest
 
 from crawler.config import Config
 
@@ -28,7 +30,8 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MIN_TOKEN = 16  # characters; `secrets.token_urlsafe()` makes 43
 
 
 class Store:
@@ -56,6 +59,36 @@ class Store:
         return self._facets[1]
 
 
+def token_problem(token: str) -> str | None:
+    """Why `token` is too weak to guard the app, or None."""
+    if len(token) < MIN_TOKEN:
+        return f"a token needs at least {MIN_TOKEN} characters (this one has {len(token)})"
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        return "a token cannot hold spaces or control characters"
+    return None
+
+
+def host_name(header: str) -> str | None:
+    """The host of a Host header, without its port, lower-cased, an IP address in its short
+    form ("[::1]:8000" -> "::1"); None when the header is malformed."""
+    header = header.strip().lower()
+    if header.startswith("["):  # an IPv6 literal, with or without a port
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket:
+            return None
+    elif header.count(":") > 1:  # a bare IPv6 address (as `--host ::1` names it)
+        name, rest = header, ""
+    else:
+        name, colon, port = header.partition(":")
+        rest = colon + port
+    if rest and not (rest[:1] == ":" and rest[1:].isdigit() and 0 < int(rest[1:]) < 65536):
+        return None
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name or None
+
+
 def is_loopback(host: str) -> bool:
     """Whether `host` is a loopback address (127.0.0.0/8, ::1) or `localhost`."""
     if host.lower() == "localhost":
@@ -75,6 +108,8 @@ def create_app(engine: Engine, config: Config | None = None, token: str | None =
 
     if not token and not is_loopback(host):
         raise ValueError(f"{host} is not a loopback address: a token is required")
+    if token and (problem := token_problem(token)):
+        raise ValueError(problem)
 
     app = Flask(__name__)
     app.config.update(
@@ -83,7 +118,6 @@ def create_app(engine: Engine, config: Config | None = None, token: str | None =
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="newsmon_session",
         MAX_CONTENT_LENGTH=64 * 1024,
-        TRUSTED_HOSTS=None if token else [*LOOPBACK_HOSTS, host],
         JSON_SORT_KEYS=False,
     )
     app.jinja_env.autoescape = True  # every template, whatever its name
@@ -93,6 +127,9 @@ def create_app(engine: Engine, config: Config | None = None, token: str | None =
 
     if token:
         app.before_request(lambda: _check_token(token))
+    else:  # Werkzeug's TRUSTED_HOSTS refuses "[::1]:8000": names are compared here
+        allowed = {host_name(name) for name in (*LOOPBACK_HOSTS, host)}
+        app.before_request(lambda: _check_host(allowed))
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -113,12 +150,24 @@ def create_app(engine: Engine, config: Config | None = None, token: str | None =
                                message="This form is stale or came from elsewhere. Reload the "
                                        "page and try again."), 400  # fmt: skip
 
+    @app.errorhandler(BadRequest)
+    def bad_request(error: BadRequest) -> tuple[str, int]:
+        return render_template("error.html", title="Bad request",
+                               message=error.description), 400  # fmt: skip
+
     @app.errorhandler(404)
     def not_found(error: Any) -> tuple[str, int]:
         return render_template("error.html", title="Not found",
                                message="Nothing here."), 404  # fmt: skip
 
     return app
+
+
+def _check_host(allowed: set[str | None]) -> None:
+    """Refuse a request addressed to another name (DNS rebinding: a web page whose name
+    resolves to 127.0.0.1 would otherwise reach the app with the browser's cookies)."""
+    if host_name(request.host) not in allowed:
+        abort(400, description="This server answers only to its own address (Host header).")
 
 
 def _check_token(token: str) -> Response | None:

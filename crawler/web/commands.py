@@ -5,6 +5,7 @@ storage errors into messages and exit codes.
 
 from __future__ import annotations
 
+import secrets
 import socket
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from crawler.review import ACTIONS, UnknownArticle, review_marks, set_review
 __all__ = ["review", "review_marks", "serve"]
 
 
+class UsageProblem(click.ClickException):
+    """A user error of `serve`: one line, exit code 2 (as config errors)."""
+
+    exit_code = 2
+
+
 def _config_option(command):  # type: ignore[no-untyped-def]
     return click.option("--config", "config_dir", metavar="DIR", type=click.Path(path_type=Path),
                         help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
@@ -26,33 +33,38 @@ def _config_option(command):  # type: ignore[no-untyped-def]
 @click.command()
 @_config_option
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback needs a token.")  # fmt: skip
+              help="Address to listen on; off loopback a token guards it.")  # fmt: skip
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")  # fmt: skip
 @click.option("--token", envvar="NEWSMON_TOKEN", metavar="T",
-              help="Secret that every request must carry (default: $NEWSMON_TOKEN).")  # fmt: skip
+              help="Secret of 16 characters or more that every request must carry (default: "
+                   "$NEWSMON_TOKEN; off loopback, one is made up and printed).")  # fmt: skip
 def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> None:
     """Review hits in a web browser: hits, articles, topic quality, dashboard, Atom feeds.
 
-    Listens on 127.0.0.1:8000 by default. Binding another address requires --token (or
-    $NEWSMON_TOKEN); every request must then carry it (?token=T once, or a Bearer header).
+    Listens on 127.0.0.1:8000 by default. On another address every request must carry a
+    token (?token=T once, or a Bearer header): --token or $NEWSMON_TOKEN, else a new one is
+    drawn at start and printed in the URL to open.
     """
     from waitress import create_server  # Flask and waitress load only to serve
 
-    from crawler.web.app import create_app, is_loopback
+    from crawler.web.app import create_app, is_loopback, token_problem
 
-    if not is_loopback(host) and not token:
-        raise click.UsageError(
-            f"--host {host} is reachable from other machines: give a --token (or set "
-            "$NEWSMON_TOKEN) that every request must carry"
-        )
+    if token is not None and (problem := token_problem(token)):
+        raise UsageProblem(f"--token: {problem}")
+    drawn = token is None and not is_loopback(host)
+    if drawn:  # reachable from other machines: never without a token (as Jupyter does)
+        token = secrets.token_urlsafe(32)
     config = load_config(config_dir)
     engine = engine_for(config.settings.database)
     app = create_app(engine, config, token=token, host=host)
     server = create_server(app, sockets=[_listen(host, port)], threads=6, ident="newsmon")
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"newsmon: serving http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
-    if token:
+    if drawn and token:
+        click.echo(f"newsmon: open {open_url(host, port, token)} (a new token at each start; "
+                   "--token or $NEWSMON_TOKEN keeps one)", err=True)  # fmt: skip
+    elif token:
         click.echo("newsmon: open it once with ?token=YOUR_TOKEN; the browser keeps it", err=True)
     try:
         server.run()
@@ -60,6 +72,16 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
         pass
     finally:
         server.close()
+
+
+def open_url(host: str, port: int, token: str) -> str:
+    """The URL that opens the app with its token; a wildcard address is named by the
+    machine's host name, which other machines can reach."""
+    if host in ("0.0.0.0", "::", "[::]"):
+        name = socket.gethostname()
+    else:
+        name = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{name}:{port}/?token={token}"
 
 
 def _listen(host: str, port: int) -> socket.socket:
