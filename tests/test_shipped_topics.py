@@ -16,6 +16,7 @@ import pytest
 import trafilatura
 import yaml
 
+from crawler.config import TOPIC_KEYS, load_topics
 from crawler.terms import Matcher, TopicRule
 from tests.conftest import CORPUS
 
@@ -24,19 +25,8 @@ TOPICS = ("ai-military", "autonomous-weapons", "ai-export-controls", "defense-ai
 
 
 def shipped_rules() -> list[TopicRule]:
-    """The topics of topics.yaml as rules (stands in for the config loader)."""
-    doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
-    return [
-        TopicRule(
-            name=topic["name"],
-            description=topic.get("description", ""),
-            any=tuple(topic.get("any", ())),
-            all=tuple(tuple(group) for group in topic.get("all", ())),
-            none=tuple(topic.get("none", ())),
-            near=topic.get("near"),
-        )
-        for topic in doc["topics"]
-    ]
+    """The topics of topics.yaml, read as `newsmon` reads them."""
+    return list(load_topics(ROOT / "config" / "topics.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +37,7 @@ def matcher() -> Matcher:
 def test_shipped_topics() -> None:
     doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
     for topic in doc["topics"]:
-        assert set(topic) <= {"name", "description", "any", "all", "none", "near"}, topic["name"]
+        assert set(topic) <= TOPIC_KEYS, topic["name"]
         assert topic["description"], topic["name"]
     assert tuple(rule.name for rule in shipped_rules()) == TOPICS
 
