@@ -475,8 +475,9 @@ def _terms(where: str, name: str, value: Any) -> tuple[str, ...]:
 TOPIC_KEYS = {"name", "description", "any", "all", "none", "near", "lead", "except"}
 
 
-def load_topics(path: Path) -> tuple[TopicRule, ...]:
+def load_topics(path: str | os.PathLike[str]) -> tuple[TopicRule, ...]:
     """The topics of a topics.yaml file (that of the config directory, or one to try)."""
+    path = Path(path)
     topics = []
     seen: set[str] = set()
     for where, entry in _entries(path, "topics"):
