@@ -479,8 +479,8 @@ class Matcher:
     def match(self, title: str | None, text: str | None) -> Matches:
         """The one way to match an article, used by the crawl, `retag`, `topics test`,
         `topics eval` and the web highlighting: topic name -> the terms (exactly as written in
-        the rule) that matched, for every topic that applies, in rule order, each term once,
-        in rule order. The result also says where those terms stand (`Matches.spans`) and why
+        the rule) that matched, for every topic that applies; topics and terms in rule order,
+        each term once. The result also says where those terms stand (`Matches.spans`) and why
         another topic did not apply (`Matches.why_not`)."""
         segments = (self._scan(title) if title else None, self._scan(text) if text else None)
         result = Matches(self, segments)
@@ -618,10 +618,19 @@ def _lead(groups: tuple[tuple[int, ...], ...], lead: int, title: Hits, text: _Se
     in_title = {g for g, group in enumerate(groups) if any(t in title for t in group)}
     if not in_title:
         return set()
-    ends = [(end, tid, g) for g, group in enumerate(groups) for tid in group
-            for _, end in text_hits.get(tid, ())]  # fmt: skip
-    index = text.word_indexes((end for end, _, _ in ends), lead)
-    in_lead = {(tid, g) for end, tid, g in ends if index[end] <= lead}
+    ends = sorted((end, tid, g) for g, group in enumerate(groups) for tid in group
+                  for _, end in text_hits.get(tid, ()))  # fmt: skip
+    # Words are counted from the start, and only as far as the lead: a long text with many
+    # matches costs no more than a short one.
+    in_lead: set[tuple[int, int]] = set()
+    index, previous = 0, 0
+    for end, tid, g in ends:
+        words = _WORD.finditer(text.folded, previous, end)
+        index += sum(1 for _ in islice(words, lead + 1 - index))
+        if index > lead:
+            break
+        in_lead.add((tid, g))
+        previous = end
     if in_title | {g for _, g in in_lead} != set(range(len(groups))):
         return set()
     return {t for g in in_title for t in groups[g] if t in title} | {t for t, _ in in_lead}
