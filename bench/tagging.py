@@ -23,11 +23,10 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from crawler.config import load_topics  # noqa: E402
 from crawler.terms import Matcher, TopicRule  # noqa: E402
 from tests.outlets import CORPUS  # noqa: E402
 
@@ -48,11 +47,7 @@ def strip_accents(text: str) -> str:
 
 
 def shipped_rules() -> list[TopicRule]:
-    data = yaml.safe_load((REPO / "config" / "topics.yaml").read_text(encoding="utf-8"))
-    return [TopicRule(name=t["name"], any=tuple(t.get("any", ())),
-                      all=tuple(tuple(g) for g in t.get("all", ())),
-                      none=tuple(t.get("none", ())), near=t.get("near"))
-            for t in data["topics"]]  # fmt: skip
+    return list(load_topics(REPO / "config" / "topics.yaml"))
 
 
 def vocabulary(corpus: list[tuple[str | None, str]]) -> dict[str, list[str]]:

@@ -38,12 +38,11 @@ from crawler.database import (
     safe_url,
 )
 from crawler.export import copies_of, iter_records, write_csv, write_jsonl
-from crawler.fetch import FetchError, fetch
 from crawler.heap import keep_large_blocks_off_heap
 from crawler.live_view import LiveStatusHandler
 from crawler.review import UnknownArticle, mark_of
 from crawler.sources_cli import sources
-from crawler.terms import Matcher
+from crawler.topics_cli import topics
 from crawler.web.commands import review, serve  # Flask loads only inside `serve`
 
 
@@ -221,61 +220,6 @@ def _check_topic(config: Config, topic: str | None) -> None:
         raise ConfigError(f"{config.directory / 'topics.yaml'}: no topic named {topic!r}")
 
 
-@cli.group()
-def topics() -> None:
-    """Tune topics."""
-
-
-@topics.command("test")
-@config_option
-@click.argument("text", required=False)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Read the text from a file (an .html file is extracted first).")  # fmt: skip
-@click.option("--url", help="Fetch this page and extract its article text.")
-def topics_test(config_dir: Path | None, text: str | None, file: Path | None,
-                url: str | None) -> None:  # fmt: skip
-    """Which topics and which terms match TEXT, a file or a page."""
-    if sum(x is not None for x in (text, file, url)) != 1:
-        raise click.UsageError("give exactly one of TEXT, --file or --url")
-    config = load_config(config_dir)
-    title = None
-    if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise file_error(file, exc, "read") from None
-        if file.suffix.lower() in (".html", ".htm"):
-            title, text = _extract(text, file.resolve().as_uri())
-    elif url is not None:
-        title, text = _extract(_fetch_page(url, config), url)
-    matches = Matcher(config.topics).match(title, text or "")
-    if title:
-        click.echo(f"Title: {title}")
-    if not matches:
-        click.echo("No topic matches.")
-    for topic, terms in matches.items():
-        click.echo(f"{topic}: {', '.join(terms)}")
-
-
-def _extract(html: str, url: str) -> tuple[str | None, str]:
-    from pipelines.extraction import extract_article
-
-    extracted = extract_article(html, url)
-    if extracted is None:
-        raise UserError(f"no article text found in {url}")
-    return extracted.title, extracted.text
-
-
-def _fetch_page(url: str, config: Config) -> str:
-    try:
-        page = fetch(url, config.settings)
-    except FetchError as exc:
-        raise UserError(str(exc)) from None
-    if page.status >= 400:
-        raise UserError(f"{url}: HTTP {page.status}")
-    return page.text()
-
-
 @cli.command()
 @config_option
 @click.option("--topic", metavar="T", help="Only this topic (the others stay as they are).")
@@ -398,6 +342,7 @@ def _store_must_be_ready(command: click.Command) -> click.Command:
 
 
 cli.add_command(sources)
+cli.add_command(topics)
 cli.add_command(_store_must_be_ready(serve))  # it only reads articles (and writes reviews)
 cli.add_command(review)
 

@@ -1,8 +1,8 @@
 """What every `newsmon` command shares: the error-to-exit-code group, `--config`, `--since`.
 
 Domain errors become one readable line and the documented exit code here, and only here:
-2 for a config or usage error (a store a read-only command cannot use included), 1 for a
-storage error.
+2 for a config or usage error (a bad input file, a store a read-only command cannot use
+included), 1 for a storage error.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import click
 
 from crawler.config import ConfigError, parse_duration
 from crawler.database import StorageError, StoreNotReady
+from crawler.topic_eval import EvalFileError
 
 EXIT_STORAGE = 1
 EXIT_CONFIG = 2
@@ -48,6 +49,9 @@ class NewsmonGroup(click.Group):
         except StorageError as exc:
             click.echo(f"Error: storage: {exc}", err=True)
             ctx.exit(EXIT_STORAGE)
+        except EvalFileError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
 
 
 def config_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -235,7 +235,7 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{path}: config directory not found (see --config, ${CONFIG_ENV})")
     settings = _load_settings(path / "settings.yaml")
     sources = _load_sources(path / "sources.yaml")
-    topics = _load_topics(path / "topics.yaml")
+    topics = load_topics(path / "topics.yaml")
     return Config(directory=path, settings=settings, sources=sources, topics=topics)
 
 
@@ -506,11 +506,16 @@ def _terms(where: str, name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _load_topics(path: Path) -> tuple[TopicRule, ...]:
+TOPIC_KEYS = {"name", "description", "any", "all", "none", "near", "lead", "except"}
+
+
+def load_topics(path: str | os.PathLike[str]) -> tuple[TopicRule, ...]:
+    """The topics of a topics.yaml file (that of the config directory, or one to try)."""
+    path = Path(path)
     topics = []
     seen: set[str] = set()
     for where, entry in _entries(path, "topics"):
-        _check_keys(where, entry, {"name", "description", "any", "all", "none", "near"})
+        _check_keys(where, entry, TOPIC_KEYS)
         name = _name(where, entry, seen)
         if "any" not in entry and "all" not in entry:
             raise ConfigError(f"{where}: needs `any` (a list of terms) or `all` (groups of terms)")
@@ -526,6 +531,12 @@ def _load_topics(path: Path) -> tuple[TopicRule, ...]:
                 raise ConfigError(f"{where}: field 'near' needs `all`")
             if isinstance(near, bool) or not isinstance(near, int) or near < 1:
                 raise ConfigError(f"{where}: field 'near' must be a whole number of words ≥ 1")
+        lead = entry.get("lead")
+        if lead is not None:
+            if near is None:
+                raise ConfigError(f"{where}: field 'lead' needs `near`")
+            if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
+                raise ConfigError(f"{where}: field 'lead' must be a whole number of words ≥ 0")
         topics.append(
             TopicRule(
                 name=name,
@@ -534,6 +545,8 @@ def _load_topics(path: Path) -> tuple[TopicRule, ...]:
                 all=groups,
                 none=_terms(where, "none", entry["none"]) if "none" in entry else (),
                 near=near,
+                lead=lead,
+                exceptions=_terms(where, "except", entry["except"]) if "except" in entry else (),
             )
         )
     return tuple(topics)

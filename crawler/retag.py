@@ -62,7 +62,7 @@ def retag(engine: Engine, rules: Iterable[TopicRule], only: str | None = None,
     if workers < 2 or total < 2 * BATCH:
         matcher = Matcher(rules)
         for rows, old in _batches(engine, only):
-            matches = [matcher.match(row.title, row.text) for row in rows]
+            matches = [dict(matcher.match(row.title, row.text)) for row in rows]
             _apply(engine, rows, old, matches, names, report, only, dry_run, progress)
         return report
     # Spawned, not forked: `newsmon run` calls this from a thread beside its reactor.
@@ -92,7 +92,7 @@ def _start_worker(rules: list[TopicRule]) -> None:
 
 def _match_batch(texts: list[tuple[str | None, str]]) -> list[dict[str, list[str]]]:
     assert _WORKER_MATCHER is not None
-    return [_WORKER_MATCHER.match(title, text) for title, text in texts]
+    return [dict(_WORKER_MATCHER.match(title, text)) for title, text in texts]
 
 
 def _batches(engine: Engine, only: str | None) -> Iterator[tuple[Any, dict[int, dict]]]:

@@ -20,7 +20,7 @@ class TagPipeline:
     def process_item(self, item: Article) -> Article:
         if item.id is not None and not item.changed:  # already stored and tagged
             return item
-        item.matches = self.matcher.match(item.title, item.text)
+        item.matches = dict(self.matcher.match(item.title, item.text))
         for topic in item.matches:
             self.stats.inc_value(f"newsmon/tag/{topic}")
         return item

@@ -16,6 +16,7 @@ import pytest
 import trafilatura
 import yaml
 
+from crawler.config import TOPIC_KEYS, load_topics
 from crawler.terms import Matcher, TopicRule
 from tests.conftest import CORPUS
 
@@ -24,19 +25,8 @@ TOPICS = ("ai-military", "autonomous-weapons", "ai-export-controls", "defense-ai
 
 
 def shipped_rules() -> list[TopicRule]:
-    """The topics of topics.yaml as rules (stands in for the config loader)."""
-    doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
-    return [
-        TopicRule(
-            name=topic["name"],
-            description=topic.get("description", ""),
-            any=tuple(topic.get("any", ())),
-            all=tuple(tuple(group) for group in topic.get("all", ())),
-            none=tuple(topic.get("none", ())),
-            near=topic.get("near"),
-        )
-        for topic in doc["topics"]
-    ]
+    """The topics of topics.yaml, read as `newsmon` reads them."""
+    return list(load_topics(ROOT / "config" / "topics.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +37,7 @@ def matcher() -> Matcher:
 def test_shipped_topics() -> None:
     doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
     for topic in doc["topics"]:
-        assert set(topic) <= {"name", "description", "any", "all", "none", "near"}, topic["name"]
+        assert set(topic) <= TOPIC_KEYS, topic["name"]
         assert topic["description"], topic["name"]
     assert tuple(rule.name for rule in shipped_rules()) == TOPICS
 
@@ -233,6 +223,45 @@ ON_BEAT = [
         "Auswertung von Sensordaten für den Eurofighter geschlossen.",
         {"ai-military", "defense-ai-procurement"},
     ),
+    # The headline with the lead; the armed services by name; machine vision.
+    (
+        "en-headline-lead",
+        "Army picks vendors for next-generation targeting",
+        "Machine learning targeting tools from three start-ups will be tested next spring, "
+        "the service said, after a competition that drew forty bids.",
+        {"ai-military"},
+    ),
+    (
+        "en-navy-vision",
+        "Navy tests computer vision on patrol boats",
+        "The service wants its crews to spot small craft sooner.",
+        {"ai-military"},
+    ),
+    (
+        "de-ki-luftwaffe",
+        "Luftwaffe setzt auf KI-gesteuerte Aufklärung",
+        "Die Auswertung von Sensordaten soll künftig schneller gehen.",
+        {"ai-military"},
+    ),
+    (
+        "fr-essaim-drones",
+        "L'armée teste un essaim de drones",
+        "Les essais ont eu lieu en Champagne.",
+        {"ai-military"},
+    ),
+    # Export stories worded as limits and restrictions.
+    (
+        "en-export-limits",
+        "U.S. restricts exports of AI chips to the Gulf",
+        "The Commerce Department said the new rules cover advanced processors.",
+        {"ai-export-controls"},
+    ),
+    (
+        "fr-restrictions-exportation",
+        "Nvidia",
+        "Washington assouplit les restrictions sur l'exportation de puces vers la Chine.",
+        {"ai-export-controls"},
+    ),
 ]
 
 
@@ -374,6 +403,37 @@ OFF_BEAT = [
         "en-fighter-contract",
         "Pentagon awards $20 billion fighter contract",
         "The Air Force picked Boeing to build its next-generation fighter jet.",
+        set(),
+    ),
+    # Corporate cybersecurity, figurative weapons, video games: their words do not count.
+    (
+        "fr-cyber-defense",
+        "IA et cybersécurité : l'attaque et la défense",
+        "L'IA permet aux équipes de sécurité de renforcer la défense des réseaux.",
+        set(),
+    ),
+    (
+        "en-cyber-defense",
+        "AI start-up raises $50 million",
+        "Its machine learning platform provides cyber defense for banks.",
+        set(),
+    ),
+    (
+        "en-weapon-of-choice",
+        "Phone makers bet on on-device AI",
+        "In the battle for photo quality, AI on the edge is the weapon of choice.",
+        set(),
+    ),
+    (
+        "de-ki-soldaten-game",
+        "KI-Soldaten im Test",
+        "Das Videospiel schickt uns mit schlauen Soldaten durch die Wüste.",
+        set(),
+    ),
+    (
+        "en-army-of-agents",
+        "Start-up deploys an army of AI agents",
+        "An army of AI agents now answers the phone.",
         set(),
     ),
 ]

@@ -106,6 +106,24 @@ TERM_CASES = [
     ("AI兵器", "各国がAI兵器の開発を急いでいる", True),
     ("AI兵器", "各国がai兵器の開発を急いでいる", False),  # capitals still count
     ("無人機*", "中国の無人機部隊", True),
+    # A term marked `=`: accents count (case is still folded, capitals still count).
+    ("=defense", "missile defense", True),
+    ("=defense", "Defense Department", True),
+    ("=defense", "la défense antimissile", False),
+    ("defense", "la défense antimissile", True),  # unmarked: accents folded, as before
+    ("=défense", "la DÉFENSE", True),
+    ("=défense", "la defense", False),
+    ("=défense", "la de\u0301fense", True),  # decomposed text
+    ("=armée*", "les armées", True),
+    ("=armée*", "les armees", False),
+    ("=Waffe", "die Waffe", True),
+    ("=ministère des Armées", "le ministère des armées", True),
+    ("=ministère des Armées", "le ministere des armées", False),
+    ("=IA", "l'IA", True),
+    ("=IA", "l'ia", False),
+    ("=KI", "Straße der KI", True),  # offsets after "ß"
+    ("=Straße", "STRASSE", True),
+    ("=Straße", "die Straße", True),
 ]
 
 
@@ -135,6 +153,15 @@ META = TopicRule(
 KI_NEAR = TopicRule(
     "t", all=(("KI", "künstlich* Intelligenz"), ("Bundeswehr", "Verteidigung*")), near=15
 )
+NO_LEAD = TopicRule("t", all=(AI, ("military", "defence")), near=15, lead=0)
+LEAD_10 = TopicRule("t", all=(AI, ("military", "defence")), near=15, lead=10)
+CYBER = TopicRule(
+    "t",
+    all=(("AI", "KI", "IA"), ("=defense", "military", "weapon*", "Verteidigung*", "Cyber*")),
+    near=15,
+    exceptions=("cyber defense", "weapon of choice", "Cyberverteidigung", "défense antivirus"),
+    none=("NFL",),
+)
 ROBOTS = TopicRule("t", any=("killer robot*",), all=(("AI",), ("weapon*",)), near=5)
 META_TITLE = "Meta ouvre l'accès de ses IA open source aux États-Unis pour un usage militaire"
 META_TEXT = "Les modèles Llama pourront servir aux agences chargées de la sécurité nationale."
@@ -146,7 +173,65 @@ RULE_CASES = [
     ("en-title-only", TopicRule("t", any=AI), "AI", None, ["AI"]),
     ("fr-title-empty-text", TopicRule("t", any=("IA",)), "L'IA", "", ["IA"]),
     ("en-all-across", MILITARY_AI, "Why AI", "defence matters", ["AI", "defence"]),
-    ("en-near-not-across", MILITARY_AI_NEAR, "Why AI", "defence matters", None),
+    ("en-near-not-across", NO_LEAD, "Why AI", "defence matters", None),
+    # The title and the first `lead` words of the text make a window too.
+    (
+        "en-lead",
+        MILITARY_AI_NEAR,
+        "Army picks vendors",
+        f"{fill(20)} AI defence",
+        ["AI", "defence"],
+    ),
+    (
+        "en-title-lead",
+        MILITARY_AI_NEAR,
+        "AI for the Navy",
+        f"{fill(38)} the defence",
+        ["AI", "defence"],
+    ),
+    ("en-title-beyond-lead", MILITARY_AI_NEAR, "AI for the Navy", f"{fill(39)} the defence", None),
+    ("en-title-lead-10", LEAD_10, "AI for the Navy", f"{fill(8)} the defence", ["AI", "defence"]),
+    ("en-title-beyond-lead-10", LEAD_10, "AI for the Navy", f"{fill(9)} the defence", None),
+    ("en-title-lead-off", NO_LEAD, "AI for the Navy", "the defence", None),
+    # The title must hold a group: the lead alone has no wider window than `near`.
+    ("en-lead-needs-title", MILITARY_AI_NEAR, "Navy news", f"AI {fill(20)} defence", None),
+    (
+        "en-title-lead-terms",
+        MILITARY_AI_NEAR,
+        "Artificial intelligence at war",
+        f"AI {fill(10)} defence {fill(40)} military",
+        ["AI", "artificial intelligence", "defence"],
+    ),
+    (
+        "fr-title-lead",
+        META,
+        "L'armée mise sur l'IA",
+        f"{fill(30)} des militaires",
+        ["IA", "militaire*"],
+    ),
+    # `except`: a match inside an exception does not count; the other matches still do.
+    ("en-except", CYBER, None, "AI for cyber defense", None),
+    (
+        "en-except-other-term",
+        CYBER,
+        None,
+        "AI for cyber defense and the military",
+        ["AI", "military"],
+    ),
+    (
+        "en-except-other-place",
+        CYBER,
+        None,
+        "AI cyber defense, AI missile defense",
+        ["AI", "=defense"],
+    ),
+    ("de-except", CYBER, None, "KI Cyberverteidigung", None),
+    ("de-except-wildcard", CYBER, None, "KI und Verteidigung", ["KI", "Verteidigung*"]),
+    ("en-except-figurative", CYBER, None, "AI is the weapon of choice", None),
+    ("en-except-not-inside", CYBER, None, "AI weapons of choice", ["AI", "weapon*"]),
+    ("fr-except-accents", CYBER, None, "L'IA et la défense nationale", None),
+    ("fr-except-antivirus", CYBER, None, "IA : défense antivirus", None),
+    ("en-except-none-still-vetoes", CYBER, None, "AI military NFL", None),
     # `none` vetoes.
     (
         "en-none",
@@ -230,7 +315,14 @@ RULE_CASES = [
         ["AI", "defence"],
     ),
     ("en-near-both-sides", MILITARY_AI_NEAR, None, f"AI {fill(20)} military {fill(20)} AI", None),
-    ("fr-near-meta", META, META_TITLE, META_TEXT, ["IA", "usage militaire", "militaire*"]),
+    # The title's window, and the title with the lead.
+    (
+        "fr-near-meta",
+        META,
+        META_TITLE,
+        META_TEXT,
+        ["IA", "usage militaire", "sécurité nationale", "militaire*"],
+    ),
     ("fr-near-beyond", META, None, f"L'IA générative. {fill(40)} La sécurité nationale.", None),
     (
         "de-near",
@@ -371,3 +463,57 @@ def test_matcher_agrees_with_term_spans_on_real_texts() -> None:
         disagreements += [(t, t in tagged) for t in tagged ^ spotted]
     assert found > 100  # the check has matches to compare
     assert disagreements == []
+
+
+def test_why_not() -> None:
+    matcher = Matcher([CYBER, TopicRule("k", any=("killer robot*",))])
+    vetoed = matcher.match(None, "AI military NFL").why_not("t")
+    assert vetoed is not None and vetoed.vetoed_by == ("NFL",)
+    assert "vetoed by `none` term 'NFL'" in vetoed.reasons()
+    found = matcher.match("Navy news", f"AI {fill(20)} military and cyber defense")
+    far = found.why_not("t")
+    assert far is not None and far.absent == () and far.closest == 22 and far.near == 15
+    assert "closest window: 22 words, over `near: 15`" in far.reasons()
+    assert "the title has no match of any group" in " ".join(far.reasons())
+    assert far.cancelled == (("=defense", "cyber defense"), ("Cyber*", "cyber defense"))
+    assert found.why_not("k") is not None and found.why_not("k").no_any  # type: ignore[union-attr]
+    cyber = matcher.match(None, "AI for cyber defense")
+    miss = cyber.why_not("t")
+    assert miss is not None and miss.absent_groups == (2,)
+    assert miss.cancelled == (("=defense", "cyber defense"), ("Cyber*", "cyber defense"))
+    assert "'=defense' did not count where it stood inside cyber defense" in miss.reasons()
+    assert miss.reasons()[0].startswith("`all` group 2 (=defense, military, weapon*, Verteidigung*")
+    lead = matcher.match("AI for the Navy", f"{fill(50)} military").why_not("t")
+    assert lead is not None and lead.lead_absent == (2,) and lead.closest is None
+    assert "title + first 40 words: no match of group 2" in lead.reasons()
+    assert matcher.match(None, "AI military").why_not("t") is None
+    with pytest.raises(KeyError):
+        cyber.why_not("nope")
+
+
+def test_spans_leave_out_cancelled_matches() -> None:
+    title = "Cyber defense is not defense"
+    text = "KI für die Verteidigung: die Cyberverteidigung, AI, A.I."
+    matches = Matcher([CYBER, TopicRule("ai", any=("A.I.",))]).match(title, text)
+    assert matches == {"t": ["AI", "KI", "=defense", "Verteidigung*"], "ai": ["A.I."]}
+    assert [title[a:b] for a, b in matches.spans("title")] == ["defense"]
+    assert [text[a:b] for a, b in matches.spans("text", ["t"])] == ["KI", "Verteidigung", "AI"]
+    assert [text[a:b] for a, b in matches.spans("text", ["ai"])] == ["A.I"]
+    accented = "Die Stra\u00dfe: KI und Vertei\u0308digung"  # "ß" and a decomposed mark
+    spans = Matcher([CYBER]).match(None, accented).spans("text")
+    assert [accented[a:b] for a, b in spans] == ["KI", "Vertei\u0308digung"]
+
+
+def test_matches_pickle_as_a_plain_mapping() -> None:
+    import pickle
+
+    matches = Matcher([MILITARY_AI]).match(None, "AI military")
+    copy = pickle.loads(pickle.dumps(matches))
+    assert type(copy) is dict and copy == {"t": ["AI", "military"]}
+
+
+def test_lead_and_exceptions_checked() -> None:
+    with pytest.raises(TermError, match="`lead` must be a number of words"):
+        Matcher([TopicRule("t", all=(AI,), near=5, lead=-1)])
+    with pytest.raises(TermError, match="topic 't': term '=' is empty"):
+        Matcher([TopicRule("t", any=AI, exceptions=("=",))])

@@ -22,6 +22,7 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from markupsafe import Markup
 from sqlalchemy import Engine, select, update
 
 from crawler import search
@@ -33,10 +34,10 @@ from crawler.retag import retag
 from crawler.review import review_marks, set_review, topic_quality
 from crawler.schema import articles, reviews
 from crawler.search import ALL_ARTICLES, HitFilter, neighbors, page_of_hits, search_terms
-from crawler.terms import TopicRule
+from crawler.terms import Matcher, TopicRule, term_spans
 from crawler.web import create_app
 from crawler.web.commands import open_url, serve
-from crawler.web.highlight import highlight, safe_href, term_spans
+from crawler.web.highlight import highlight, marked, paragraphs, safe_href
 from tests.conftest import REPO
 from tests.outlets import free_port
 from tests.sites import Site
@@ -512,8 +513,25 @@ def test_highlight_follows_the_term_rules() -> None:
     terms = ["AI", "künstlich* Intelligenz", "militar*", "usage militaire", "IA"]
     spans = [text[a:b] for a, b in term_spans(text, terms)]
     assert spans == ["AI", "Künstliche Intelligenz", "Militär", "usage\nmilitaire", "IA"]
-    assert str(highlight("<AI>", ["AI"])) == "&lt;<mark>AI</mark>&gt;"
+    assert str(highlight("<AI>", [(1, 3)])) == "&lt;<mark>AI</mark>&gt;"
     assert term_spans("anything", ["*bad"]) == []
+    # The article page marks what `Matcher.match` counted: not a match an exception cancels,
+    # and a span across lines in each paragraph.
+    rule = TopicRule("t", all=(("AI",), ("=defense", "usage militaire")), near=15,
+                     exceptions=("cyber defense",))  # fmt: skip
+    text = "AI cyber defense\n\nAI for defense, usage\nmilitaire"
+    stored = {"t": ["AI", "=defense", "usage militaire"]}
+    title, body = marked(Matcher([rule]), "AI <b>", text, stored)
+    assert str(title) == "<mark>AI</mark> &lt;b&gt;"
+    assert [str(p) for p in body] == [
+        "<mark>AI</mark> cyber defense",
+        "<mark>AI</mark> for <mark>defense</mark>, <mark>usage</mark>",
+        "<mark>militaire</mark>",
+    ]
+    # A stored topic that topics.yaml no longer has: its stored terms are marked.
+    _, old = marked(Matcher([rule]), None, "Killer robots", {"gone": ["killer robot*"]})
+    assert [str(p) for p in old] == ["<mark>Killer robots</mark>"]
+    assert paragraphs("a\u2028b", [(0, 3)]) == [Markup("<mark>a</mark>"), Markup("<mark>b</mark>")]
     assert safe_href("https://a.example/x") == "https://a.example/x"
     assert safe_href("HTTP://a.example") == "HTTP://a.example"
     for hostile in ("javascript:x", " data:text/html,x", "//a.example", "ftp://a.example", "",

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import BadRequest
 
 from crawler.config import Config
+from crawler.terms import Matcher
 
 TOKEN_COOKIE = "newsmon_token"
 CSP = (
@@ -42,6 +43,14 @@ class Store:
         self.engine = engine
         self.config = config
         self._facets: tuple[float, tuple[list[str], list[str], list[str]]] | None = None
+        self._matcher: Matcher | None = None
+
+    @property
+    def matcher(self) -> Matcher:
+        """The topics compiled once, for highlighting what tagged an article."""
+        if self._matcher is None:
+            self._matcher = Matcher(self.config.topics if self.config else ())
+        return self._matcher
 
     @property
     def topics(self) -> list[str]:

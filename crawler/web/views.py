@@ -48,7 +48,7 @@ from crawler.web import inputs
 from crawler.web.app import Store
 from crawler.web.atom import atom_feed
 from crawler.web.chart import PALETTE, daily_chart
-from crawler.web.highlight import highlight, paragraphs, safe_href
+from crawler.web.highlight import marked, safe_href
 from crawler.web.inputs import BadInput
 
 views = Blueprint("views", __name__)
@@ -197,10 +197,9 @@ def article(article_id: int) -> str:
         abort(404)
     hits, args = current_filter()
     previous, following = neighbors(store().engine, hits, article_id)
-    terms = [term for found in record["matches"].values() for term in found]
+    title, text = marked(store().matcher, record["title"], record["text"], record["matches"])
     return render_template("article.html", record=record, args=args, previous=previous,
-                           following=following, title=highlight(record["title"], terms),
-                           paragraphs=paragraphs(record["text"], terms))  # fmt: skip
+                           following=following, title=title, paragraphs=text)  # fmt: skip
 
 
 @views.post("/articles/<int:article_id>/review")
