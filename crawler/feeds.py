@@ -27,6 +27,8 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from crawler.languages import language_code
+
 __all__ = ["FeedEntry", "FeedError", "ParsedFeed", "parse_feed"]
 
 _MIN_YEAR = 1990  # earlier dates are epoch-zero or two-digit-year accidents, not news
@@ -51,7 +53,7 @@ class FeedEntry:
 class ParsedFeed:
     entries: list[FeedEntry]  # feed order, first occurrence of each link kept
     title: str | None
-    language: str | None  # ISO 639-1 ("en" from "en-US"), from the feed or Content-Language
+    language: str | None  # ISO 639-1 (crawler.languages), from the feed or Content-Language
     problem: str | None  # why feedparser flagged the feed (bozo) although it recovered it
     truncated: bool = False  # more than max_entries usable entries; the caller logs the cap
     skipped: int = 0  # entries dropped for lacking an http(s) link (up to the cap)
@@ -138,7 +140,7 @@ def _parse_xml_feed(
     return ParsedFeed(
         entries=entries,
         title=_detail_text(feed, "title"),
-        language=_language(feed.get("language")),
+        language=language_code(feed.get("language")),
         problem=_describe(exc, body) if exc is not None else None,
         truncated=truncated,
         skipped=skipped,
@@ -307,7 +309,7 @@ def _parse_json_feed(body: bytes, base: str, max_entries: int) -> ParsedFeed:
     return ParsedFeed(
         entries=entries,
         title=_plain(title) if isinstance(title, str) else None,
-        language=_language(doc.get("language")),
+        language=language_code(doc.get("language")),
         problem=None,
         truncated=truncated,
         skipped=skipped,
@@ -402,29 +404,6 @@ def _base_url(url: str, content_location: str | None) -> str:
 
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def _language(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    primary = re.split(r"[-_,;\s]", value.strip(), maxsplit=1)[0].lower()
-    primary = _RETIRED_LANGUAGE_CODES.get(primary, primary)
-    # Feeds write country codes ("US") and junk here; only a real language code is a hint.
-    return primary if primary in _ISO_639_1 else None
-
-
-_ISO_639_1_CODES = """
-    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
-    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
-    ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw
-    ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
-    ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr
-    ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
-    yo za zh zu
-"""
-_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
-# Java and old CMSs still write the pre-1989 codes.
-_RETIRED_LANGUAGE_CODES = {"iw": "he", "in": "id", "ji": "yi"}
 
 
 # Tags that separate words when HTML becomes text ("<p>a</p><p>b</p>" is "a b", not "ab").

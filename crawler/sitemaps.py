@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from crawler.languages import language_code
 from crawler.safe_xml import SAFE_XML_OPTIONS
 from crawler.urls import canonicalize
 
@@ -58,7 +59,7 @@ class SitemapEntry:
     lastmod: datetime | None = None  # aware, UTC
     news_title: str | None = None  # <news:title>, whitespace collapsed
     news_publication_date: datetime | None = None  # <news:publication_date>, aware, UTC
-    language: str | None = None  # <news:language>, primary subtag lowercased ("zh" of "zh-cn")
+    language: str | None = None  # <news:language> as ISO 639-1 (crawler.languages)
 
     @property
     def date(self) -> datetime | None:
@@ -380,7 +381,7 @@ def _entry(element: etree._Element, base: str, root_ns: str, news: bool) -> Site
                 elif part_name == "publication_date" and published is None:
                     published = _parse_date(_text(part))
                 elif part_name == "language" and language is None:
-                    language = _language(_text(part))
+                    language = language_code(_text(part))
     if loc is None:
         return None
     return SitemapEntry(loc, lastmod, title, published, language)
@@ -475,14 +476,6 @@ def _parse_date(value: str) -> datetime | None:
     except (OverflowError, ValueError):
         return None
     return moment if moment.year >= _MIN_YEAR else None
-
-
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
-
-
-def _language(value: str) -> str | None:
-    primary = re.split(r"[-_\s]", value.strip().lower(), maxsplit=1)[0]
-    return primary if _LANGUAGE.fullmatch(primary) else None
 
 
 def _first_error(log: etree._ListErrorLog) -> str | None:

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml.html import HtmlElement
 
+from crawler.languages import language_code
 from pipelines.extracted import Extracted
 
 __all__ = ["EXTRACTOR", "MAX_HTML_CHARS", "MIN_TEXT_WORDS", "Extracted", "extract_article"]
@@ -58,23 +59,9 @@ CLOCK_SKEW = timedelta(minutes=15)
 # a far bound it returns the page's own (future) date, which we reject for the feed's.
 _DATE_SEARCH_HORIZON = timedelta(days=3653)
 
-# Languages py3langid reports with ISO 639-3 codes whose macrolanguage has an ISO 639-1 one.
-_LANGID_TO_ISO1 = {
-    "ary": "ar",
-    "arz": "ar",
-    "fuv": "ff",
-    "gug": "gn",
-    "sdh": "ku",
-    "uzs": "uz",
-    "wuu": "zh",
-    "yue": "zh",
-}
-# Withdrawn ISO 639-1 codes still found in <html lang>.
-_DEPRECATED_ISO1 = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 # Below this probability py3langid is guessing (mixed-language or code-heavy text).
 _MIN_LANGID_CONFIDENCE = 0.5
 
-_LANG_TAG = re.compile(r"\s*([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*\s*$")
 _NO_SPACE_SCRIPTS = (
     "\u0e00-\u0eff"  # Thai, Lao
     "\u1000-\u109f"  # Myanmar
@@ -187,19 +174,10 @@ def _declared_language(tree: HtmlElement) -> str | None:
         if "og:locale" in (meta.get("property"), meta.get("name"))
     ]
     for value in candidates:
-        # Content-Language may list several languages; the first is the main one.
-        lang = _iso639_1(value.split(",")[0]) if value else None
+        lang = language_code(value)
         if lang is not None:
             return lang
     return None
-
-
-def _iso639_1(tag: str) -> str | None:
-    match = _LANG_TAG.match(tag)
-    if match is None:
-        return None
-    lang = match.group(1).lower()
-    return _DEPRECATED_ISO1.get(lang, lang)
 
 
 def _detect_language(text: str) -> str | None:
@@ -208,8 +186,7 @@ def _detect_language(text: str) -> str | None:
     lang, confidence = IDENTIFIER.classify(text[:_LANGID_SAMPLE_CHARS])
     if confidence < _MIN_LANGID_CONFIDENCE:
         return None
-    lang = _LANGID_TO_ISO1.get(lang, lang)
-    return lang if len(lang) == 2 else None
+    return language_code(lang)  # py3langid says "ary", "yue", "zxx" for some texts
 
 
 # --- canonical URL ----------------------------------------------------------------------
