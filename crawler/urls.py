@@ -183,6 +183,15 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(output)
 
 
+def is_home_page(url: str) -> bool:
+    """True for a site's front page: path "/" or empty, no query (whatever the fragment)."""
+    try:
+        parts = urlsplit(repair_url(url))
+    except ValueError:
+        return False
+    return parts.path in ("", "/") and not parts.query
+
+
 def same_site(url_a: str, url_b: str) -> bool:
     """True when both URLs are on one host, or one host is a subdomain of the other."""
     host_a = (urlsplit(url_a).hostname or "").rstrip(".")
