@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urljoin, urlsplit
 
+import htmldate
 import trafilatura
 from lxml.html import HtmlElement
 
@@ -55,8 +56,8 @@ DAY_DATE_TOLERANCE = timedelta(days=1)
 # Timestamps (feed entries, page metadata with a time) only get the clock skew between the
 # publisher's servers and ours; anything further ahead is a scheduled or mistyped date.
 CLOCK_SKEW = timedelta(minutes=15)
-# htmldate skips dates after its max_date and digs on, down to a bare year in the text; with
-# a far bound it returns the page's own (future) date, which we reject for the feed's.
+# htmldate skips dates after its max_date and digs on; with a far bound it returns the page's
+# own (future) date, which we reject for the feed's.
 _DATE_SEARCH_HORIZON = timedelta(days=3653)
 
 # Below this probability py3langid is guessing (mixed-language or code-heavy text).
@@ -95,14 +96,7 @@ def extract_article(
             # Reader comments are not the article: they would leak into tags and fingerprints.
             include_comments=False,
             with_metadata=True,
-            date_extraction_params={
-                "original_date": True,  # publication, not last modification
-                "extensive_search": True,
-                # The page's own meta and JSON-LD often have the time; a date in the URL never.
-                "deferred_url_extractor": True,
-                "max_date": (now + _DATE_SEARCH_HORIZON).date().isoformat(),
-                "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # keeps the time when the page has one
-            },
+            date_extraction_params=_page_date_params(now),
         )
     except Exception:
         # Third-party code on hostile input: the page fails, not the crawl.
@@ -117,7 +111,8 @@ def extract_article(
     return Extracted(
         title=title,
         author=_clean_field(document.author),
-        published=_choose_published(_parse_page_date(document.date), feed_published, now),
+        published=_choose_published(_parse_page_date(document.date), feed_published, now)
+        or _text_date(html[:MAX_HTML_CHARS], page_url, now),
         language=_declared_language(tree) or _detect_language(text),
         text=text,
         canonical_url=_canonical_url(tree, page_url),
@@ -246,6 +241,56 @@ def _same_site(a: str, b: str) -> bool:
 
 
 # --- publication date -------------------------------------------------------------------
+
+
+# The order of trust (README, "Publication dates"): the page's own metadata, then the feed's
+# or sitemap's date, then a date found only in the text. htmldate's non-extensive search is
+# the first: meta tags, JSON-LD, the URL, <time datetime>, <abbr>, elements marked as dates,
+# timestamps; its extensive search reads the free text and ends in guesses (the copyright
+# year, any year: both become 1 January), so it runs only when the other two gave nothing.
+
+
+def _page_date_params(now: datetime) -> dict[str, object]:
+    return {
+        "original_date": True,  # publication, not last modification
+        "extensive_search": False,
+        # The page's own meta and JSON-LD often have the time; a date in the URL never.
+        "deferred_url_extractor": True,
+        "max_date": (now + _DATE_SEARCH_HORIZON).date().isoformat(),
+        "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # keeps the time when the page has one
+    }
+
+
+def _text_date(html: str, page_url: str, now: datetime) -> datetime | None:
+    """A date found only in the page's text, when neither its metadata nor the feed had one.
+
+    Never a bare year or month: htmldate gives a year alone ("© 2025", "bis Ende 2025") as
+    1 January and a month alone ("März 2024", or what is left of a rejected "2024-03-12") as
+    its 1st, so a date on the 1st from the text is dropped. A page dated on a 1st only in its
+    running text loses its date: no date is better than a guessed day.
+    """
+    try:
+        found = htmldate.find_date(
+            html,
+            url=page_url,
+            extensive_search=True,
+            original_date=True,
+            # A future date in the text is a deadline or an event, never the publication.
+            max_date=(now + DAY_DATE_TOLERANCE).date().isoformat(),
+        )
+    except Exception:
+        # Third-party code on hostile input: the page keeps no date, the crawl goes on.
+        logger.warning("htmldate failed on %s", page_url, exc_info=True)
+        return None
+    if not found:
+        return None
+    try:
+        day = date.fromisoformat(found)
+    except ValueError:
+        return None
+    if day.day == 1:
+        return None
+    return min(datetime.combine(day, time(), UTC), now)
 
 
 @dataclass(frozen=True)
