@@ -202,6 +202,15 @@ def test_canonicalization_is_idempotent(url: str) -> None:
     assert canonical.isascii() and " " not in canonical
 
 
+@given(st.sampled_from(["http://", "https:", "HTTP:\\\\", "http://http://"]), st.text(max_size=40))
+def test_canonicalization_is_idempotent_on_any_text(prefix: str, rest: str) -> None:
+    try:
+        canonical = canonicalize(prefix + rest)
+    except ValueError:
+        return  # not a URL with a valid host
+    assert canonicalize(canonical) == canonical
+
+
 @given(_HOSTS, st.text(alphabet=st.characters(exclude_characters="%?#\\\t\n\r"), max_size=20))
 def test_an_iri_and_its_uri_canonicalize_equal(host: str, path: str) -> None:
     """RFC 3987 §3.1: the IRI's characters, UTF-8 percent-encoded, are the same resource."""
