@@ -24,6 +24,7 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from crawler.languages import language_code
+from crawler.urls import canonicalize, repair_url
 from pipelines.extracted import Extracted
 
 __all__ = ["EXTRACTOR", "MAX_HTML_CHARS", "MIN_TEXT_WORDS", "Extracted", "extract_article"]
@@ -199,9 +200,19 @@ def _canonical_url(tree: HtmlElement, page_url: str) -> str | None:
     page_host = _host(page_url)
     for href in hrefs:
         url = _absolute_http(str(href), base)
-        if url is not None and _same_site(_host(url), page_host):
+        if url is not None and _same_site(_host(url), page_host) and _canonical_form(url):
             return url
     return None
+
+
+def _canonical_form(url: str) -> bool:
+    # The extract pipeline canonicalizes the URL it returns: a host it refuses ("a b.x.com"
+    # passes the same-site test) must not get that far.
+    try:
+        canonicalize(url)
+    except ValueError:
+        return False
+    return True
 
 
 def _absolute_http(href: str, base: str) -> str | None:
@@ -209,7 +220,7 @@ def _absolute_http(href: str, base: str) -> str | None:
     if not href:
         return None
     try:
-        url = urljoin(base, href)
+        url = urljoin(base, repair_url(href))
         parts = urlsplit(url)
     except ValueError:  # e.g. an unbalanced IPv6 bracket
         return None

@@ -158,6 +158,12 @@ def test_plain_article() -> None:
         pytest.param('<link rel="canonical" href="ftp://www.example.com/b">', None, id="ftp"),
         pytest.param('<link rel="canonical" href="http://[::1">', None, id="broken-ipv6"),
         pytest.param('<link rel="canonical" href="">', None, id="empty"),
+        # A host that canonicalize refuses passes the same-site test: never handed on.
+        pytest.param('<link rel="canonical" href="https://a b.www.example.com/b">', None,
+                     id="host-with-a-space"),
+        # A malformed absolute link is repaired, not read as a path on the page's host.
+        pytest.param('<link rel="canonical" href="https:/www.example.com/news/budget">',
+                     "https://www.example.com/news/budget", id="one-slash"),
         pytest.param('<link rel="alternate" href="https://www.example.com/b">', None, id="not-rel"),
         pytest.param(
             '<meta property="og:url" content="https://other.org/b">', None, id="og-url-cross-site"
