@@ -6,12 +6,15 @@ through `sitemaps_from_robots`), hands each downloaded body to `parse_sitemap`, 
 children of a sitemap index through a `SitemapWalk` (which ends self-references and loops), and
 requests the article URLs that `recent` keeps. Pure: no Scrapy, no network, no files.
 
-Scrapy's own parser (scrapy/utils/sitemap.py) keeps only `loc` and `lastmod`; Google News
-sitemaps carry the date and title that matter in `news:publication_date` and `news:title`, so
-this module reads those too. Bodies come from strangers: gzip is decompressed up to a cap, the
+Every form sitemaps.org allows is read: XML sitemaps and indexes, text sitemaps (one URL per
+line) and RSS or Atom feeds given as sitemaps (through `crawler.feeds`). Scrapy's own parser
+(scrapy/utils/sitemap.py) keeps only `loc` and `lastmod`; Google News sitemaps carry the date
+and title that matter in `news:publication_date` and `news:title`, so this module reads those
+too. Bodies come from strangers: gzip is decompressed up to a cap, the
 XML parser never touches the network or expands entities, malformed XML is recovered as far as
-libxml2 can and the defect reported in `Sitemap.problem`, and a body that is not a sitemap at
-all raises `SitemapError`.
+libxml2 can and the defect reported in `Sitemap.problem` (except a `<loc>` the end of the file
+cut, which is dropped: a fragment is no URL), and a body that is not a sitemap at all raises
+`SitemapError`.
 """
 
 from __future__ import annotations
