@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from crawler.crontab import HORIZON, cron_trigger, next_fire
+from crawler.languages import language_code
 from crawler.terms import TermError, TopicRule, check_term
 from crawler.urls import canonicalize
 
@@ -426,9 +427,7 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
                 raise ConfigError(f"{where}: give `every` or `cron`, not both")
             _check_cron(where, cron)
         language = entry.get("language")
-        if language is not None and not (
-            isinstance(language, str) and re.fullmatch(r"[a-zA-Z]{2}([-_][a-zA-Z]{2})?", language)
-        ):
+        if language is not None and language_code(language) is None:
             raise ConfigError(
                 f"{where}: field 'language': not a language code like 'fr': {language!r}"
             )
@@ -441,7 +440,7 @@ def _load_sources(path: Path) -> tuple[Source, ...]:
                 kind=kind,
                 url=url.strip(),
                 every=every,
-                language=language.lower()[:2] if language else None,
+                language=language_code(language),
                 enabled=_typed(where, "enabled", entry.get("enabled", True), bool),
                 tags=tuple(tags),
                 cron=cron,

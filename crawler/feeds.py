@@ -27,6 +27,9 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from crawler.languages import language_code
+from crawler.urls import is_home_page, repair_url
+
 __all__ = ["FeedEntry", "FeedError", "ParsedFeed", "parse_feed"]
 
 _MIN_YEAR = 1990  # earlier dates are epoch-zero or two-digit-year accidents, not news
@@ -51,10 +54,11 @@ class FeedEntry:
 class ParsedFeed:
     entries: list[FeedEntry]  # feed order, first occurrence of each link kept
     title: str | None
-    language: str | None  # ISO 639-1 ("en" from "en-US"), from the feed or Content-Language
+    language: str | None  # ISO 639-1 (crawler.languages), from the feed or Content-Language
     problem: str | None  # why feedparser flagged the feed (bozo) although it recovered it
     truncated: bool = False  # more than max_entries usable entries; the caller logs the cap
     skipped: int = 0  # entries dropped for lacking an http(s) link (up to the cap)
+    home_pages: int = 0  # entries whose link is the site's home page: not articles
 
 
 class FeedError(Exception):
@@ -74,9 +78,11 @@ def parse_feed(
     """Parse a downloaded feed; `url` is where it was fetched from (the base for relative links).
 
     `headers` are the HTTP response headers with str names and values (Scrapy:
-    `response.headers.to_unicode_dict()`); Content-Type and its charset, Content-Location and
-    Content-Language take part in decoding and resolving as feedparser implements them.
-    Keeps the first `max_entries` usable entries. Raises only `FeedError`.
+    `response.headers.to_unicode_dict()`); Content-Type and its charset and Content-Language
+    take part in decoding as feedparser implements them, Content-Location is the base of
+    relative links. Keeps the first `max_entries` usable entries; an entry without an http(s)
+    link or whose link is the site's home page is skipped and counted. Raises only
+    `FeedError`.
     """
     lowered = {str(name).lower(): value for name, value in (headers or {}).items()}
     if not body or body.isspace():
@@ -100,9 +106,11 @@ def _parse_xml_feed(
     # no-HTTP behaviour instead (BOM, then XML declaration, then UTF-8) without that flag.
     if not response_headers.get("content-type"):
         response_headers["content-type"] = "application/xml"
-    # feedparser only knows the document URL when it fetched it itself, which it must never
-    # do here: Content-Location is its documented way to receive the base for relative links.
-    response_headers["content-location"] = base
+    # No base for feedparser: it would resolve links against it before we see them, and
+    # urljoin reads a malformed absolute link on the base's scheme ("http:/host/a") as a
+    # path on the feed's host. xml:base still applies; `_first_http_url` repairs each link
+    # and then resolves it against the feed's URL or Content-Location.
+    response_headers.pop("content-location", None)
     try:
         # BytesIO: given bytes, feedparser would first try to open them as a local file name.
         result = feedparser.parse(
@@ -128,7 +136,7 @@ def _parse_xml_feed(
         if exc is not None and not isinstance(exc, _SOFT_PROBLEMS):
             raise FeedError(_not_a_feed(body, media_type, exc))
 
-    entries, truncated, skipped = _collect(
+    collected = _collect(
         raw_entries,
         lambda raw: _first_http_url(_link_candidates(raw), base),
         _xml_entry,
@@ -136,12 +144,13 @@ def _parse_xml_feed(
     )
     feed = result.get("feed") or {}
     return ParsedFeed(
-        entries=entries,
+        entries=collected.entries,
         title=_detail_text(feed, "title"),
-        language=_language(feed.get("language")),
+        language=language_code(feed.get("language")),
         problem=_describe(exc, body) if exc is not None else None,
-        truncated=truncated,
-        skipped=skipped,
+        truncated=collected.truncated,
+        skipped=collected.skipped,
+        home_pages=collected.home_pages,
     )
 
 
@@ -297,21 +306,38 @@ def _parse_json_feed(body: bytes, base: str, max_entries: int) -> ParsedFeed:
     if not isinstance(items, list):
         raise FeedError("not a feed: JSON Feed without an items list")
 
-    entries, truncated, skipped = _collect(
+    collected = _collect(
         (item for item in items if isinstance(item, dict)),
-        lambda item: _first_http_url([item.get("url"), item.get("external_url")], base),
+        lambda item: _first_http_url(
+            [item.get("url"), _absolute_http_id(item.get("id")), item.get("external_url")], base
+        ),
         _json_entry,
         max_entries,
     )
     title = doc.get("title")
     return ParsedFeed(
-        entries=entries,
+        entries=collected.entries,
         title=_plain(title) if isinstance(title, str) else None,
-        language=_language(doc.get("language")),
+        language=language_code(doc.get("language")),
         problem=None,
-        truncated=truncated,
-        skipped=skipped,
+        truncated=collected.truncated,
+        skipped=collected.skipped,
+        home_pages=collected.home_pages,
     )
+
+
+def _absolute_http_id(value: Any) -> str | None:
+    """An item id that is an absolute http(s) URL: JSON Feed 1.1 says the id should be the
+    item's URL when it is one, and generators that set it leave out `url`. Any other id
+    ("123", "tag:...", a path) is an identifier only, never resolved into a link."""
+    if not isinstance(value, str):
+        return None
+    value = repair_url(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def _json_entry(item: dict[str, Any], link: str) -> FeedEntry:
@@ -353,26 +379,38 @@ def _from_rfc3339(value: Any) -> datetime | None:
 _T = TypeVar("_T")
 
 
+@dataclass
+class _Collected:
+    entries: list[FeedEntry]
+    truncated: bool = False
+    skipped: int = 0
+    home_pages: int = 0
+
+
 def _collect(
     raw_entries: Iterable[_T],
     link_of: Callable[[_T], str | None],
     build: Callable[[_T, str], FeedEntry],
     max_entries: int,
-) -> tuple[list[FeedEntry], bool, int]:
-    """Entries in feed order, one per link, at most max_entries: (entries, truncated, skipped)."""
-    entries: list[FeedEntry] = []
+) -> _Collected:
+    """Entries in feed order, one per link, at most max_entries."""
+    collected = _Collected([])
     seen: set[str] = set()
-    skipped = 0
     for raw in raw_entries:
         link = link_of(raw)
         if link is None:
-            skipped += 1
+            collected.skipped += 1
+        elif is_home_page(link):
+            # A feed item pointing at the front page (a "visit our site" entry, a CMS
+            # placeholder for an item without a permalink) is not an article.
+            collected.home_pages += 1
         elif link not in seen:
-            if len(entries) >= max_entries:
-                return entries, True, skipped
+            if len(collected.entries) >= max_entries:
+                collected.truncated = True
+                return collected
             seen.add(link)
-            entries.append(build(raw, link))
-    return entries, False, skipped
+            collected.entries.append(build(raw, link))
+    return collected
 
 
 def _first_http_url(candidates: Iterable[Any], base: str) -> str | None:
@@ -380,7 +418,7 @@ def _first_http_url(candidates: Iterable[Any], base: str) -> str | None:
         if not isinstance(candidate, str) or not candidate.strip():
             continue
         try:
-            absolute = urljoin(base, candidate.strip())
+            absolute = urljoin(base, repair_url(candidate))
             parts = urlsplit(absolute)
             if parts.scheme in ("http", "https") and parts.hostname:
                 return absolute
@@ -402,29 +440,6 @@ def _base_url(url: str, content_location: str | None) -> str:
 
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def _language(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    primary = re.split(r"[-_,;\s]", value.strip(), maxsplit=1)[0].lower()
-    primary = _RETIRED_LANGUAGE_CODES.get(primary, primary)
-    # Feeds write country codes ("US") and junk here; only a real language code is a hint.
-    return primary if primary in _ISO_639_1 else None
-
-
-_ISO_639_1_CODES = """
-    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
-    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
-    ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw
-    ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
-    ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr
-    ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
-    yo za zh zu
-"""
-_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
-# Java and old CMSs still write the pre-1989 codes.
-_RETIRED_LANGUAGE_CODES = {"iw": "he", "in": "id", "ji": "yi"}
 
 
 # Tags that separate words when HTML becomes text ("<p>a</p><p>b</p>" is "a b", not "ab").

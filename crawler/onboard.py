@@ -153,7 +153,7 @@ def _as_sitemap(page: Fetched, fetch: Fetch, discovery: Discovery,
 def _sitemap_candidates(url: str, fetch: Fetch, discovery: Discovery) -> list[str]:
     robots = robots_url(url)
     page = _get(robots, fetch, discovery)
-    named = sitemaps_from_robots(page.body, page.url) if page is not None else []
+    named = sitemaps_from_robots(page.body, page.url).urls if page is not None else []
     if page is not None:
         discovery.tried.append(Attempt(robots, f"robots.txt, {len(named)} Sitemap lines"))
     return rank_sitemaps(named) + candidate_urls(url, COMMON_SITEMAP_PATHS)

@@ -6,12 +6,15 @@ through `sitemaps_from_robots`), hands each downloaded body to `parse_sitemap`, 
 children of a sitemap index through a `SitemapWalk` (which ends self-references and loops), and
 requests the article URLs that `recent` keeps. Pure: no Scrapy, no network, no files.
 
-Scrapy's own parser (scrapy/utils/sitemap.py) keeps only `loc` and `lastmod`; Google News
-sitemaps carry the date and title that matter in `news:publication_date` and `news:title`, so
-this module reads those too. Bodies come from strangers: gzip is decompressed up to a cap, the
+Every form sitemaps.org allows is read: XML sitemaps and indexes, text sitemaps (one URL per
+line) and RSS or Atom feeds given as sitemaps (through `crawler.feeds`). Scrapy's own parser
+(scrapy/utils/sitemap.py) keeps only `loc` and `lastmod`; Google News sitemaps carry the date
+and title that matter in `news:publication_date` and `news:title`, so this module reads those
+too. Bodies come from strangers: gzip is decompressed up to a cap, the
 XML parser never touches the network or expands entities, malformed XML is recovered as far as
-libxml2 can and the defect reported in `Sitemap.problem`, and a body that is not a sitemap at
-all raises `SitemapError`.
+libxml2 can and the defect reported in `Sitemap.problem` (except a `<loc>` the end of the file
+cut, which is dropped: a fragment is no URL), and a body that is not a sitemap at all raises
+`SitemapError`.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from crawler.feeds import FeedError, parse_feed
+from crawler.languages import language_code
 from crawler.safe_xml import SAFE_XML_OPTIONS
-from crawler.urls import canonicalize
+from crawler.urls import canonicalize, repair_url
 
 __all__ = [
     "MAX_SITEMAP_BYTES",
+    "RobotsSitemaps",
     "Sitemap",
     "SitemapEntry",
     "SitemapError",
@@ -58,7 +64,7 @@ class SitemapEntry:
     lastmod: datetime | None = None  # aware, UTC
     news_title: str | None = None  # <news:title>, whitespace collapsed
     news_publication_date: datetime | None = None  # <news:publication_date>, aware, UTC
-    language: str | None = None  # <news:language>, primary subtag lowercased ("zh" of "zh-cn")
+    language: str | None = None  # <news:language> as ISO 639-1 (crawler.languages)
 
     @property
     def date(self) -> datetime | None:
@@ -75,6 +81,14 @@ class Sitemap:
     sitemap_lastmod: dict[str, datetime] = field(default_factory=dict)
     truncated: bool = False  # more than max_urls usable entries, or the size cap was hit
     problem: str | None = None  # malformed XML recovered, gzip damaged or capped: one line
+    cut_locs: int = 0  # a <loc> the end of the file cut (a broken download): dropped
+    form: Literal["xml", "text", "feed"] = "xml"  # the sitemaps.org form the body was in
+
+
+@dataclass(frozen=True)
+class RobotsSitemaps:
+    urls: list[str]  # the sitemap URLs named, in order, once each
+    problems: list[str]  # lines that looked like sitemap lines but were not quite: one line each
 
 
 class SitemapError(Exception):
@@ -107,6 +121,8 @@ def parse_sitemap(
         problems.append(f"larger than {max_bytes} bytes: only the first {max_bytes} were read")
     if not body.strip():
         raise SitemapError("not a sitemap: empty body")
+    if _is_text(body):
+        return _text_sitemap(body, url, max_urls, truncated, problems)
 
     events = etree.iterparse(
         io.BytesIO(body), events=("start", "end"), recover=True, **SAFE_XML_OPTIONS
@@ -120,6 +136,8 @@ def parse_sitemap(
         kind: Literal["urlset", "index"] = "urlset"
     elif root_name == "sitemapindex":
         kind = "index"
+    elif root_name in _FEED_ROOTS:
+        return _feed_sitemap(body, url, max_urls, truncated, problems)
     else:
         head = body[:2048].lower()
         looks_html = root_name == "html" or b"<html" in head or b"<!doctype html" in head
@@ -130,6 +148,7 @@ def parse_sitemap(
     root_ns = _namespace(root.tag)
     entries: list[SitemapEntry] = []
     seen: set[str] = set()
+    last: SitemapEntry | None = None  # the entry of the last <loc> in the document
     try:
         for event, element in events:
             if event != "end" or _local_name(element.tag) != wanted:
@@ -138,6 +157,7 @@ def parse_sitemap(
                 continue  # not ours, whatever its name
             entry = _entry(element, url, root_ns, news=kind == "urlset")
             _release(element, root)
+            last = None
             if entry is None or entry.loc in seen:
                 continue
             if len(entries) >= max_urls:
@@ -145,11 +165,20 @@ def parse_sitemap(
                 break
             seen.add(entry.loc)
             entries.append(entry)
+            last = entry
     except etree.LxmlError as exc:  # recover mode rarely gives up, but it can
         problems.append(f"malformed XML, parsing stopped: {exc}")
     syntax = _first_error(events.error_log)
     if syntax:
         problems.append(syntax)  # after a size cap, which often is what broke the XML
+    cut_locs = 0
+    if not truncated and _ends_inside_loc(events.error_log):
+        # Recovery closes the open <loc> at the end of the data and hands over the fragment
+        # ("https://x.example/2026/11/page_"): a URL that was never written whole.
+        cut_locs = 1
+        if last is not None and entries and entries[-1] is last:
+            entries.pop()
+        problems.append("the file ends inside a <loc>: that URL was dropped")
 
     problem = _clip("; ".join(problems)) if problems else None
     if kind == "index":
@@ -159,28 +188,117 @@ def parse_sitemap(
             sitemap_lastmod={e.loc: e.lastmod for e in entries if e.lastmod is not None},
             truncated=truncated,
             problem=problem,
+            cut_locs=cut_locs,
         )
-    return Sitemap(kind="urlset", entries=entries, truncated=truncated, problem=problem)
+    return Sitemap(kind="urlset", entries=entries, truncated=truncated, problem=problem,
+                   cut_locs=cut_locs)  # fmt: skip
 
 
-def sitemaps_from_robots(body: bytes | str, base_url: str) -> list[str]:
-    """The sitemap URLs of a robots.txt: every `Sitemap:` line (any case), in order, once each.
+# --- the other forms sitemaps.org allows ---
 
-    The protocol wants absolute URLs; a relative one is resolved against `base_url` (the
-    robots.txt URL), as Scrapy does. Anything that is not http(s) after that is dropped, and
-    so is a trailing `# comment`.
+_FEED_ROOTS = frozenset({"rss", "feed", "RDF"})  # RSS 2.0 (and 0.9x, 1.0), Atom 0.3 and 1.0
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _is_text(body: bytes) -> bool:
+    """A body that cannot be XML: it does not start with "<" (after a UTF-8 BOM and
+    whitespace) and has no UTF-16/32 byte-order mark."""
+    if body.startswith(_BOMS[1:]) or body[:1] == b"\x00":
+        return False
+    return body.removeprefix(_BOMS[0]).lstrip()[:1] != b"<"
+
+
+def _text_sitemap(
+    body: bytes, url: str, max_urls: int, truncated: bool, problems: list[str]
+) -> Sitemap:
+    """sitemaps.org's text form: one fully specified URL per line, UTF-8, nothing else."""
+    text = body.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    entries: list[SitemapEntry] = []
+    seen: set[str] = set()
+    ignored = 0
+    lines = text.splitlines()
+    if truncated and lines and not text.endswith(("\n", "\r")):
+        lines.pop()  # the cap cut the last line: a fragment, not a URL
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        loc = _http_url(line, url) if _ABSOLUTE_HTTP.match(repair_url(line)) else None
+        if loc is None:
+            ignored += 1
+            continue
+        if loc in seen:
+            continue
+        if len(entries) >= max_urls:
+            truncated = True
+            break
+        seen.add(loc)
+        entries.append(SitemapEntry(loc))
+    if not entries:
+        raise SitemapError("not a sitemap: neither XML nor a list of URLs")
+    if ignored:
+        problems.append(f"text sitemap: {ignored} lines that are not URLs ignored")
+    problem = _clip("; ".join(problems)) if problems else None
+    return Sitemap(kind="urlset", entries=entries, truncated=truncated, problem=problem,
+                   form="text")  # fmt: skip
+
+
+_ABSOLUTE_HTTP = re.compile(r"(?i)https?://")
+
+
+def _feed_sitemap(
+    body: bytes, url: str, max_urls: int, truncated: bool, problems: list[str]
+) -> Sitemap:
+    """An RSS 2.0 or Atom feed given as a sitemap: each entry's link is a URL, its date
+    (pubDate, Atom's published or updated) the URL's last modification (sitemaps.org)."""
+    try:
+        feed = parse_feed(body, url, max_entries=max_urls)
+    except FeedError as exc:
+        raise SitemapError(f"feed given as a sitemap: {exc}") from None
+    entries = [
+        SitemapEntry(loc=e.link, lastmod=e.published, news_title=e.title, language=feed.language)
+        for e in feed.entries
+    ]
+    if feed.problem:
+        problems.append(feed.problem)
+    problem = _clip("; ".join(problems)) if problems else None
+    return Sitemap(kind="urlset", entries=entries, truncated=truncated or feed.truncated,
+                   problem=problem, form="feed")  # fmt: skip
+
+
+def sitemaps_from_robots(body: bytes | str, base_url: str) -> RobotsSitemaps:
+    """The sitemap URLs of a robots.txt, in order, once each, and what was odd on the way.
+
+    Keys as Google's robots.txt parser reads them: `Sitemap`, in any case, and the spellings
+    `Site-map` and `Sitemaps`; a sitemap line without its colon (`Sitemap http://...`) is read
+    too, as Google does, and reported. The protocol wants absolute URLs; a relative one is
+    resolved against `base_url` (the robots.txt URL), as Scrapy does. Anything that is not
+    http(s) after that is dropped, and so is a trailing `# comment`.
     """
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     found: list[str] = []
-    for line in text.lstrip("\ufeff").splitlines():
+    problems: list[str] = []
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
         name, colon, value = line.partition(":")
-        if not colon or name.strip().lower() != "sitemap":
+        if not colon or _ROBOTS_KEY.fullmatch(name.strip()) is None:
+            # "Sitemap http://...", where the first colon is the URL's
+            name, *rest = line.split(None, 1) or [""]
+            if _ROBOTS_KEY.fullmatch(name) is None:
+                continue
+            value = rest[0] if rest else ""
+            problems.append(f"robots.txt line {number}: no colon after {name!r}")
+        value = value.strip()
+        if not value:
+            problems.append(f"robots.txt line {number}: {name.strip()!r} without a URL")
             continue
-        value = value.split("#", 1)[0].strip()
-        sitemap_url = _http_url(value, base_url) if value else None
+        sitemap_url = _http_url(value, base_url)
         if sitemap_url and sitemap_url not in found:
             found.append(sitemap_url)
-    return found
+    return RobotsSitemaps(found, problems[:20])
+
+
+_ROBOTS_KEY = re.compile(r"(?i)site-?maps?")
 
 
 def recent(
@@ -380,7 +498,7 @@ def _entry(element: etree._Element, base: str, root_ns: str, news: bool) -> Site
                 elif part_name == "publication_date" and published is None:
                     published = _parse_date(_text(part))
                 elif part_name == "language" and language is None:
-                    language = _language(_text(part))
+                    language = language_code(_text(part))
     if loc is None:
         return None
     return SitemapEntry(loc, lastmod, title, published, language)
@@ -432,7 +550,7 @@ def _text(element: etree._Element) -> str:
 
 def _http_url(value: str, base: str) -> str | None:
     try:
-        absolute = urljoin(base, value.strip())
+        absolute = urljoin(base, repair_url(value))
         parts = urlsplit(absolute)
     except ValueError:  # an unclosed IPv6 bracket, say
         return None
@@ -477,12 +595,12 @@ def _parse_date(value: str) -> datetime | None:
     return moment if moment.year >= _MIN_YEAR else None
 
 
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
+_CUT_IN_LOC = re.compile(r"Premature end of data in tag (?:[\w.-]+:)?loc\b")
 
 
-def _language(value: str) -> str | None:
-    primary = re.split(r"[-_\s]", value.strip().lower(), maxsplit=1)[0]
-    return primary if _LANGUAGE.fullmatch(primary) else None
+def _ends_inside_loc(log: etree._ListErrorLog) -> bool:
+    """libxml2 says the data ended while a <loc> was open (only the last one can be)."""
+    return any(_CUT_IN_LOC.match(error.message) for error in log)
 
 
 def _first_error(log: etree._ListErrorLog) -> str | None:

@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urljoin, urlsplit
 
+import htmldate
 import trafilatura
 from lxml.html import HtmlElement
 
+from crawler.languages import language_code
+from crawler.urls import canonicalize, repair_url
 from pipelines.extracted import Extracted
 
 __all__ = ["EXTRACTOR", "MAX_HTML_CHARS", "MIN_TEXT_WORDS", "Extracted", "extract_article"]
@@ -54,27 +57,13 @@ DAY_DATE_TOLERANCE = timedelta(days=1)
 # Timestamps (feed entries, page metadata with a time) only get the clock skew between the
 # publisher's servers and ours; anything further ahead is a scheduled or mistyped date.
 CLOCK_SKEW = timedelta(minutes=15)
-# htmldate skips dates after its max_date and digs on, down to a bare year in the text; with
-# a far bound it returns the page's own (future) date, which we reject for the feed's.
+# htmldate skips dates after its max_date and digs on; with a far bound it returns the page's
+# own (future) date, which we reject for the feed's.
 _DATE_SEARCH_HORIZON = timedelta(days=3653)
 
-# Languages py3langid reports with ISO 639-3 codes whose macrolanguage has an ISO 639-1 one.
-_LANGID_TO_ISO1 = {
-    "ary": "ar",
-    "arz": "ar",
-    "fuv": "ff",
-    "gug": "gn",
-    "sdh": "ku",
-    "uzs": "uz",
-    "wuu": "zh",
-    "yue": "zh",
-}
-# Withdrawn ISO 639-1 codes still found in <html lang>.
-_DEPRECATED_ISO1 = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 # Below this probability py3langid is guessing (mixed-language or code-heavy text).
 _MIN_LANGID_CONFIDENCE = 0.5
 
-_LANG_TAG = re.compile(r"\s*([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*\s*$")
 _NO_SPACE_SCRIPTS = (
     "\u0e00-\u0eff"  # Thai, Lao
     "\u1000-\u109f"  # Myanmar
@@ -108,14 +97,7 @@ def extract_article(
             # Reader comments are not the article: they would leak into tags and fingerprints.
             include_comments=False,
             with_metadata=True,
-            date_extraction_params={
-                "original_date": True,  # publication, not last modification
-                "extensive_search": True,
-                # The page's own meta and JSON-LD often have the time; a date in the URL never.
-                "deferred_url_extractor": True,
-                "max_date": (now + _DATE_SEARCH_HORIZON).date().isoformat(),
-                "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # keeps the time when the page has one
-            },
+            date_extraction_params=_page_date_params(now),
         )
     except Exception:
         # Third-party code on hostile input: the page fails, not the crawl.
@@ -130,7 +112,8 @@ def extract_article(
     return Extracted(
         title=title,
         author=_clean_field(document.author),
-        published=_choose_published(_parse_page_date(document.date), feed_published, now),
+        published=_choose_published(_parse_page_date(document.date), feed_published, now)
+        or _text_date(html[:MAX_HTML_CHARS], page_url, now),
         language=_declared_language(tree) or _detect_language(text),
         text=text,
         canonical_url=_canonical_url(tree, page_url),
@@ -187,19 +170,10 @@ def _declared_language(tree: HtmlElement) -> str | None:
         if "og:locale" in (meta.get("property"), meta.get("name"))
     ]
     for value in candidates:
-        # Content-Language may list several languages; the first is the main one.
-        lang = _iso639_1(value.split(",")[0]) if value else None
+        lang = language_code(value)
         if lang is not None:
             return lang
     return None
-
-
-def _iso639_1(tag: str) -> str | None:
-    match = _LANG_TAG.match(tag)
-    if match is None:
-        return None
-    lang = match.group(1).lower()
-    return _DEPRECATED_ISO1.get(lang, lang)
 
 
 def _detect_language(text: str) -> str | None:
@@ -208,8 +182,7 @@ def _detect_language(text: str) -> str | None:
     lang, confidence = IDENTIFIER.classify(text[:_LANGID_SAMPLE_CHARS])
     if confidence < _MIN_LANGID_CONFIDENCE:
         return None
-    lang = _LANGID_TO_ISO1.get(lang, lang)
-    return lang if len(lang) == 2 else None
+    return language_code(lang)  # py3langid says "ary", "yue", "zxx" for some texts
 
 
 # --- canonical URL ----------------------------------------------------------------------
@@ -227,9 +200,19 @@ def _canonical_url(tree: HtmlElement, page_url: str) -> str | None:
     page_host = _host(page_url)
     for href in hrefs:
         url = _absolute_http(str(href), base)
-        if url is not None and _same_site(_host(url), page_host):
+        if url is not None and _same_site(_host(url), page_host) and _canonical_form(url):
             return url
     return None
+
+
+def _canonical_form(url: str) -> bool:
+    # The extract pipeline canonicalizes the URL it returns: a host it refuses ("a b.x.com"
+    # passes the same-site test) must not get that far.
+    try:
+        canonicalize(url)
+    except ValueError:
+        return False
+    return True
 
 
 def _absolute_http(href: str, base: str) -> str | None:
@@ -237,7 +220,7 @@ def _absolute_http(href: str, base: str) -> str | None:
     if not href:
         return None
     try:
-        url = urljoin(base, href)
+        url = urljoin(base, repair_url(href))
         parts = urlsplit(url)
     except ValueError:  # e.g. an unbalanced IPv6 bracket
         return None
@@ -269,6 +252,56 @@ def _same_site(a: str, b: str) -> bool:
 
 
 # --- publication date -------------------------------------------------------------------
+
+
+# The order of trust (README, "Publication dates"): the page's own metadata, then the feed's
+# or sitemap's date, then a date found only in the text. htmldate's non-extensive search is
+# the first: meta tags, JSON-LD, the URL, <time datetime>, <abbr>, elements marked as dates,
+# timestamps; its extensive search reads the free text and ends in guesses (the copyright
+# year, any year: both become 1 January), so it runs only when the other two gave nothing.
+
+
+def _page_date_params(now: datetime) -> dict[str, object]:
+    return {
+        "original_date": True,  # publication, not last modification
+        "extensive_search": False,
+        # The page's own meta and JSON-LD often have the time; a date in the URL never.
+        "deferred_url_extractor": True,
+        "max_date": (now + _DATE_SEARCH_HORIZON).date().isoformat(),
+        "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # keeps the time when the page has one
+    }
+
+
+def _text_date(html: str, page_url: str, now: datetime) -> datetime | None:
+    """A date found only in the page's text, when neither its metadata nor the feed had one.
+
+    Never a bare year or month: htmldate gives a year alone ("© 2025", "bis Ende 2025") as
+    1 January and a month alone ("März 2024", or what is left of a rejected "2024-03-12") as
+    its 1st, so a date on the 1st from the text is dropped. A page dated on a 1st only in its
+    running text loses its date: no date is better than a guessed day.
+    """
+    try:
+        found = htmldate.find_date(
+            html,
+            url=page_url,
+            extensive_search=True,
+            original_date=True,
+            # A future date in the text is a deadline or an event, never the publication.
+            max_date=(now + DAY_DATE_TOLERANCE).date().isoformat(),
+        )
+    except Exception:
+        # Third-party code on hostile input: the page keeps no date, the crawl goes on.
+        logger.warning("htmldate failed on %s", page_url, exc_info=True)
+        return None
+    if not found:
+        return None
+    try:
+        day = date.fromisoformat(found)
+    except ValueError:
+        return None
+    if day.day == 1:
+        return None
+    return min(datetime.combine(day, time(), UTC), now)
 
 
 @dataclass(frozen=True)

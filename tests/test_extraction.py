@@ -158,6 +158,12 @@ def test_plain_article() -> None:
         pytest.param('<link rel="canonical" href="ftp://www.example.com/b">', None, id="ftp"),
         pytest.param('<link rel="canonical" href="http://[::1">', None, id="broken-ipv6"),
         pytest.param('<link rel="canonical" href="">', None, id="empty"),
+        # A host that canonicalize refuses passes the same-site test: never handed on.
+        pytest.param('<link rel="canonical" href="https://a b.www.example.com/b">', None,
+                     id="host-with-a-space"),
+        # A malformed absolute link is repaired, not read as a path on the page's host.
+        pytest.param('<link rel="canonical" href="https:/www.example.com/news/budget">',
+                     "https://www.example.com/news/budget", id="one-slash"),
         pytest.param('<link rel="alternate" href="https://www.example.com/b">', None, id="not-rel"),
         pytest.param(
             '<meta property="og:url" content="https://other.org/b">', None, id="og-url-cross-site"
@@ -409,6 +415,74 @@ def test_now_defaults_to_the_current_time() -> None:
     result = extract_article(html, URL, feed_published=datetime(2024, 3, 5, tzinfo=UTC))
     assert result is not None
     assert result.published == datetime(2024, 3, 5, tzinfo=UTC)
+
+
+# The order of trust (issue 14): the page's structured metadata, then the feed's or
+# sitemap's date, then a date found only in the text; a bare year never becomes a day.
+
+LATER_NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+FEED_DATE = datetime(2026, 11, 28, 9, 15, tzinfo=UTC)
+GERMAN_PROJECT = (
+    "Das Verteidigungsministerium hat ein Pilotprojekt zur Auswertung von Satellitenbildern "
+    "mit künstlicher Intelligenz gestartet. Beteiligt sind zwei Forschungsinstitute und ein "
+    "mittelständisches Unternehmen aus Bayern. Das Projekt läuft bis Ende 2025 und soll danach "
+    "evaluiert werden. Kritiker bemängeln, dass der Bundestag erst spät informiert wurde und "
+    "die Kosten für die Rechenzentren nicht beziffert sind."
+)
+
+
+def german_page(head: str = "", body_extra: str = "", footer: str = "") -> str:
+    return (
+        '<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">'
+        f"<title>KI-Pilotprojekt gestartet</title>{head}</head><body>"
+        f"<article><h1>KI-Pilotprojekt gestartet</h1><p>{GERMAN_PROJECT}</p>"
+        f"<p>{GERMAN_PROJECT}</p>{body_extra}</article><footer>{footer}</footer></body></html>"
+    )
+
+
+def published(html: str, feed: datetime | None) -> datetime | None:
+    result = extract_article(html, "https://www.example.de/politik/ki-pilotprojekt", feed,
+                             now=LATER_NOW)  # fmt: skip
+    assert result is not None
+    return result.published
+
+
+def test_broken_meta_date_and_a_year_in_the_text_give_the_feeds_date() -> None:
+    """The page that was stored as published 2025-01-01: its meta date is broken (2099) and
+    htmldate's extensive search found "Ende 2025" in the body, which beat the feed's pubDate.
+    A guess from the text never beats the feed's date, and a bare year never becomes a day."""
+    html = german_page(head=TIME_META.format("2099-01-01T10:00:00+01:00"))
+    assert published(html, FEED_DATE) == FEED_DATE
+    assert published(html, None) is None
+
+
+def test_a_copyright_year_is_no_publication_date() -> None:
+    html = german_page(footer="<p>© 2023 Beispiel Verlag GmbH. Alle Rechte vorbehalten.</p>")
+    assert published(html, None) is None
+    assert published(html, FEED_DATE) == FEED_DATE
+
+
+def test_a_date_only_in_the_text_comes_after_the_feeds_date() -> None:
+    text_date = "<p>Am 14. November 2026 hatte der Ausschuss das Vorhaben gebilligt.</p>"
+    html = german_page(body_extra=text_date)
+    assert published(html, FEED_DATE) == FEED_DATE
+    assert published(html, None) == datetime(2026, 11, 14, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "structured",
+    [
+        pytest.param(TIME_META.format("2026-11-27T08:00:00+01:00"), id="meta"),
+        pytest.param('<script type="application/ld+json">{"@context": "https://schema.org", '
+                     '"@type": "NewsArticle", "datePublished": "2026-11-27T08:00:00+01:00"}'
+                     "</script>", id="json-ld"),
+        pytest.param("", id="time-element"),
+    ],
+)  # fmt: skip
+def test_the_pages_structured_date_beats_the_feeds(structured: str) -> None:
+    time_element = "" if structured else '<time datetime="2026-11-27T08:00:00+01:00">27.11.</time>'
+    html = german_page(head=structured, body_extra=time_element)
+    assert published(html, FEED_DATE) == datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 
 
 # --- not an article / hostile input -----------------------------------------------------

@@ -190,6 +190,80 @@ def test_json_feed() -> None:
     ]
 
 
+def test_json_feed_item_whose_id_is_its_url() -> None:
+    """JSON Feed 1.1, items: "Ideally, the id is the full URL of the resource described by
+    the item". Generators that follow it (Micro.blog, some WordPress plugins) leave out
+    `url`: an absolute http(s) id is then the link. Any other id is only an identifier."""
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "https://micro.example/2026/12/01/drones.html", "content_text": "Drones."},
+            {"id": "https://micro.example/2026/12/01/id.html",
+             "url": "https://micro.example/2026/12/01/url.html"},  # url wins
+            {"id": "/2026/12/01/relative.html"},  # a path: never resolved into a link
+            {"id": "tag:micro.example,2026:3"},
+            {"id": "123"},
+            {"id": "javascript:alert(1)"},
+        ],
+    }  # fmt: skip
+    feed = parse_feed(json.dumps(doc).encode(), "https://micro.example/feed.json")
+    assert links(feed) == [
+        "https://micro.example/2026/12/01/drones.html",
+        "https://micro.example/2026/12/01/url.html",
+    ]
+    assert feed.entries[0].entry_id == "https://micro.example/2026/12/01/drones.html"
+    assert feed.skipped == 4
+
+
+def test_entries_linking_to_the_home_page_are_not_articles() -> None:
+    """A feed item whose link is the site's front page (a "visit our site" item, a CMS that
+    has no permalink for the item) is skipped and counted; a query selects a post
+    (WordPress's "/?p=123"), so that one stays."""
+    items = "".join(
+        f"<item><title>{n}</title><link>{link}</link></item>"
+        for n, link in enumerate([
+            "https://www.kernel.example/",
+            "https://www.kernel.example",
+            "https://www.kernel.example/#latest",
+            "/",
+            "https://www.kernel.example/?p=123",
+            "https://www.kernel.example/releases/6-19",
+        ])
+    )  # fmt: skip
+    body = f"<rss version='2.0'><channel><title>K</title>{items}</channel></rss>".encode()
+    feed = parse_feed(body, "https://www.kernel.example/feeds/releases.xml")
+    assert links(feed) == [
+        "https://www.kernel.example/?p=123",
+        "https://www.kernel.example/releases/6-19",
+    ]
+    assert (feed.home_pages, feed.skipped) == (4, 0)
+    json_feed = {"version": "https://jsonfeed.org/version/1.1",
+                 "items": [{"id": "1", "url": "https://example.com"}]}  # fmt: skip
+    assert parse_feed(json.dumps(json_feed).encode(), URL).home_pages == 1
+
+
+def test_malformed_links_are_repaired_before_they_are_resolved() -> None:
+    """CMS templates write `http:/host/a`, `http://http://host/a`, `http:\\\\host\\a`; the
+    WHATWG URL parser reads them as http://host/a. Resolved first against a feed on the same
+    scheme, `http:/host/a` would become a path on the feed's host."""
+    items = "".join(
+        f"<item><title>{n}</title><link>{link}</link></item>"
+        for n, link in enumerate([
+            "http:/www.example.org/2026/a",
+            "http://http://www.example.org/2026/b",
+            "http:\\\\www.example.org\\2026\\c",
+            "\n    http://www.example.org/2026/d\n  ",
+        ])
+    )  # fmt: skip
+    body = f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode()
+    assert links(parse_feed(body, "http://feeds.example/rss.xml")) == [
+        "http://www.example.org/2026/a",
+        "http://www.example.org/2026/b",
+        "http://www.example.org/2026/c",
+        "http://www.example.org/2026/d",
+    ]
+
+
 def test_json_feed_version_1_with_html_content_and_json_content_type() -> None:
     body = json.dumps(
         {

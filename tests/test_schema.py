@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 
 from crawler.database import MIGRATIONS, _sqlite_pragmas, migrate
 from crawler.schema import ENGINE_SPECIFIC, metadata
@@ -81,4 +81,60 @@ def test_upgrade_keeps_articles_and_search(tmp_path: Path) -> None:
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'renamed'"
         ).scalars().all()  # fmt: skip
     assert found == [7, 8] and renamed == [7]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_upgrade_recanonicalizes_stored_urls(database: str, tmp_path: Path,
+                                             request: pytest.FixtureRequest) -> None:  # fmt: skip
+    """0010: articles stored under the old canonical form are still "already stored" when
+    their links come back in the new one (RFC 3986 §6.2.2 normalization, IDN hosts, `ref`),
+    so they are not downloaded again; owed links follow, and no URL is stored twice."""
+    from crawler.crawl_state import CrawlState
+    from crawler.urls import canonicalize
+
+    if database == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(request.getfixturevalue("postgres_url"))
+    old = {
+        1: "https://www.lemonde.example/actualité-ia/",  # stored raw: an IRI
+        2: "https://blog.example/2026/caf%c3%a9",  # WordPress's lowercase hex
+        3: "https://bücher.de/neu",  # Unicode host
+        4: "https://x.example/a?ref=rss",  # a source marker
+        5: "https://x.example/a",  # already canonical: 4 cannot take its URL
+        6: "https://x.example/plain",
+    }
+    migrate(engine, "0009")
+    with engine.begin() as connection:
+        for article_id, url in old.items():
+            connection.execute(
+                text("INSERT INTO articles (id, url, fingerprint, source, fetched_at, text) "
+                     "VALUES (:id, :url, :f, 'wire', '2026-12-01', 'text')"),
+                {"id": article_id, "url": url, "f": f"f{article_id}"},
+            )  # fmt: skip
+            connection.execute(text("INSERT INTO article_urls VALUES (:url, :id)"),
+                               {"url": url, "id": article_id})  # fmt: skip
+        for url in ("https://owed.example/a?ref=hp", "https://owed.example/a",
+                    "https://owed.example/été"):  # fmt: skip
+            connection.execute(
+                text("INSERT INTO owed_links (url, source, first_seen_at) "
+                     "VALUES (:url, 'wire', '2026-12-01')"),
+                {"url": url},
+            )  # fmt: skip
+    migrate(engine)
+
+    new = {article_id: canonicalize(url) for article_id, url in old.items()}
+    assert new[1] == "https://www.lemonde.example/actualit%C3%A9-ia/"
+    assert set(CrawlState(engine).known_urls(list(new.values()))) == set(new.values())
+    with engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT id, url FROM articles")).all())
+        by_url = dict(connection.execute(text("SELECT url, article_id FROM article_urls")).all())
+        owed = set(connection.execute(text("SELECT url FROM owed_links")).scalars())
+    assert stored == {**new, 4: old[4]}  # 5 held the new form of 4's URL already
+    assert by_url[new[1]] == 1 and by_url[old[1]] == 1  # the old spelling stays beside it
+    assert by_url[new[3]] == 3 and by_url["https://x.example/a"] == 5
+    assert owed == {"https://owed.example/a", "https://owed.example/%C3%A9t%C3%A9"}
+    migrate(engine)  # nothing left to do the second time
     engine.dispose()

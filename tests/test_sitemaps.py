@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -381,12 +382,13 @@ def test_malformed_sitemap_is_recovered_and_the_problem_reported() -> None:
     [
         (b"", "not a sitemap: empty body"),
         (b"  \n\t ", "not a sitemap: empty body"),
-        (b"User-agent: *\nDisallow: /", "not a sitemap: no XML element found"),
+        (b"User-agent: *\nDisallow: /", "not a sitemap: neither XML nor a list of URLs"),
+        (b"Sitemap: http://a.example/s.xml", "not a sitemap: neither XML nor a list of URLs"),
         (b"\x00\x01\x02garbage", "not a sitemap: no XML element found"),
         (b"<!DOCTYPE html><html><body><p>Hello</p></body></html>", "looks like an HTML page"),
         (b"<html><head><title>404</title></head></html>", "looks like an HTML page"),
-        (b"<rss version='2.0'><channel><item/></channel></rss>", "root element <rss>"),
-        (b"<feed xmlns='http://www.w3.org/2005/Atom'/>", "root element <feed>"),
+        (b"<note><to>Tove</to></note>", "root element <note>"),
+        (b"<rss version='2.0'><channel><title>T</title>", "feed given as a sitemap: not a feed"),
     ],
 )
 def test_not_a_sitemap(body: bytes, message: str) -> None:
@@ -445,20 +447,23 @@ def test_sitemaps_from_robots() -> None:
         f"{SITE}/relative-sitemap.xml",
         "https://cdn.defense-news.example/sitemaps/video.xml",
     ]
-    assert sitemaps_from_robots(robots, f"{SITE}/robots.txt") == expected
-    assert sitemaps_from_robots(robots.decode(), f"{SITE}/robots.txt") == expected
+    found = sitemaps_from_robots(robots, f"{SITE}/robots.txt")
+    assert found.urls == expected
+    assert found.problems == ["robots.txt line 14: 'Sitemap' without a URL"]
+    assert sitemaps_from_robots(robots.decode(), f"{SITE}/robots.txt").urls == expected
 
 
 def test_sitemaps_from_robots_with_odd_bytes() -> None:
     body = (
         b"\xef\xbb\xbfSitemap: http://a.example/s\xe9.xml\r\nsitemap:\thttp://a.example/b.xml\r\n"
     )
-    assert sitemaps_from_robots(body, "http://a.example/robots.txt") == [
+    assert sitemaps_from_robots(body, "http://a.example/robots.txt").urls == [
         "http://a.example/s\ufffd.xml",
         "http://a.example/b.xml",
     ]
-    assert sitemaps_from_robots(b"", "http://a.example/robots.txt") == []
-    assert sitemaps_from_robots(b"<html>not robots</html>", "http://a.example/robots.txt") == []
+    assert sitemaps_from_robots(b"", "http://a.example/robots.txt").urls == []
+    html = b"<html>not robots</html>"
+    assert sitemaps_from_robots(html, "http://a.example/robots.txt").urls == []
 
 
 # --- recency ---
@@ -519,3 +524,157 @@ def test_recent_needs_an_aware_now() -> None:
         recent([], timedelta(days=2), datetime(2026, 11, 26))
     with pytest.raises(ValueError, match="timezone-aware"):
         recent_sitemaps(Sitemap(kind="index"), timedelta(days=2), datetime(2026, 11, 26))
+
+
+# --- every form sitemaps.org and robots.txt allow (issue 14) ---
+
+
+def test_robots_sitemap_keys_as_googles_parser_reads_them() -> None:
+    """Google's robots.txt parser (robots.cc, KeyIsSitemap) takes `sitemap` in any case and
+    `site-map`; `Sitemaps:` is a common slip. Without the colon, Google still reads
+    "Sitemap <url>": so do we, and say so instead of dropping the line."""
+    robots = (
+        "User-agent: *\n"
+        "Disallow: /suche\n"
+        "SITEMAP: https://www.zeit.example/sitemap/news.xml\n"
+        "Site-map: https://www.zeit.example/sitemap/index.xml\n"
+        "sitemaps: https://www.zeit.example/sitemap/videos.xml\n"
+        "Sitemap https://www.zeit.example/sitemap/articles.txt\n"
+        "Sitemap\n"
+        "Crawl-delay 10\n"  # not a sitemap line: no complaint
+    )
+    found = sitemaps_from_robots(robots, "https://www.zeit.example/robots.txt")
+    assert found.urls == [
+        "https://www.zeit.example/sitemap/news.xml",
+        "https://www.zeit.example/sitemap/index.xml",
+        "https://www.zeit.example/sitemap/videos.xml",
+        "https://www.zeit.example/sitemap/articles.txt",
+    ]
+    assert found.problems == [
+        "robots.txt line 6: no colon after 'Sitemap'",
+        "robots.txt line 7: no colon after 'Sitemap'",
+        "robots.txt line 7: 'Sitemap' without a URL",
+    ]
+
+
+def test_text_sitemap_one_url_per_line() -> None:
+    """sitemaps.org, "Text file": one fully specified URL per line, UTF-8, nothing else.
+    Lines that are not URLs are ignored and counted; raw non-ASCII is UTF-8."""
+    body = (
+        "\ufeffhttps://www.lemonde.example/pixels/article/2026/12/01/actualité-ia_1.html\r\n"
+        "https://www.lemonde.example/international/article/2026/12/01/otan_2.html\r\n"
+        "\r\n"
+        "   https://www.lemonde.example/international/article/2026/12/01/otan_2.html  \r\n"
+        "/relative/not-allowed.html\r\n"
+        "# a comment is not a URL either\r\n"
+        "https://www.lemonde.example/economie/article/2026/12/01/budget_3.html"
+    ).encode()
+    for raw in (body, gzip.compress(body)):
+        sitemap = parse_sitemap(raw, "https://www.lemonde.example/sitemap.txt")
+        assert (sitemap.kind, sitemap.form) == ("urlset", "text")
+        assert locs(sitemap) == [
+            "https://www.lemonde.example/pixels/article/2026/12/01/actualité-ia_1.html",
+            "https://www.lemonde.example/international/article/2026/12/01/otan_2.html",
+            "https://www.lemonde.example/economie/article/2026/12/01/budget_3.html",
+        ]
+        assert sitemap.problem == "text sitemap: 2 lines that are not URLs ignored"
+
+
+def test_text_sitemap_cut_by_the_size_cap_drops_the_cut_line() -> None:
+    body = b"https://blog.example/first-post\nhttps://blog.example/second-post-with-a-long-name\n"
+    sitemap = parse_sitemap(body, "https://blog.example/sitemap.txt", max_bytes=60)
+    assert locs(sitemap) == ["https://blog.example/first-post"]
+    assert sitemap.truncated
+
+
+RSS_AS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Heise</title><link>https://www.heise.example/</link>
+<language>de-de</language>
+<item><title>Bundeswehr testet KI</title><link>https://www.heise.example/news/ki-1.html</link>
+<pubDate>Tue, 01 Dec 2026 09:30:00 +0100</pubDate></item>
+<item><title>Ohne Datum</title><link>https://www.heise.example/news/2.html</link></item>
+</channel></rss>"""
+
+ATOM_1_0_AS_SITEMAP = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><id>urn:x</id>
+<updated>2026-12-01T10:00:00Z</updated>
+<entry><title>Drones</title><link href="https://blog.example/2026/12/drones"/><id>urn:1</id>
+<updated>2026-12-01T10:00:00Z</updated></entry></feed>"""
+
+ATOM_0_3_AS_SITEMAP = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old blog</title>
+<entry><title>Radar</title><link rel="alternate" type="text/html"
+href="https://old.example/2026/12/radar"/><id>tag:old.example,2026:1</id>
+<modified>2026-12-01T08:00:00Z</modified><issued>2026-12-01T07:00:00Z</issued></entry></feed>"""
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "date", "title"),
+    [
+        (RSS_AS_SITEMAP, "https://www.heise.example/news/ki-1.html",
+         datetime(2026, 12, 1, 8, 30, tzinfo=UTC), "Bundeswehr testet KI"),
+        (ATOM_1_0_AS_SITEMAP, "https://blog.example/2026/12/drones",
+         datetime(2026, 12, 1, 10, 0, tzinfo=UTC), "Drones"),
+        (ATOM_0_3_AS_SITEMAP, "https://old.example/2026/12/radar",
+         datetime(2026, 12, 1, 7, 0, tzinfo=UTC), "Radar"),
+    ],
+    ids=["rss-2.0", "atom-1.0", "atom-0.3"],
+)  # fmt: skip
+def test_feed_given_as_sitemap_is_read_with_the_feed_parser(
+    body: bytes, loc: str, date: datetime, title: str
+) -> None:
+    """sitemaps.org, "Syndication feed": RSS 2.0, Atom 0.3 and 1.0 are accepted sitemaps;
+    the link is the URL, pubDate / the Atom date its last modification."""
+    sitemap = parse_sitemap(body, "https://www.heise.example/rss.xml")
+    assert (sitemap.kind, sitemap.form) == ("urlset", "feed")
+    first = sitemap.entries[0]
+    assert (first.loc, first.date, first.news_title) == (loc, date, title)
+
+
+def test_rss_as_sitemap_keeps_undated_entries_and_the_feed_language() -> None:
+    entries = parse_sitemap(RSS_AS_SITEMAP, "https://www.heise.example/rss.xml").entries
+    assert [(e.loc, e.lastmod, e.language) for e in entries][1:] == [
+        ("https://www.heise.example/news/2.html", None, "de")
+    ]
+
+
+CUT_URLSET = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    b"<url><loc>https://www.spiegel.example/politik/nato-gipfel-a-1</loc></url>\n"
+    b"<url><loc>https://www.spiegel.example/politik/drohnen-a-2</loc>"
+    b"<lastmod>2026-12-01</lastmod></url>\n"
+    b"<url><loc>https://www.spiegel.example/politik/page_"
+)
+
+
+def test_a_file_cut_inside_a_loc_drops_the_fragment() -> None:
+    """A download cut in the middle of a <loc>: libxml2's recovery hands over the fragment;
+    a <loc> that was not closed is dropped and counted, never requested."""
+    compressor = zlib.compressobj(wbits=31)  # gzip, cut where CUT_URLSET ends
+    cut_gzip = compressor.compress(CUT_URLSET) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    for body in (CUT_URLSET, cut_gzip):
+        sitemap = parse_sitemap(body, "https://www.spiegel.example/sitemap.xml")
+        assert locs(sitemap) == [
+            "https://www.spiegel.example/politik/nato-gipfel-a-1",
+            "https://www.spiegel.example/politik/drohnen-a-2",
+        ]
+        assert sitemap.cut_locs == 1
+        assert sitemap.problem is not None and "ends inside a <loc>" in sitemap.problem
+
+
+def test_a_sitemap_index_cut_inside_a_loc_drops_the_fragment() -> None:
+    body = index("https://x.example/sitemap-2026-11.xml")[:-len("</sitemapindex>")] + (
+        b"<sitemap><loc>https://x.example/sitemap-2026-1"
+    )
+    sitemap = parse_sitemap(body, "https://x.example/sitemap_index.xml")
+    assert sitemap.sitemaps == ["https://x.example/sitemap-2026-11.xml"]
+    assert sitemap.cut_locs == 1
+
+
+def test_a_file_cut_after_a_loc_keeps_every_whole_url() -> None:
+    # The last <loc> was closed (or its end tag had begun): its URL is whole.
+    for tail in (b"2</loc>", b"2</lo", b"2</loc></url>"):
+        sitemap = parse_sitemap(CUT_URLSET + tail, "https://www.spiegel.example/sitemap.xml")
+        assert locs(sitemap)[-1] == "https://www.spiegel.example/politik/page_2"
+        assert sitemap.cut_locs == 0

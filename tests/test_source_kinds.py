@@ -76,6 +76,76 @@ def test_sitemap_outlet(site, make_config) -> None:  # type: ignore[no-untyped-d
     assert all(site.hits[url.removeprefix(site.base)] == 1 for url in fresh)
 
 
+def test_sitemap_forms_over_http(site, make_config) -> None:  # type: ignore[no-untyped-def]
+    """Every form sitemaps.org and robots.txt allow, crawled end to end: robots.txt keys as
+    Google reads them (`site-map:`, `Sitemaps:`, no colon), a text sitemap, RSS 2.0 and Atom
+    1.0 given as sitemaps, and a sitemap cut inside a <loc> whose fragment is never asked for.
+    The text sitemap's raw UTF-8 slug is requested in its percent-encoded form (RFC 3987)."""
+    now = datetime.now(UTC)
+    site.add("/2026/actualit%C3%A9-ia", story(1))
+    in_text = site.url("/2026/actualité-ia")
+    in_rss = site.add("/2026/rss-story", story(2))
+    in_atom = site.add("/2026/atom-story", story(3))
+    in_cut = site.add("/2026/whole-story", story(4))
+    site.add("/robots.txt", f"User-agent: *\nAllow: /\nsite-map: {site.url('/index.xml')}\n"
+             f"Sitemaps: {site.url('/articles.txt')}\nSitemap {site.url('/rss.xml')}\n",
+             content_type="text/plain")  # fmt: skip
+    site.add("/index.xml", (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url('/cut.xml')}</loc></sitemap>"
+        f"<sitemap><loc>{site.url('/atom.xml')}</loc></sitemap></sitemapindex>"
+    ), content_type="application/xml")  # fmt: skip
+    site.add("/articles.txt", f"{in_text}\n", content_type="text/plain; charset=utf-8")
+    site.add("/rss.xml", (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<item><title>RSS story</title><link>{in_rss}</link>"
+        f"<pubDate>{now.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+        "</channel></rss>"
+    ), content_type="application/rss+xml")  # fmt: skip
+    site.add("/atom.xml", (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title>'
+        f'<entry><title>Atom story</title><link href="{in_atom}"/><id>urn:a</id>'
+        f"<updated>{iso(now)}</updated></entry></feed>"
+    ), content_type="application/atom+xml")  # fmt: skip
+    site.add("/cut.xml", (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{in_cut}</loc><lastmod>{iso(now)}</lastmod></url>"
+        f"<url><loc>{site.url('/2026/page_')}"
+    ), content_type="application/xml")  # fmt: skip
+    config = make_config([{"name": "forms", "kind": "sitemap",
+                           "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
+    result = run_cli("crawl", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "forms: 4 entries, 4 new" in result.stdout, result.stdout
+    exported = run_cli("export", "--config", str(config), "--format", "jsonl").stdout
+    urls = sorted(json.loads(line)["url"] for line in exported.splitlines())
+    assert urls == sorted([site.url("/2026/actualit%C3%A9-ia"), in_rss, in_atom, in_cut])
+    assert not any(path.startswith("/2026/page_") for path in site.hits)
+    listed = run_cli("sources", "list", "--config", str(config)).stdout
+    assert "no colon after 'Sitemap'" in listed  # said, not silently dropped
+
+
+def test_sitemap_source_whose_sitemaps_cannot_be_read_fails(site, make_config) -> None:  # type: ignore[no-untyped-def]
+    """0 entries because no child sitemap could be read is a failed pass, not "ok, 0
+    entries": the source shows as failing in the summary and in `sources list`."""
+    site.add("/robots.txt", f"Sitemap: {site.url('/index.xml')}\n", content_type="text/plain")
+    site.add("/index.xml", (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url('/gone.xml')}</loc></sitemap>"
+        f"<sitemap><loc>{site.url('/login.xml')}</loc></sitemap></sitemapindex>"
+    ), content_type="application/xml")  # fmt: skip
+    site.add("/gone.xml", "not here", status=404, content_type="text/plain")
+    site.add("/login.xml", "<!DOCTYPE html><html><body>Please log in</body></html>")
+    config = make_config([{"name": "unreadable", "kind": "sitemap",
+                           "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
+    result = run_cli("crawl", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "Sources: 0 ok, 1 failed" in result.stdout, result.stdout
+    assert "unreadable: failed: 0 entries: 2 sitemap(s) could not be read" in result.stdout
+    listed = run_cli("sources", "list", "--config", str(config)).stdout
+    assert "error" in listed and "could not be read" in listed, listed
+
+
 def test_listing_outlet(site, make_config) -> None:  # type: ignore[no-untyped-def]
     first = [site.add(f"/2026/11/27/pentagon-story-number-{n}", story(n)) for n in range(2)]
     second = [site.add(f"/2026/11/26/defense-story-number-{n}", story(10 + n)) for n in range(2)]

@@ -33,6 +33,8 @@ class FeedsSpider(SourceSpider):
             self.problem(source, f"recovered feed defect: {feed.problem}")
         if feed.skipped:
             self.crawler.stats.inc_value("newsmon/feed/entry_without_link", feed.skipped)
+        if feed.home_pages:
+            self.crawler.stats.inc_value("newsmon/feed/home_page_link", feed.home_pages)
         if feed.truncated:
             self.logger.info("Source %s: read only the first %d entries (max_entries_per_feed)",
                              source.name, limit)  # fmt: skip

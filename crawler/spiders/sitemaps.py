@@ -1,6 +1,8 @@
 """The `sitemaps` spider: polls every enabled `kind: sitemap` source (a sitemap, a sitemap
-index, gzipped or not, Google News sitemaps, or a robots.txt whose `Sitemap:` lines name them)
-and yields an `Article` item for each recent entry not yet stored.
+index, gzipped or not, Google News sitemaps, a text sitemap, an RSS or Atom feed given as a
+sitemap, or a robots.txt whose `Sitemap:` lines name them) and yields an `Article` item for
+each recent entry not yet stored. A pass that found no entry because sitemaps could not be
+read is a failed pass of the source.
 
 Parsing, recency and the safe walk through nested indexes live in `crawler.sitemaps`; this
 spider only requests what they say. Google News titles and publication dates, which Scrapy's
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from crawler.config import Source, parse_duration
 from crawler.feeds import FeedEntry
@@ -26,7 +29,7 @@ from crawler.sitemaps import (
     recent_sitemaps,
     sitemaps_from_robots,
 )
-from crawler.spiders.articles import SourceSpider
+from crawler.spiders.articles import SourceSpider, describe_failure
 
 DEFAULT_MAX_AGE = "2d"
 
@@ -40,6 +43,8 @@ class SitemapsSpider(SourceSpider):
         limits = self.config_settings
         self.walks = {s.name: SitemapWalk(max_sitemaps=limits.max_sitemaps) for s in self.sources}
         self.budget = {s.name: limits.max_sitemap_urls for s in self.sources}
+        # Child sitemaps whose download or parsing failed, per source: what made a pass empty.
+        self.unread: dict[str, list[str]] = {s.name: [] for s in self.sources}
 
     def parse_source(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
         self.walks[source.name].start(source.url)
@@ -51,10 +56,12 @@ class SitemapsSpider(SourceSpider):
         max_age = timedelta(seconds=parse_duration(source.max_age or DEFAULT_MAX_AGE))
         now = datetime.now(UTC)
         if urlsplit(response.url).path.endswith("/robots.txt"):
-            children = sitemaps_from_robots(response.body, response.url)
-            if not children and top:
+            robots = sitemaps_from_robots(response.body, response.url)
+            for line in robots.problems:
+                self.problem(source, line)
+            if not robots.urls and top:
                 self.fail_source(source, "robots.txt names no sitemap")
-            yield from self._children(source, walk.children(requested, children))
+            yield from self._children(source, walk.children(requested, robots.urls))
             return
         try:
             sitemap = parse_sitemap(response.body, response.url,
@@ -63,10 +70,12 @@ class SitemapsSpider(SourceSpider):
             if top:
                 self.fail_source(source, str(exc))
             else:
-                self.problem(source, f"{response.url}: {exc}")
+                self.unreadable(source, f"{response.url}: {exc}")
             return
         if sitemap.problem:
             self.problem(source, f"{response.url}: {sitemap.problem}")
+        if sitemap.cut_locs:
+            self.crawler.stats.inc_value("newsmon/sitemap/loc_cut", sitemap.cut_locs)
         if sitemap.kind == "index":
             children = walk.children(requested, recent_sitemaps(sitemap, max_age, now))
             yield from self._children(source, children)
@@ -79,6 +88,27 @@ class SitemapsSpider(SourceSpider):
                            entry_id=None) for e in entries]  # fmt: skip
         language = next((e.language for e in entries if e.language), None)
         yield from self.follow_links(source, links, language)
+
+    def unreadable(self, source: Source, text: str) -> None:
+        """A child sitemap could not be read (download failed, not a sitemap)."""
+        self.unread[source.name].append(text)
+        self.problem(source, text)
+
+    def _part_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        source: Source = failure.request.cb_kwargs["source"]
+        self.unread[source.name].append(f"{failure.request.url}: {describe_failure(failure)}")
+        yield from super()._part_failed(failure)
+
+    def part_done(self, source: Source) -> Iterator[scrapy.Request]:
+        # A pass that found nothing because sitemaps could not be read failed: "ok, 0
+        # entries" would hide a broken source until someone wonders why it went quiet.
+        progress = self.progress[source.name]
+        unread = self.unread[source.name]
+        last_part = progress.parts == 1 and source.name not in self.results
+        if last_part and not progress.entries and unread:
+            self.fail_source(source, f"0 entries: {len(unread)} sitemap(s) could not be read: "
+                                     f"{unread[0]}")  # fmt: skip
+        return super().part_done(source)
 
     def _children(self, source: Source, urls: list[str]) -> Iterator[scrapy.Request]:
         walk = self.walks[source.name]
