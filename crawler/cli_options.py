@@ -70,9 +70,14 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
         return None
     now = now or datetime.now(UTC)
     try:
-        return now - timedelta(seconds=parse_duration(text))
+        seconds = parse_duration(text)
     except ValueError:
         pass
+    else:
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:  # before year 1: everything is since then
+            return datetime.min.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -392,6 +392,17 @@ def _words_of(text: str) -> tuple[list[tuple[int, int, str, str]], list[int]]:
     return words, source
 
 
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character spans sorted, overlapping or touching ones merged (for highlighting)."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
 def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     """Character spans of `text` where one of `terms` matches, merged, in order; terms that
     cannot be matched are left out. For highlighting: word by word, the plain reading of the
@@ -424,13 +435,7 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
                 while stop < len(text) and unicodedata.category(text[stop]).startswith("M"):
                     stop += 1  # the marks of the last letter (a decomposed "é") go with it
                 spans.append((source[words[i][0]], stop))
-    merged: list[tuple[int, int]] = []
-    for start, stop in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
-        else:
-            merged.append((start, stop))
-    return merged
+    return merge_spans(spans)
 
 
 def _anywhere_spans(text: str, terms: list[tuple[re.Pattern[str], tuple[_Word, ...]]]
@@ -785,13 +790,7 @@ class Matches(dict[str, list[str]]):
                 for term in self[rule.name]:
                     tid = self._matcher._ids[term]
                     spans += [segment.original(s, e) for s, e in hits.get(tid, ())]
-        merged: list[tuple[int, int]] = []
-        for start, stop in sorted(spans):
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
-            else:
-                merged.append((start, stop))
-        return merged
+        return merge_spans(spans)
 
     def why_not(self, topic: str) -> Miss | None:
         """Why `topic` did not apply to this article; None if it did. Raises KeyError for a

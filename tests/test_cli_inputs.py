@@ -196,6 +196,13 @@ def test_versions_of_an_unknown_article(config: Path) -> None:
     assert known.exit_code == 0 and known.output == "Article 1 has no earlier versions.\n"
 
 
+def test_since_longer_than_the_calendar_means_everything(config: Path) -> None:
+    """A duration past year 1 is "since the beginning", not an OverflowError traceback."""
+    store_with(config, ["A title"])
+    result = newsmon("hits", "--config", str(config), "--since", "99999999999d")
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+
+
 # --- the database URL ------------------------------------------------------------------------
 
 

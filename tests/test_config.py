@@ -151,16 +151,22 @@ MISTAKES = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(MISTAKES))
-def test_mistakes_name_file_entry_and_field(tmp_path: Path, case: str) -> None:
-    files, culprit, fragments = MISTAKES[case]
-    directory = write(tmp_path / "c", **files)
+def refused_naming(directory: Path, culprit: str, fragments: list[str]) -> None:
+    """Loading the config fails with a message that starts with the culprit file and names
+    each fragment."""
     with pytest.raises(ConfigError) as raised:
         load_config(directory)
     message = str(raised.value)
     assert message.startswith(str(directory / culprit)), message
     for fragment in fragments:
         assert fragment in message, message
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_mistakes_name_file_entry_and_field(tmp_path: Path, case: str) -> None:
+    files, culprit, fragments = MISTAKES[case]
+    directory = write(tmp_path / "c", **files)
+    refused_naming(directory, culprit, fragments)
 
 
 def test_missing_directory_and_file(tmp_path: Path) -> None:
@@ -253,12 +259,7 @@ IMPOSSIBLE_SCHEDULES = {
 def test_impossible_schedules_are_refused(tmp_path: Path, case: str) -> None:
     entry, culprit, fragments = IMPOSSIBLE_SCHEDULES[case]
     directory = write(tmp_path / "c", sources="sources:\n" + entry)
-    with pytest.raises(ConfigError) as raised:
-        load_config(directory)
-    message = str(raised.value)
-    assert message.startswith(str(directory / culprit)), message
-    for fragment in fragments:
-        assert fragment in message, message
+    refused_naming(directory, culprit, fragments)
 
 
 @pytest.mark.parametrize("setting", ["every", "min_every", "max_every", "max_backoff"])
