@@ -211,7 +211,9 @@ def test_canonicalization_is_idempotent_on_any_text(prefix: str, rest: str) -> N
     assert canonicalize(canonical) == canonical
 
 
-@given(_HOSTS, st.text(alphabet=st.characters(exclude_characters="%?#\\\t\n\r"), max_size=20))
+# A lone surrogate has no UTF-8 form, so no URI spells it: IRIs are made of characters.
+@given(_HOSTS, st.text(alphabet=st.characters(codec="utf-8", exclude_characters="%?#\\\t\n\r"),
+                       max_size=20))
 def test_an_iri_and_its_uri_canonicalize_equal(host: str, path: str) -> None:
     """RFC 3987 §3.1: the IRI's characters, UTF-8 percent-encoded, are the same resource."""
     # The path ends inside the URL: surrounding whitespace is trimmed from a whole URL.
