@@ -71,6 +71,7 @@ class SourceSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sources: list[Source] = []
+        self.by_name: dict[str, Source] = {}
         self.progress: dict[str, Progress] = {}
         self.results: dict[str, Outcome] = {}  # what each source's pass gave
         self.scheduled: set[str] = set()  # article URLs requested in this pass
@@ -103,6 +104,7 @@ class SourceSpider(scrapy.Spider):
                               parse_duration(ours.max_backoff))  # fmt: skip
         names = settings.getlist("NEWSMON_SOURCES")
         self.sources = [s for s in config.enabled_sources(names) if s.kind == self.kind]
+        self.by_name = {source.name: source for source in self.sources}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.configure()
@@ -419,7 +421,7 @@ class SourceSpider(scrapy.Spider):
         if progress is None:
             return
         progress.pending -= 1
-        source = next((s for s in self.sources if s.name == name), None)
+        source = self.by_name.get(name)
         if source is not None:
             self._finish(source)
 
