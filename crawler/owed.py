@@ -193,6 +193,14 @@ class OwedLinks:
                 < now - FORGET_AFTER
             ))  # fmt: skip
 
+    def debtors(self) -> set[str]:
+        """Every source that owes links, in one query (a pass asks `due` only of these)."""
+        with self.engine.connect() as connection:
+            return set(connection.execute(
+                select(owed_links.c.source).distinct()
+                .where(owed_links.c.gave_up_at.is_(None), owed_links.c.dropped_at.is_(None))
+            ).scalars())  # fmt: skip
+
     def owing(self, sources: list[str]) -> set[str]:
         """Which of these sources still owe links (given-up links owe nothing)."""
         with self.engine.connect() as connection:

@@ -72,6 +72,7 @@ class SourceSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.sources: list[Source] = []
         self.by_name: dict[str, Source] = {}
+        self.debtors: set[str] = set()  # sources that owed links when the pass began
         self.progress: dict[str, Progress] = {}
         self.results: dict[str, Outcome] = {}  # what each source's pass gave
         self.scheduled: set[str] = set()  # article URLs requested in this pass
@@ -108,6 +109,7 @@ class SourceSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.configure()
+        self.debtors = self.owed.debtors()
         stored = self.state.all_validators({source.name: source.url for source in self.sources})
         for source in self.sources:
             validators = stored.get(source.name, Validators())
@@ -237,6 +239,8 @@ class SourceSpider(scrapy.Spider):
 
     def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
         """Requests for the source's owed links that are due, wherever its feed now stands."""
+        if source.name not in self.debtors:
+            return
         now = datetime.now(UTC)
         try:
             due = [link for link in self.owed.due(source.name, now)
