@@ -255,6 +255,8 @@ class NearDuplicateIndex:
         self._counts = np.empty(0, dtype=np.uint32)
         self._values = np.empty((0, num_perm), dtype=np.uint32)
         self._known: set[int] = set()
+        self._retired = np.empty(0, dtype=bool)  # rows of articles that became copies
+        self._n_retired = 0
         self._entries = np.empty(0, dtype=np.uint64)  # band key << 32 | row, sorted
         # Where the entries of each value of their top `_directory_bits` bits start, then the end.
         self._directory = np.zeros(2, dtype=np.intp)
@@ -263,7 +265,7 @@ class NearDuplicateIndex:
         self._pending_entries: list[np.ndarray] = []
 
     def __len__(self) -> int:
-        return self._n
+        return self._n - self._n_retired
 
     def add(self, key: int, sig: bytes) -> None:
         """Index the signature of stored article `key` (each key once)."""
@@ -286,6 +288,7 @@ class NearDuplicateIndex:
         self._grow(len(items))
         self._keys[self._n : self._n + len(items)] = keys
         self._counts[self._n : self._n + len(items)] = counts
+        self._retired[self._n : self._n + len(items)] = False
         self._values[self._n : self._n + len(items)] = full
         self._known.update(keys)
         self._n += len(items)
@@ -305,6 +308,17 @@ class NearDuplicateIndex:
         if len(self._pending_entries) >= PENDING:
             self._merge(np.empty(0, dtype=np.uint64))
 
+    def discard(self, key: int) -> None:
+        """Stop finding stored article `key`: an earlier-published article took its place as
+        the original of its copies. Its band entries stay, skipped by `find` (removing them
+        would mean rewriting the sorted array, for an event far rarer than an addition)."""
+        if key not in self._known:
+            return
+        self._known.discard(key)
+        row = int(np.flatnonzero(self._keys[: self._n] == key)[-1])
+        self._retired[row] = True
+        self._n_retired += 1
+
     def find(self, sig: bytes) -> int | None:
         """Key of the stored near-duplicate of the text signed `sig`, or None.
 
@@ -319,6 +333,9 @@ class NearDuplicateIndex:
         if count == 0:
             return None
         rows, same_lead = self._candidates(self._band_keys_of(full, lead)[0])
+        if self._n_retired:
+            kept = ~self._retired[rows]
+            rows, same_lead = rows[kept], same_lead[kept]
         if rows.size == 0:
             return None
         query = full[0]
@@ -443,6 +460,7 @@ class NearDuplicateIndex:
         capacity = max(needed, 2 * len(self._keys), 1024)
         self._keys = np.resize(self._keys, capacity)
         self._counts = np.resize(self._counts, capacity)
+        self._retired = np.resize(self._retired, capacity)
         values = np.empty((capacity, self.num_perm), dtype=np.uint32)
         values[: self._n] = self._values[: self._n]
         self._values = values
