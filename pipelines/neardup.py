@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import re
 import struct
-import unicodedata
 import zlib
 from collections.abc import Iterable
 from functools import cache
 
 import numpy as np
 
-__all__ = ["COMBINING_MARKS", "NearDuplicateIndex", "signature", "words"]
+from crawler.folding import fold
+
+__all__ = ["NearDuplicateIndex", "signature", "words"]
 
 NUM_PERM = 128
 SHINGLE = 3
@@ -76,35 +77,16 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 
 
-def _combining_marks() -> re.Pattern[str]:
-    """Every combining mark of the Basic Multilingual Plane, as a character class (6 ms once)."""
-    ranges: list[list[int]] = []
-    for code in range(0x10000):
-        if unicodedata.combining(chr(code)):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    return re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]")
-
-
-COMBINING_MARKS = _combining_marks()
-
-
-def _fold(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return unicodedata.normalize("NFC", COMBINING_MARKS.sub("", folded))
-
-
 def words(text: str) -> list[str]:
-    """The words of `text`, blind to case, accents, compatibility forms and punctuation."""
-    return _WORDS.findall(_fold(text))
+    """The words of `text`, blind to case, accents, compatibility forms and punctuation
+    (`crawler.folding.fold`)."""
+    return _WORDS.findall(fold(text))
 
 
 def _body(text: str) -> list[str]:
     """The words of the long lines of `text`; of all its lines when short lines hold most of
     its words (a list, a schedule)."""
-    lines = [_WORDS.findall(line) for line in _fold(text).splitlines()]
+    lines = [_WORDS.findall(line) for line in fold(text).splitlines()]
     every = [word for line in lines for word in line]
     long = [word for line in lines if len(line) >= LONG_LINE for word in line]
     return long if 2 * len(long) >= len(every) else every
