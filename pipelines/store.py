@@ -44,8 +44,12 @@ _KNOWN_URLS = select(article_urls.c.url).where(
     article_urls.c.url.in_(bindparam("urls", expanding=True))
 )
 _INSERT_URLS = insert(article_urls)
-_ORIGINAL = select(articles.c.id, articles.c.published, articles.c.duplicate_of).where(
-    articles.c.id == bindparam("b_id")
+# Locked (PostgreSQL): two writers adding to one group take turns, so the second sees the
+# group as the first left it, and a re-pointing sees every copy committed before it.
+_ORIGINAL = (
+    select(articles.c.id, articles.c.published, articles.c.duplicate_of)
+    .where(articles.c.id == bindparam("b_id"))
+    .with_for_update()
 )
 _REPOINT = (
     update(articles)
