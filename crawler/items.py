@@ -42,7 +42,9 @@ class Article:
 
     # Filled by the dedup pipeline.
     seen_urls: list[str] = field(default_factory=list)  # other URLs that led here
-    duplicate_of: int | None = None  # the first-seen article this one is a near copy of
+    # The original of the group of copies this one is a copy of (the store makes this article
+    # the original instead when it was published earlier, see `replaced`).
+    duplicate_of: int | None = None
     changed: bool = False  # an already stored page came back with materially changed text
     change: str = ""  # what changed, for people ("+120 words, -30 words")
 
@@ -54,6 +56,7 @@ class Article:
 
     # Filled by the store pipeline.
     id: int | None = None
+    replaced: int | None = None  # the original it took the place of, published later than it
 
 
 class ArticleFailed(DropItem):

@@ -58,7 +58,8 @@ How terms match (a public contract; tests/test_terms.py has cases for each rule)
   terms, then `all` groups): the `any` terms that matched and, if the `all` part applies, the
   terms of its groups that matched (with `near`: those inside the qualifying windows).
 
-Accents are removed by compatibility decomposition (NFKD) and dropping every combining mark,
+Accents are removed by compatibility decomposition (NFKD) and dropping every mark
+(`crawler.folding.strip_every_mark`, which says why tagging drops more than the other stages),
 so "e\\u0301" is "é" is "e", and "ﬁ" is "fi". In scripts that write vowels as combining marks
 (Devanagari, Thai...) the vowel signs are dropped as well, which makes matching there looser.
 
@@ -81,6 +82,8 @@ from functools import cache, lru_cache
 from itertools import islice
 
 import ahocorasick
+
+from crawler.folding import strip_every_mark
 
 __all__ = [
     "DEFAULT_LEAD",
@@ -158,27 +161,6 @@ class _Rule:
     exceptions: tuple[int, ...]
 
 
-@cache
-def _marks() -> re.Pattern[str]:
-    """Every combining mark of the BMP, as one character class; built on first use (~25 ms)."""
-    # Marks beyond the BMP (historic scripts, variation selectors) are left alone: they split
-    # words in terms and texts alike, and a class reaching past the BMP makes `re` ~20x slower.
-    codes = [c for c in range(0x10000) if unicodedata.category(chr(c)).startswith("M")]
-    ranges: list[tuple[int, int]] = []
-    for c in codes:
-        if ranges and ranges[-1][1] == c - 1:
-            ranges[-1] = (ranges[-1][0], c)
-        else:
-            ranges.append((c, c))
-    return re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]+")
-
-
-def _strip_accents(s: str) -> str:
-    if s.isascii():  # most English text: nothing to decompose
-        return s
-    return _marks().sub("", unicodedata.normalize("NFKD", s))
-
-
 def _parse(term: str) -> tuple[_Word, ...]:
     if not isinstance(term, str):  # YAML turns `- 2024` or `- yes` into non-strings
         raise TermError(f"term {term!r} is a {type(term).__name__}, not a string")
@@ -192,7 +174,7 @@ def _parse(term: str) -> tuple[_Word, ...]:
             name = unicodedata.name(char, "a control character")
             raise TermError(f"term {term!r} contains an invisible character, U+{ord(char):04X} "
                             f"({name}), so it never matches as it reads: remove it")  # fmt: skip
-    stripped = _strip_accents(body)
+    stripped = strip_every_mark(body)
     if _BAD_STAR.search(stripped):
         raise TermError(f"term {term!r}: '*' may only end a word, as in 'militar*'")
     words = tuple(
@@ -284,7 +266,7 @@ class _Segment:
     def __init__(self, text: str) -> None:
         self.text = text
         self._source: list[int] | None = None
-        self.exact = _strip_accents(text)
+        self.exact = strip_every_mark(text)
         self.folded = self.exact.casefold()
         self.hits: dict[int, list[tuple[int, int]]] = {}
         # casefold keeps every offset but after a letter it makes longer ("ß", rarely others):
@@ -370,7 +352,7 @@ def _sources(text: str, exact: str) -> list[int]:
     highlighting and for terms marked `=`."""
     if text.isascii():
         return list(range(len(text)))
-    pieces = [_strip_accents(char) for char in text]
+    pieces = [strip_every_mark(char) for char in text]
     source = [i for i, piece in enumerate(pieces) for _ in piece]
     # Stripped whole, a text whose marks beyond the BMP are reordered differs: no map then,
     # but offsets clipped to the text rather than an error.
@@ -383,7 +365,7 @@ def _words_of(text: str) -> tuple[list[tuple[int, int, str, str]], list[int]]:
     offsets in the accent-stripped text, and the map from those offsets back to `text`.
     The words are those of the accent-stripped text, as for `Matcher` (marks dropped inside
     a word join it: "हिन्दी" is one word)."""
-    pieces = [_strip_accents(char) for char in text]
+    pieces = [strip_every_mark(char) for char in text]
     source = [i for i, piece in enumerate(pieces) for _ in piece]
     words = [
         (match.start(), match.end(), match.group(), match.group().casefold())
@@ -441,7 +423,7 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
 def _anywhere_spans(text: str, terms: list[tuple[re.Pattern[str], tuple[_Word, ...]]]
                     ) -> list[tuple[int, int]]:  # fmt: skip
     """Character spans of `text` where terms of scripts without spaces match (`_anywhere`)."""
-    pieces = [_strip_accents(char) for char in text]
+    pieces = [strip_every_mark(char) for char in text]
     source = [i for i, piece in enumerate(pieces) for _ in piece]
     segment = _Segment("".join(pieces))  # stripping is idempotent: offsets stay those of source
     spans = []
@@ -456,6 +438,8 @@ def _anywhere_spans(text: str, terms: list[tuple[re.Pattern[str], tuple[_Word, .
                     end += 1  # the marks of the last letter go with it, as in term_spans
                 spans.append((source[begin], end))
     return spans
+
+
 def _written(text: str, source: list[int], start: int, end: int) -> str:
     """The characters of `text` that the accent-stripped word [start, end) comes from."""
     stop = source[end - 1] + 1

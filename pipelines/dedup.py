@@ -5,9 +5,11 @@
   the store only records the new URLs.
 - A copy: the same text at another outlet (a wire story run word for word), or a near copy
   (republication with another headline, a dateline, other boilerplate, a teaser):
-  `duplicate_of` is set to the first-seen article, found by the text's fingerprint or through
-  the near-duplicate index (`pipelines.neardup`), which is rebuilt from stored signatures once per
-  process and grows as articles are stored.
+  `duplicate_of` is set to the original of its group of copies, found by the text's
+  fingerprint or through the near-duplicate index (`pipelines.neardup`), which holds originals
+  only: rebuilt from stored signatures once per process, it grows as originals are stored, and
+  loses an original that an earlier-published copy replaced (the store decides that, in the
+  article's transaction: `pipelines.store.insert_article`).
 - An update: a stored page fetched again (`recheck`) whose text changed materially is marked
   `changed`, to be re-tagged and stored as the article's new version.
 """
@@ -139,6 +141,9 @@ class DedupPipeline(IndexedPipeline):
                 self.stats.inc_value("newsmon/dedup/updated")
 
     def stored(self, item: Article) -> None:
-        """A stored original joins the index, so later copies in this process find it."""
+        """A stored original joins the index, so later copies in this process find it; the
+        original it replaced (published later than it) leaves it, after the commit."""
+        if item.replaced is not None:
+            self.index.discard(item.replaced)
         if item.duplicate_of is None and not item.recheck and words(item.text):
             self.index.add(item.id, item.signature)

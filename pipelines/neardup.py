@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import re
 import struct
-import unicodedata
 import zlib
 from collections.abc import Iterable
 from functools import cache
 
 import numpy as np
 
-__all__ = ["COMBINING_MARKS", "NearDuplicateIndex", "signature", "words"]
+from crawler.folding import fold
+
+__all__ = ["NearDuplicateIndex", "signature", "words"]
 
 NUM_PERM = 128
 SHINGLE = 3
@@ -76,35 +77,16 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 
 
-def _combining_marks() -> re.Pattern[str]:
-    """Every combining mark of the Basic Multilingual Plane, as a character class (6 ms once)."""
-    ranges: list[list[int]] = []
-    for code in range(0x10000):
-        if unicodedata.combining(chr(code)):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    return re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]")
-
-
-COMBINING_MARKS = _combining_marks()
-
-
-def _fold(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return unicodedata.normalize("NFC", COMBINING_MARKS.sub("", folded))
-
-
 def words(text: str) -> list[str]:
-    """The words of `text`, blind to case, accents, compatibility forms and punctuation."""
-    return _WORDS.findall(_fold(text))
+    """The words of `text`, blind to case, accents, compatibility forms and punctuation
+    (`crawler.folding.fold`)."""
+    return _WORDS.findall(fold(text))
 
 
 def _body(text: str) -> list[str]:
     """The words of the long lines of `text`; of all its lines when short lines hold most of
     its words (a list, a schedule)."""
-    lines = [_WORDS.findall(line) for line in _fold(text).splitlines()]
+    lines = [_WORDS.findall(line) for line in fold(text).splitlines()]
     every = [word for line in lines for word in line]
     long = [word for line in lines if len(line) >= LONG_LINE for word in line]
     return long if 2 * len(long) >= len(every) else every
@@ -255,6 +237,8 @@ class NearDuplicateIndex:
         self._counts = np.empty(0, dtype=np.uint32)
         self._values = np.empty((0, num_perm), dtype=np.uint32)
         self._known: set[int] = set()
+        self._retired = np.empty(0, dtype=bool)  # rows of articles that became copies
+        self._n_retired = 0
         self._entries = np.empty(0, dtype=np.uint64)  # band key << 32 | row, sorted
         # Where the entries of each value of their top `_directory_bits` bits start, then the end.
         self._directory = np.zeros(2, dtype=np.intp)
@@ -263,7 +247,7 @@ class NearDuplicateIndex:
         self._pending_entries: list[np.ndarray] = []
 
     def __len__(self) -> int:
-        return self._n
+        return self._n - self._n_retired
 
     def add(self, key: int, sig: bytes) -> None:
         """Index the signature of stored article `key` (each key once)."""
@@ -286,6 +270,7 @@ class NearDuplicateIndex:
         self._grow(len(items))
         self._keys[self._n : self._n + len(items)] = keys
         self._counts[self._n : self._n + len(items)] = counts
+        self._retired[self._n : self._n + len(items)] = False
         self._values[self._n : self._n + len(items)] = full
         self._known.update(keys)
         self._n += len(items)
@@ -305,6 +290,17 @@ class NearDuplicateIndex:
         if len(self._pending_entries) >= PENDING:
             self._merge(np.empty(0, dtype=np.uint64))
 
+    def discard(self, key: int) -> None:
+        """Stop finding stored article `key`: an earlier-published article took its place as
+        the original of its copies. Its band entries stay, skipped by `find` (removing them
+        would mean rewriting the sorted array, for an event far rarer than an addition)."""
+        if key not in self._known:
+            return
+        self._known.discard(key)
+        row = int(np.flatnonzero(self._keys[: self._n] == key)[-1])
+        self._retired[row] = True
+        self._n_retired += 1
+
     def find(self, sig: bytes) -> int | None:
         """Key of the stored near-duplicate of the text signed `sig`, or None.
 
@@ -319,6 +315,9 @@ class NearDuplicateIndex:
         if count == 0:
             return None
         rows, same_lead = self._candidates(self._band_keys_of(full, lead)[0])
+        if self._n_retired:
+            kept = ~self._retired[rows]
+            rows, same_lead = rows[kept], same_lead[kept]
         if rows.size == 0:
             return None
         query = full[0]
@@ -443,6 +442,7 @@ class NearDuplicateIndex:
         capacity = max(needed, 2 * len(self._keys), 1024)
         self._keys = np.resize(self._keys, capacity)
         self._counts = np.resize(self._counts, capacity)
+        self._retired = np.resize(self._retired, capacity)
         values = np.empty((capacity, self.num_perm), dtype=np.uint32)
         values[: self._n] = self._values[: self._n]
         self._values = values

@@ -1,20 +1,24 @@
 """Store pipeline: the last stage and the only writer of articles. One transaction per
 article: the article, every URL that led to it, its topics and the end of its link's debt
 (`crawler.owed`) land together or not at all, and unique URLs make a re-run store nothing
-twice. A changed page keeps its earlier text as a version; a re-checked page that did not
-change is only stamped. A store that fails (disk full, server gone) raises `ArticleFailed`:
-the link stays owed to the next pass.
+twice. The original of a group of copies is its earliest-published article: a copy published
+before its group's original becomes the original in its own transaction, the old original
+and its copies re-pointed to it (`insert_article`). A changed page keeps its earlier text as a
+version; a re-checked page that did not change is only stamped. A store that fails (disk
+full, server gone) raises `ArticleFailed`: the link stays owed to the next pass.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
+from datetime import datetime
 
 from scrapy.exceptions import DropItem
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from crawler.crawl_state import as_utc
 from crawler.database import engine_for, safe_url, storage_reason
 from crawler.items import Article, ArticleFailed
 from crawler.owed import settle
@@ -40,6 +44,18 @@ _KNOWN_URLS = select(article_urls.c.url).where(
     article_urls.c.url.in_(bindparam("urls", expanding=True))
 )
 _INSERT_URLS = insert(article_urls)
+# Locked (PostgreSQL): two writers adding to one group take turns, so the second sees the
+# group as the first left it, and a re-pointing sees every copy committed before it.
+_ORIGINAL = (
+    select(articles.c.id, articles.c.published, articles.c.duplicate_of)
+    .where(articles.c.id == bindparam("b_id"))
+    .with_for_update()
+)
+_REPOINT = (
+    update(articles)
+    .where((articles.c.id == bindparam("old")) | (articles.c.duplicate_of == bindparam("old")))
+    .values(duplicate_of=bindparam("new"))
+)
 _INSERT_TOPICS = insert(article_topics)
 
 
@@ -52,7 +68,31 @@ def add_urls(connection: Connection, article_id: int, urls: list[str]) -> int:
     return len(new)
 
 
+def group_original(connection: Connection, article_id: int) -> tuple[int, datetime | None]:
+    """(id, published) of the original of the group `article_id` belongs to, as stored now:
+    another writer may have re-pointed the group since the dedup stage looked."""
+    for _ in range(8):  # a group is one level deep; the bound only guards against a cycle
+        row = connection.execute(_ORIGINAL, {"b_id": article_id}).one()
+        if row.duplicate_of is None:
+            break
+        article_id = row.duplicate_of
+    return row.id, as_utc(row.published)
+
+
+def earlier(published: datetime | None, than: datetime | None) -> bool:
+    """Whether an article published at `published` was published first. Without both dates,
+    or on a tie, it was not: the first fetched stays the original."""
+    return published is not None and than is not None and published < than
+
+
 def insert_article(connection: Connection, item: Article, keep_html: bool) -> int:
+    replaced = None
+    if item.duplicate_of is not None:
+        original, published = group_original(connection, item.duplicate_of)
+        if earlier(as_utc(item.published), published):
+            replaced, item.duplicate_of = original, None
+        else:
+            item.duplicate_of = original
     article_id = connection.execute(
         _INSERT_ARTICLE,
         {
@@ -76,6 +116,9 @@ def insert_article(connection: Connection, item: Article, keep_html: bool) -> in
     if item.story_id is None:  # the first article of its story names it
         item.story_id = article_id
         connection.execute(_NAME_STORY, {"b_id": article_id})
+    if replaced is not None:  # the old original and its copies now copy this one
+        connection.execute(_REPOINT, {"old": replaced, "new": article_id})
+    item.replaced = replaced
     add_urls(connection, article_id, [item.url, *item.seen_urls])
     write_topics(connection, article_id, item.matches, new=True)
     settle(connection, [item.link, item.url, *item.seen_urls])

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from crawler.folding import fold
 
 WINDOW = timedelta(days=3)
 LEAD_WORDS = 120  # names are introduced early; the rest of the text adds noise
@@ -41,8 +42,7 @@ STOP = frozenset(
 
 
 def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip(".-'’")
+    return fold(word).strip(".-'’")
 
 
 def story_terms(title: str | None, text: str) -> tuple[frozenset[str], frozenset[str]]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from typing import NamedTuple
 
-from pipelines.neardup import COMBINING_MARKS, signature
+from crawler.folding import fold_decomposed
+from pipelines.neardup import signature
 
 __all__ = ["TextKeys", "fingerprint", "text_keys"]
 
@@ -35,13 +35,8 @@ def text_keys(text: str) -> TextKeys:
 def fingerprint(text: str) -> str:
     """Hash of the text's words, blind to case, accents, spacing and punctuation.
 
-    Stored: the same text must give the same hash in every version, so the rule stays
-    "drop every character whose canonical combining class is not 0"; the regular expression
-    holds those of the Basic Multilingual Plane, and a text with characters beyond it (rare:
-    historic scripts, musical symbols) is filtered character by character."""
-    folded = unicodedata.normalize("NFKD", text).casefold()
-    if not folded.isascii():
-        folded = COMBINING_MARKS.sub("", folded)
-        if max(folded, default="") > "\uffff":
-            folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return hashlib.sha256(" ".join(_WORDS.findall(folded)).encode("utf-8")).hexdigest()
+    Stored: the same text must give the same hash in every version, so the words are folded
+    decomposed (`crawler.folding.fold_decomposed`), as they always were."""
+    return hashlib.sha256(
+        " ".join(_WORDS.findall(fold_decomposed(text))).encode("utf-8")
+    ).hexdigest()

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
 
 from tests.conftest import run_cli
 from tests.outlets import TOPICS, page, rss2
@@ -117,3 +121,91 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
     assert versions.returncode == 0, versions.stderr
     assert "then +18 words, -0 words" in versions.stdout  # the added sentence
     assert len(records(config)) == len(by_url)  # no new article
+
+
+def wire_copy(html: bytes) -> bytes:
+    """The wire's run of an outlet's story: a day later, another headline, a dateline."""
+    return reheadlined(html).replace(b"2024-11-04T09:30:00Z", b"2024-11-05T08:00:00Z")
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_the_original_is_the_article_published_first(  # type: ignore[no-untyped-def]
+    store, site_factory, make_config, request
+) -> None:
+    wire, outlet, daily, blog = (site_factory() for _ in range(4))
+    story = page("en_pentagon_ai.html")
+    wired = wire.add("/us-military-bets-on-ai", wire_copy(story))
+    original = outlet.add("/pentagon-ai", story)
+    rerun = daily.add("/wire/us-military-bets-on-ai", wire_copy(story))  # the wire's words
+    short = blog.add("/pentagon-teaser", teaser(story).replace(b"2024-11-04", b"2024-11-06"))
+    sites = (("wire", wire, wired), ("outlet", outlet, original), ("daily", daily, rerun),
+             ("blog", blog, short))  # fmt: skip
+    for _, site, link in sites:
+        site.add("/feed.xml", rss2([("x", link)]))
+    database = {}
+    if store == "postgresql":
+        database["database"] = request.getfixturevalue("postgres_url")
+    config = make_config([{"name": name, "url": site.url("/feed.xml")} for name, site, _ in sites],
+                         TOPICS, **database)  # fmt: skip
+    for name, _, _ in sites:  # the wire's copy is fetched first, the original second
+        result = run_cli("crawl", "--config", str(config), "--source", name)
+        assert result.returncode == 0, result.stderr
+
+    by_url = {record["url"]: record for record in records(config)}
+    assert by_url[original]["published"].startswith("2024-11-04T09:30")
+    assert by_url[wired]["published"].startswith("2024-11-05T08:00")
+    assert by_url[wired]["id"] < by_url[original]["id"]  # fetched first
+    assert by_url[original]["duplicate_of"] is None
+    assert by_url[wired]["duplicate_of"] == by_url[original]["id"]
+    assert by_url[rerun]["duplicate_of"] == by_url[original]["id"]  # same words as the wire's
+    assert by_url[short]["duplicate_of"] == by_url[original]["id"]  # near copy, found by index
+    assert by_url[original]["copies"] == 3 and by_url[wired]["copies"] == 0
+    assert len({record["story_id"] for record in by_url.values()}) == 1
+
+    hits = run_cli("hits", "--config", str(config), "--topic", "ai-military")
+    assert hits.returncode == 0, hits.stderr
+    originals = [line for line in hits.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(originals) == 1 and "Pentagon expands use" in originals[0]
+    assert "copies: 3" in hits.stdout
+
+
+def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The pipelines in process, as one crawl runs them: the store re-points the group in the
+    new article's transaction, and the near-duplicate index swaps originals after the commit."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.database import engine_for
+    from crawler.items import Article
+    from crawler.schema import articles
+    from pipelines.dedup import DedupPipeline, near_duplicate_index
+    from pipelines.store import StorePipeline
+    from pipelines.text_keys import text_keys
+    from tests.test_neardup import ARTICLE
+
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    stats = get_crawler().stats
+    dedup = DedupPipeline(engine_for(database), near_duplicate_index(database), stats)
+    store = StorePipeline(engine_for(database), False, stats)
+
+    def crawled(source: str, text: str, day: int | None) -> Article:
+        item = Article(source=source, url=f"http://{source}.example/story", text=text,
+                       published=datetime(2024, 11, day, 9, tzinfo=UTC) if day else None,
+                       fetched_at=datetime.now(UTC))  # fmt: skip
+        item.fingerprint, item.signature = text_keys(text)
+        store.process_item(dedup.process_item(item))
+        dedup.stored(item)  # Scrapy's item_scraped, after the commit
+        return item
+
+    wire = crawled("wire", "WASHINGTON (Wire) - " + ARTICLE, 5)
+    assert wire.duplicate_of is None and wire.replaced is None
+    original = crawled("outlet", ARTICLE, 4)
+    assert original.duplicate_of is None and original.replaced == wire.id
+    teaser = crawled("blog", ARTICLE[: len(ARTICLE) * 2 // 3], 6)
+    same_day = crawled("daily", "PARIS (AFP) - " + ARTICLE, 4)  # a tie: first fetched stays
+    undated = crawled("weekly", "BERLIN (dpa) - " + ARTICLE, None)
+    assert teaser.duplicate_of == same_day.duplicate_of == undated.duplicate_of == original.id
+    assert len(dedup.index) == 1
+    with engine_for(database).connect() as connection:
+        stored = dict(connection.execute(select(articles.c.id, articles.c.duplicate_of)).all())
+    assert stored == {wire.id: original.id, original.id: None, teaser.id: original.id,
+                      same_day.id: original.id, undated.id: original.id}  # fmt: skip

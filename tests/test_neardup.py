@@ -294,3 +294,16 @@ def test_words_are_folded() -> None:
     ]  # fmt: skip
     assert words("東京都の地震") == ["東", "京", "都", "の", "地", "震"]
     assert words("한국어 기사") == ["한국어", "기사"]
+
+
+def test_a_discarded_original_is_no_longer_found() -> None:
+    """An earlier-published copy took its place: the index keeps originals only."""
+    index = index_of(ARTICLE, SAME_TOPIC)
+    index.discard(1)
+    assert len(index) == 1
+    assert index.find(signature(ARTICLE)) is None
+    index.add(3, signature("WASHINGTON (Reuters) - " + ARTICLE))
+    assert index.find(signature(ARTICLE)) == 3
+    assert index.find(signature(SAME_TOPIC)) == 2
+    index.discard(99)  # never indexed: nothing to do
+    assert len(index) == 2

@@ -138,3 +138,43 @@ def test_upgrade_recanonicalizes_stored_urls(database: str, tmp_path: Path,
     assert owed == {"https://owed.example/a", "https://owed.example/%C3%A9t%C3%A9"}
     migrate(engine)  # nothing left to do the second time
     engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_upgrade_makes_the_earliest_published_copy_the_original(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """0011: groups stored when the first-fetched article was the original are re-pointed to
+    their earliest-published article (the wire's run fetched before the outlet's own report);
+    ties, undated originals and groups in order stay as they are."""
+    if database == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(request.getfixturevalue("postgres_url"))
+    stored = {  # id: (published, duplicate_of)
+        1: ("2024-11-05 08:00:00+00", None),  # the wire's run, fetched first
+        2: ("2024-11-04 09:30:00+00", 1),  # the outlet's report: published first
+        3: ("2024-11-06 07:00:00+00", 1),  # a teaser
+        4: (None, 1),  # undated copy
+        5: ("2024-11-04 09:30:00+00", 1),  # as early as 2, fetched later
+        6: ("2024-11-04 10:00:00+00", None),  # a group already in order
+        7: ("2024-11-05 10:00:00+00", 6),
+        8: (None, None),  # an undated original keeps its copies
+        9: ("2024-11-01 10:00:00+00", 8),
+    }
+    migrate(engine, "0010")
+    with engine.begin() as connection:
+        for article_id, (published, duplicate_of) in stored.items():
+            connection.execute(
+                text("INSERT INTO articles (id, url, fingerprint, source, fetched_at, text, "
+                     "published, duplicate_of) VALUES (:id, :url, :f, 'wire', '2024-11-06', "
+                     "'text', :published, :duplicate_of)"),
+                {"id": article_id, "url": f"https://x.example/{article_id}", "f": f"f{article_id}",
+                 "published": published, "duplicate_of": duplicate_of},
+            )  # fmt: skip
+    migrate(engine)
+    with engine.connect() as connection:
+        groups = dict(connection.execute(text("SELECT id, duplicate_of FROM articles")).all())
+    assert groups == {1: 2, 2: None, 3: 2, 4: 2, 5: 2, 6: None, 7: 6, 8: None, 9: 8}
+    engine.dispose()
