@@ -18,6 +18,7 @@ the workers share.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import logging.handlers
@@ -115,6 +116,7 @@ class ExtractionPool:
         except BrokenProcessPool as exc:
             if executor is self._executor:  # the first page to notice replaces the pool
                 logger.error("An extraction worker died; starting new workers")
+                _kill_survivors(executor)
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor, self._started = self._start()
             raise WorkerLost(f"extraction worker died while extracting {page_url}") from exc
@@ -132,6 +134,16 @@ class ExtractionPool:
         pids = self.pids()
         self._executor.shutdown(wait=True, cancel_futures=True)
         logger.info("Extraction workers stopped (pids %s)", ", ".join(map(str, pids)))
+
+
+def _kill_survivors(executor: ProcessPoolExecutor) -> None:
+    """SIGKILL the workers a broken pool still has. The executor ends them with SIGTERM and
+    waits for them, but workers ignore SIGTERM (stopping is the crawl's decision, see
+    `_start_worker`): its thread would wait forever, and the process hang at exit."""
+    for process in list((executor._processes or {}).values()):
+        if process.is_alive():
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(process.pid, signal.SIGKILL)  # type: ignore[arg-type]
 
 
 _pool: ExtractionPool | None = None
