@@ -60,7 +60,7 @@ class Outcome:
     problem: str | None = None  # a defect the feed parser recovered from
     retry_after: float | None = None  # seconds the site asked us to wait (429, 503)
     failed: int = 0  # articles of the pass that failed (their links stay owed)
-    failure: str | None = None  # the most common reason, "HTTP 503"
+    failure: str | None = None  # "104 of 120 articles failed (HTTP 503)": the commonest reason
 
     @property
     def degraded(self) -> bool:

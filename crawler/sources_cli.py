@@ -70,7 +70,7 @@ def sources_list(config_dir: Path | None) -> None:
         elif row["last_status"] == "ok":
             line += f", {row['last_entries']} entries, {row['last_new']} new"
         if row.get("last_failed") and row["last_status"] != "interrupted":
-            line += f"; {_failed_articles(row)}"
+            line += f"; {row['last_failure']}"
         click.echo(line)
         if row.get("last_problem"):
             click.echo(f"    problem: {row['last_problem']}")
@@ -128,7 +128,7 @@ def sources_status(config_dir: Path | None) -> None:
             click.echo(f"    last error: {row['last_error']} "
                        f"({row.get('consecutive_failures', 0)} in a row)")  # fmt: skip
         if row.get("last_failed") and row.get("last_status") != "interrupted":
-            click.echo(f"    last pass: {_failed_articles(row)}")
+            click.echo(f"    last pass: {row['last_failure']}")
         debt = debts.get(source.name)
         if debt and debt.owed:
             click.echo(f"    owed links: {debt.owed}, fetched again at the next passes "
@@ -147,12 +147,6 @@ def sources_status(config_dir: Path | None) -> None:
             f" interval {describe_seconds(interval) if interval else source.cron or '-'},"
             f" next run {_when(row.get('next_run_at'), now)}"
         )
-
-
-def _failed_articles(row: dict[str, Any]) -> str:
-    """"104 of 120 articles failed (HTTP 503)" from a source's stored last pass."""
-    tried = max((row.get("last_new") or 0), row["last_failed"])
-    return f"{row['last_failed']} of {tried} articles failed ({row.get('last_failure')})"
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

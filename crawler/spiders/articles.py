@@ -232,10 +232,9 @@ class SourceSpider(scrapy.Spider):
                 wanted.append(row)
                 progress.retried += 1
         yield from self._request(source, wanted, exhausted, now)
-        for url in sorted(recheck):
-            entry = links[url]
-            link = OwedLink(url, source.name, entry.title, entry.published, language)
-            yield from self._request(source, [link], [], now, recheck=True)
+        rechecks = [OwedLink(url, source.name, links[url].title, links[url].published, language)
+                    for url in sorted(recheck)]  # fmt: skip
+        yield from self._request(source, rechecks, [], now, recheck=True)
 
     def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
         """Requests for the source's owed links that are due, wherever its feed now stands."""
@@ -335,9 +334,10 @@ class SourceSpider(scrapy.Spider):
         dropped, self.dropped = self.dropped, []
         failures, self.link_failures = self.link_failures, []
         outcomes, self.unrecorded = self.unrecorded, []
+        now = datetime.now(UTC)
         try:
-            self.owed.drop(dropped, datetime.now(UTC))
-            self.owed.failed(failures, datetime.now(UTC))
+            self.owed.drop(dropped, now)
+            self.owed.failed(failures, now)
             self.state.record_all(outcomes)
         except SQLAlchemyError as exc:
             self.crawler.stats.inc_value("newsmon/store/error")
@@ -474,10 +474,11 @@ def summarize(progress: Progress) -> Outcome:
     if progress.retried:
         summary += f", {progress.retried} owed retried"
     failed = sum(progress.failed.values())
-    failure = progress.failed.most_common(1)[0][0] if failed else None
+    failure = None
     if failed:
         tried = max(progress.new + progress.retried, failed)
-        summary += f"; {failed} of {tried} articles failed ({failure})"
+        failure = f"{failed} of {tried} articles failed ({progress.failed.most_common(1)[0][0]})"
+        summary += f"; {failure}"
     if progress.waiting:
         summary += f"; {progress.waiting} owed, waiting to retry"
     problem = "; ".join(progress.problems[:3]) or None
