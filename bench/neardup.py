@@ -42,8 +42,8 @@ from urllib.parse import urlsplit
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from pipelines import neardup
-from pipelines.neardup import NearDuplicateIndex, signature
+from crawler.match import near_duplicates as neardup
+from crawler.match.near_duplicates import NearDuplicateIndex, signature
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "articles"
 

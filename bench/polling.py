@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.crawl_fixture import FastSite, crawl, write_config  # noqa: E402
-from crawler.database import engine_for  # noqa: E402
-from crawler.schema import article_urls, articles, sources  # noqa: E402
+from crawler.store.database import engine_for  # noqa: E402
+from crawler.store.schema import article_urls, articles, sources  # noqa: E402
 from tests.outlets import rss2  # noqa: E402
 
 NAME = "polling"

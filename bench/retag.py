@@ -1,4 +1,4 @@
-"""Re-tagging speed: `crawler.retag.retag` over 100,000 stored articles (SQLite) with a
+"""Re-tagging speed: `crawler.store.retag.retag` over 100,000 stored articles (SQLite) with a
 500-term topic set, against the matcher alone over the same texts in memory (the reference:
 what re-tagging costs without reading and writing the store).
 
@@ -19,10 +19,10 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import insert  # noqa: E402
 
 from bench.tagging import benchmark_rules, rule_terms, texts  # noqa: E402
-from crawler.database import engine_for  # noqa: E402
-from crawler.retag import retag  # noqa: E402
-from crawler.schema import articles  # noqa: E402
-from crawler.terms import Matcher  # noqa: E402
+from crawler.match.terms import Matcher  # noqa: E402
+from crawler.store.database import engine_for  # noqa: E402
+from crawler.store.retag import retag  # noqa: E402
+from crawler.store.schema import articles  # noqa: E402
 
 NAME = "retag"
 TARGET = 2000.0

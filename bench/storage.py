@@ -4,13 +4,13 @@ database size per article.
 
 - Inserts: the store pipeline's own write path (`pipelines.store.insert_article`, one
   transaction per `Article`, as `StorePipeline` does) for the first 2,000 articles; the rest
-  in bulk (5,000 rows a statement, `crawler.schema` tables, FTS5 triggers or GIN index
+  in bulk (5,000 rows a statement, `crawler.store.schema` tables, FTS5 triggers or GIN index
   included) to reach the size in minutes. Both rates are reported.
-- Hits page: `crawler.export.iter_records(engine, topic, since, newest_first=True,
+- Hits page: `crawler.review.export.iter_records(engine, topic, since, newest_first=True,
   limit=50, tagged=True)` (what `newsmon hits` runs).
-- Filtered hits page: `crawler.search.page_of_hits` (the review app) with topic + date range
+- Filtered hits page: `crawler.store.search.page_of_hits` (the review app) with topic + date range
   + review state `unreviewed`.
-- Search: `crawler.search.page_of_hits` with `q=` (FTS5 on SQLite, GIN `tsvector` on
+- Search: `crawler.store.search.page_of_hits` with `q=` (FTS5 on SQLite, GIN `tsvector` on
   PostgreSQL), a rare word and two common words.
 - Size: the SQLite file (plus WAL) or `pg_database_size`, per article.
 
@@ -42,14 +42,14 @@ from sqlalchemy import insert
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.database import engine_for  # noqa: E402
-from crawler.export import iter_records  # noqa: E402
 from crawler.items import Article  # noqa: E402
-from crawler.schema import article_topics, article_urls, articles, reviews  # noqa: E402
+from crawler.review.export import iter_records  # noqa: E402
+from crawler.store.database import engine_for  # noqa: E402
+from crawler.store.schema import article_topics, article_urls, articles, reviews  # noqa: E402
 from pipelines.store import insert_article  # noqa: E402
 
 try:  # the review app's queries (another part of the code base, newer than this benchmark)
-    from crawler.search import HitFilter, page_of_hits
+    from crawler.store.search import HitFilter, page_of_hits
 except ImportError:  # pragma: no cover - reported in the rows
     HitFilter = page_of_hits = None  # type: ignore[assignment,misc]
 
@@ -270,7 +270,7 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
                     {
                         "metric": f"{backend} {size:,}: search",
                         "value": "not run",
-                        "note": "crawler.search not importable",
+                        "note": "crawler.store.search not importable",
                     }
                 )
             total = size_bytes(engine, path)

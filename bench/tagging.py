@@ -1,5 +1,5 @@
 """Tagging: a 500-term topic set over the texts of `../shared/corpus/articles`, in ms per
-article, through `crawler.terms.Matcher` (what the tag pipeline calls).
+article, through `crawler.match.terms.Matcher` (what the tag pipeline calls).
 
 The topic set: the shipped topics (`config/topics.yaml`) plus topics built from the corpus's
 own vocabulary, so that terms do match: words, acronyms in capitals (case-sensitive),
@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.config import load_topics  # noqa: E402
-from crawler.terms import Matcher, TopicRule  # noqa: E402
+from crawler.config.files import load_topics  # noqa: E402
+from crawler.match.terms import Matcher, TopicRule  # noqa: E402
 from tests.outlets import CORPUS  # noqa: E402
 
 NAME = "tagging"
@@ -186,7 +186,7 @@ def profile() -> None:
     import io
     import pstats
 
-    from crawler.terms import _Segment
+    from crawler.match.terms import _Segment
 
     corpus = texts()
     matcher = Matcher(benchmark_rules(corpus))

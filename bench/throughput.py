@@ -110,9 +110,9 @@ def reference(pages: list[tuple[str, Path, bytes]]) -> float:
 
 def own_extraction(pages: list[tuple[str, Path, bytes]]) -> float:
     """Seconds for what a crawl's extraction workers do to the pages (text, metadata, dedup
-    keys: `pipelines.extraction_pool.extract`), in one process: the crawl's ceiling is about
+    keys: `crawler.extract.pool.extract`), in one process: the crawl's ceiling is about
     as many times this rate as it has cores."""
-    from pipelines.extraction_pool import extract
+    from crawler.extract.pool import extract
 
     texts = [(url, html.decode("utf-8", "replace")) for url, _, html in pages]
     extract(texts[0][1], texts[0][0], None)  # warm-up, as for the reference

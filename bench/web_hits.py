@@ -22,10 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.storage import median_ms  # noqa: E402
-from crawler.database import engine_for  # noqa: E402
-from crawler.schema import article_topics, article_urls, articles  # noqa: E402
-from crawler.search import PER_PAGE, HitFilter, conditions, hits_query  # noqa: E402
-from crawler.web import create_app  # noqa: E402
+from crawler.review.web import create_app  # noqa: E402
+from crawler.store.database import engine_for  # noqa: E402
+from crawler.store.schema import article_topics, article_urls, articles  # noqa: E402
+from crawler.store.search import PER_PAGE, HitFilter, conditions, hits_query  # noqa: E402
 
 NAME = "web_hits"
 TARGET_MS = 300

@@ -11,7 +11,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.config import Config, load_config
+from crawler.config.files import Config, load_config
 
 
 class NewsmonAddon:

@@ -17,7 +17,7 @@ class Article:
     # Filled by the spider: where the page came from and what was downloaded.
     source: str  # source name from sources.yaml
     url: str  # canonical form of the link that led here (feed entry link)
-    link: str = ""  # that link, kept as is: the owed link (crawler.owed) this article settles
+    link: str = ""  # that link, kept as is: the owed link (crawler.store.owed) this article settles
     recheck: bool = False  # a stored page fetched again to look for updates
     response_url: str = ""  # final URL after redirects
     html: str = field(default="", repr=False)  # decoded page (never in logs: it is huge)
@@ -36,7 +36,7 @@ class Article:
     text: str = field(default="", repr=False)
     canonical_url: str | None = None  # the page's own canonical URL on the same site, canonicalized
     extractor: str = ""  # e.g. "trafilatura 2.3.1": stored with the page for re-extraction
-    # The text's keys for the dedup pipeline, computed beside it (pipelines/text_keys.py).
+    # The text's keys for the dedup pipeline, computed beside it (crawler/match/fingerprints.py).
     fingerprint: str = ""  # hash of the normalized text
     signature: bytes = field(default=b"", repr=False)  # near-duplicate signature (neardup.py)
 

@@ -29,7 +29,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.error import DNSLookupError
 
-from crawler.urls import ip_literal, is_public_address
+from crawler.text.urls import ip_literal, is_public_address
 
 logger = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ sys.path.insert(0, str(REPO))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
-from crawler.config import load_config  # noqa: E402
-from crawler.crawl_state import CrawlState  # noqa: E402
-from crawler.database import engine_for  # noqa: E402
-from crawler.polling import Outcome  # noqa: E402
-from crawler.review import set_review  # noqa: E402
-from crawler.schema import articles  # noqa: E402
-from crawler.web import create_app  # noqa: E402
+from crawler.config.files import load_config  # noqa: E402
+from crawler.review.web import create_app  # noqa: E402
+from crawler.schedule.polling import Outcome  # noqa: E402
+from crawler.store.crawl_state import CrawlState  # noqa: E402
+from crawler.store.database import engine_for  # noqa: E402
+from crawler.store.reviews import set_review  # noqa: E402
+from crawler.store.schema import articles  # noqa: E402
 from tests.sites import Site  # noqa: E402
 from tests.web_fixtures import crawl_fixture_outlets, serving, store_items, synthetic  # noqa: E402
 

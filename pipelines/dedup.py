@@ -6,7 +6,7 @@
 - A copy: the same text at another outlet (a wire story run word for word), or a near copy
   (republication with another headline, a dateline, other boilerplate, a teaser):
   `duplicate_of` is set to the original of its group of copies, found by the text's
-  fingerprint or through the near-duplicate index (`pipelines.neardup`), which holds originals
+  fingerprint or through the near-duplicate index (`crawler.match.near_duplicates`), which holds originals
   only: rebuilt from stored signatures once per process, it grows as originals are stored, and
   loses an original that an earlier-published copy replaced (the store decides that, in the
   article's transaction: `pipelines.store.insert_article`).
@@ -22,11 +22,11 @@ import logging
 
 from sqlalchemy import Engine, bindparam, or_, select
 
-from crawler.database import engine_for
 from crawler.items import Article
-from crawler.schema import article_urls, articles
+from crawler.match.near_duplicates import NearDuplicateIndex, words
+from crawler.store.database import engine_for
+from crawler.store.schema import article_urls, articles
 from pipelines.indexed import IndexedPipeline
-from pipelines.neardup import NearDuplicateIndex, words
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class DedupPipeline(IndexedPipeline):
     load_index = staticmethod(near_duplicate_index)
 
     def process_item(self, item: Article) -> Article:
-        # The text's fingerprint and signature came with it from extraction (pipelines.text_keys).
+        # The text's fingerprint and signature came with it from extraction (crawler.match.fingerprints).
         item.id, copied = find_stored(
             self.engine, [item.url, *item.seen_urls], item.fingerprint, item.source
         )

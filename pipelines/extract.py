@@ -1,9 +1,9 @@
 """Extract pipeline: the first stage after the spider. Turns the downloaded page into clean
-text and metadata (`pipelines.extraction` does the work) and lets the page's own canonical URL
+text and metadata (`crawler.extract.page` does the work) and lets the page's own canonical URL
 win over the feed link.
 
 Extraction is most of a crawl's CPU, so it runs in worker processes
-(`pipelines.extraction_pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
+(`crawler.extract.pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
 reactor goes on downloading, deduplicating and storing other pages meanwhile.
 
 Past extraction, articles go on one at a time until Scrapy has signalled the outcome of the
@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from crawler.extract import pool as extraction_pool
+from crawler.extract.pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
 from crawler.heap import page_done
 from crawler.items import Article, ArticleFailed
-from crawler.urls import canonicalize
-from pipelines import extraction_pool
-from pipelines.extraction_pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
+from crawler.text.urls import canonicalize
 
 if TYPE_CHECKING:
-    from pipelines.extraction_pool import Result
+    from crawler.extract.pool import Result
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 from scrapy import signals
 from sqlalchemy import Engine
 
-from crawler.database import engine_for
 from crawler.items import Article
+from crawler.store.database import engine_for
 
 
 class IndexedPipeline:

@@ -1,6 +1,6 @@
 """Store pipeline: the last stage and the only writer of articles. One transaction per
 article: the article, every URL that led to it, its topics and the end of its link's debt
-(`crawler.owed`) land together or not at all, and unique URLs make a re-run store nothing
+(`crawler.store.owed`) land together or not at all, and unique URLs make a re-run store nothing
 twice. The original of a group of copies is its earliest-published article: a copy published
 before its group's original becomes the original in its own transaction, the old original
 and its copies re-pointed to it (`insert_article`). A changed page keeps its earlier text as a
@@ -18,11 +18,11 @@ from scrapy.exceptions import DropItem
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from crawler.crawl_state import as_utc
-from crawler.database import engine_for, safe_url, storage_reason
 from crawler.items import Article, ArticleFailed
-from crawler.owed import settle
-from crawler.schema import article_topics, article_urls, article_versions, articles
+from crawler.store.crawl_state import as_utc
+from crawler.store.database import engine_for, safe_url, storage_reason
+from crawler.store.owed import settle
+from crawler.store.schema import article_topics, article_urls, article_versions, articles
 from pipelines.dedup import find_stored
 
 logger = logging.getLogger(__name__)

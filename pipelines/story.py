@@ -1,6 +1,6 @@
 """Story pipeline: after tagging, before storage. Puts each new article in a story cluster:
 a near copy in its original's story, another article in the story of a recent article from any
-outlet about the same event (`pipelines.stories`), else in a story of its own (whose id is the
+outlet about the same event (`crawler.match.stories`), else in a story of its own (whose id is the
 article's, set by the store).
 """
 
@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from crawler.crawl_state import as_utc
-from crawler.database import engine_for
 from crawler.items import Article
-from crawler.schema import articles
+from crawler.match.stories import StoryIndex, story_terms
+from crawler.store.crawl_state import as_utc
+from crawler.store.database import engine_for
+from crawler.store.schema import articles
 from pipelines.indexed import IndexedPipeline
-from pipelines.stories import StoryIndex, story_terms
 
 logger = logging.getLogger(__name__)
 

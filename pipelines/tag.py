@@ -5,7 +5,7 @@ the title and the extracted text (never navigation or comments: extraction remov
 from __future__ import annotations
 
 from crawler.items import Article
-from crawler.terms import Matcher
+from crawler.match.terms import Matcher
 
 
 class TagPipeline:

@@ -49,8 +49,8 @@ def test_spy_summary_reads_collapsed_stacks() -> None:
 
     worker = 'process 2:"python -c from multiprocessing.forkserver import main; main(1)"'
     lines = [
-        'process 1:"newsmon crawl";main (crawler/cli.py:10);compress (gzip.py:60) 3',
-        f'process 1:"newsmon crawl";{worker};_extract (pipelines/extraction_pool.py:176);'
+        'process 1:"newsmon crawl";main (crawler/cli/main.py:10);compress (gzip.py:60) 3',
+        f'process 1:"newsmon crawl";{worker};_extract (crawler/extract/pool.py:176);'
         "bare_extraction (trafilatura/core.py:397) 1",
         "not a stack line",
     ]

@@ -23,9 +23,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.pool import NullPool
 
-from crawler.cli import cli
-from crawler.database import MIGRATIONS, engine_for, migrate
-from crawler.schema import articles
+from crawler.cli.main import cli
+from crawler.store.database import MIGRATIONS, engine_for, migrate
+from crawler.store.schema import articles
 from tests.conftest import REPO
 
 # Cells a spreadsheet runs as formulas once it has skipped the leading whitespace.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import (
+from crawler.config.files import (
     DEFAULT_USER_AGENT,
     SETTINGS,
     ConfigError,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from crawler.schema import articles
+from crawler.store.schema import articles
 from tests.conftest import run_cli
 from tests.outlets import TOPICS, build_outlets, page
 

@@ -1,4 +1,4 @@
-"""crawler.crawl_state: a pass reads every source's validators in one query and writes the
+"""crawler.store.crawl_state: a pass reads every source's validators in one query and writes the
 sources' outcomes in batches, with the same result as one source at a time."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, event, select
 
-from crawler.crawl_state import CrawlState, Validators
-from crawler.database import migrate
-from crawler.polling import Outcome
-from crawler.schema import sources
+from crawler.schedule.polling import Outcome
+from crawler.store.crawl_state import CrawlState, Validators
+from crawler.store.database import migrate
+from crawler.store.schema import sources
 from tests.conftest import run_cli
 from tests.outlets import page, rss2
 

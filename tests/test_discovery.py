@@ -1,4 +1,4 @@
-"""crawler.discovery: declared and guessed feeds of a page, their ranking, and probe URLs.
+"""crawler.sources.candidates: declared and guessed feeds of a page, their ranking, and probe URLs.
 
 Pages are written inline; the last test runs over every page of the shared corpus.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from w3lib.encoding import html_to_unicode
 
-from crawler.discovery import (
+from crawler.sources.candidates import (
     COMMON_FEED_PATHS,
     COMMON_SITEMAP_PATHS,
     FeedCandidate,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli import cli
-from crawler.config import SETTINGS
-from crawler.export import FIELDS
+from crawler.cli.main import cli
+from crawler.config.files import SETTINGS
+from crawler.review.export import FIELDS
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -174,12 +174,12 @@ def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:  # ty
     new article's transaction, and the near-duplicate index swaps originals after the commit."""
     from scrapy.utils.test import get_crawler
 
-    from crawler.database import engine_for
     from crawler.items import Article
-    from crawler.schema import articles
+    from crawler.match.fingerprints import text_keys
+    from crawler.store.database import engine_for
+    from crawler.store.schema import articles
     from pipelines.dedup import DedupPipeline, near_duplicate_index
     from pipelines.store import StorePipeline
-    from pipelines.text_keys import text_keys
     from tests.test_neardup import ARTICLE
 
     database = f"sqlite:///{tmp_path / 'store.db'}"

@@ -1,4 +1,4 @@
-"""Unit cases for pipelines.extraction: small hand-written pages, plus two real blog pages.
+"""Unit cases for crawler.extract.page: small hand-written pages, plus two real blog pages.
 
 The two pages in tests/data/pages/ are unchanged copies from the shared corpus, which took
 them from adbar/trafilatura (Apache-2.0, commit e90b0ef51ab026fdb905fb6c5b3c84dd3d784fd5,
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import trafilatura
 
-from pipelines.extraction import EXTRACTOR, MAX_HTML_CHARS, Extracted, extract_article
+from crawler.extract.page import EXTRACTOR, MAX_HTML_CHARS, Extracted, extract_article
 
 PAGES = Path(__file__).parent / "data" / "pages"
 URL = "https://www.example.com/news/2024/budget-approved"

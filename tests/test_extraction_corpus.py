@@ -21,7 +21,7 @@ import pytest
 import trafilatura
 from scrapy.http import HtmlResponse
 
-from pipelines.extraction import extract_article
+from crawler.extract.page import extract_article
 from tests.conftest import CORPUS
 
 MANIFEST = CORPUS / "articles" / "manifest.jsonl"

@@ -1,4 +1,4 @@
-"""Extraction in worker processes (`pipelines.extraction_pool`): the same results and logs as
+"""Extraction in worker processes (`crawler.extract.pool`): the same results and logs as
 in the crawl's own process, workers shut down with the crawl, and a dead worker costs only
 the pages it held.
 """
@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from crawler.schema import article_urls, articles
-from pipelines import extraction_pool
-from pipelines.extraction import MAX_ELEMENTS, extract_article
-from pipelines.extraction_pool import ExtractionPool, WorkerLost
-from pipelines.neardup import signature
-from pipelines.text_keys import fingerprint
+from crawler.extract import pool as extraction_pool
+from crawler.extract.page import MAX_ELEMENTS, extract_article
+from crawler.extract.pool import ExtractionPool, WorkerLost
+from crawler.match.fingerprints import fingerprint
+from crawler.match.near_duplicates import signature
+from crawler.store.schema import article_urls, articles
 from tests.conftest import CORPUS, REPO
 from tests.outlets import rss2
 
@@ -170,7 +170,7 @@ def test_pool_results_and_logs_are_those_of_in_process_extraction(
     assert extracted[-1] is None
     # The worker's log record reached this process's logging, with its level and logger.
     (record,) = [r for r in caplog.records if "HTML elements" in r.getMessage()]
-    assert record.name == "pipelines.extraction" and record.levelno == logging.INFO
+    assert record.name == "crawler.extract.page" and record.levelno == logging.INFO
     assert record.getMessage().startswith("not extracting http://example.org/huge: ")
     assert record.process in pids
     assert not any(alive(pid) for pid in pids)
@@ -202,7 +202,7 @@ def test_the_crawl_process_leaves_extraction_and_signing_to_the_workers() -> Non
     # the workers need; the workers keep what they inherited out of the collector's reach.
     code = """
 import asyncio, gc, json, logging, sys
-from pipelines.extraction_pool import ExtractionPool
+from crawler.extract.pool import ExtractionPool
 url, html = json.load(sys.stdin)
 async def run():
     pool = ExtractionPool(1, logging.WARNING)

@@ -1,4 +1,4 @@
-"""crawler.feeds: hand-written feeds for each format, encoding, link and failure rule.
+"""crawler.sources.feeds: hand-written feeds for each format, encoding, link and failure rule.
 
 Bodies are written inline so each test shows the bytes it is about; the shared corpus is
 covered by test_feeds_corpus.py.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.feeds import FeedEntry, FeedError, ParsedFeed, parse_feed
+from crawler.sources.feeds import FeedEntry, FeedError, ParsedFeed, parse_feed
 
 URL = "http://news.example/feeds/world.xml"
 

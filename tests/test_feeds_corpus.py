@@ -1,4 +1,4 @@
-"""crawler.feeds over the shared feed corpus: every manifest line gives entries or a FeedError.
+"""crawler.sources.feeds over the shared feed corpus: every manifest line gives entries or a FeedError.
 
 The corpus (../shared/corpus/feeds, described in its README) holds the test feeds of
 feedparser, feed-rs, mediacloud's rss-fetcher and trafilatura, byte for byte. Each manifest line
@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from crawler.feeds import FeedError, ParsedFeed, parse_feed
+from crawler.sources.feeds import FeedError, ParsedFeed, parse_feed
 from tests.conftest import CORPUS
 
 FEEDS = CORPUS / "feeds"

@@ -1,4 +1,4 @@
-"""One folding rule for tagging, fingerprints, near-duplicates and stories (`crawler.folding`);
+"""One folding rule for tagging, fingerprints, near-duplicates and stories (`crawler.text.folding`);
 the stored keys (fingerprints, near-duplicate signatures) unchanged by it."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ import json
 
 import pytest
 
-from crawler.folding import fold, fold_decomposed, strip_every_mark
-from crawler.terms import Matcher, TopicRule
-from pipelines.neardup import signature, words
-from pipelines.stories import story_terms
-from pipelines.text_keys import fingerprint
+from crawler.match.fingerprints import fingerprint
+from crawler.match.near_duplicates import signature, words
+from crawler.match.stories import story_terms
+from crawler.match.terms import Matcher, TopicRule
+from crawler.text.folding import fold, fold_decomposed, strip_every_mark
 from tests.conftest import CORPUS
 
 # (fingerprint, sha256 of the near-duplicate signature) of the corpus article's title and
-# body, as the rules before `crawler.folding` computed and stored them.
+# body, as the rules before `crawler.text.folding` computed and stored them.
 STORED = {
     "aeb-0ec95c7261d122f3": (  # Korean: Hangul decomposed in fingerprints, whole in signatures
         "989a0912b380524ef01f10fe29dda26b14f539361f16895695c7ad1bf54dd0bf",

@@ -1,4 +1,4 @@
-"""crawler.languages: one language-code rule for pages, feeds, sitemaps, sources and the detector.
+"""crawler.text.languages: one language-code rule for pages, feeds, sitemaps, sources and the detector.
 
 The values are the ones found in the wild: BCP 47 tags (RFC 5646) in `<html lang>` and RSS
 `<language>`, POSIX locales in `og:locale`, ISO 639-2 codes in Google News sitemaps'
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.config import ConfigError, load_config
-from crawler.feeds import parse_feed
-from crawler.languages import language_code
-from crawler.sitemaps import parse_sitemap
-from pipelines.extraction import extract_article
+from crawler.config.files import ConfigError, load_config
+from crawler.extract.page import extract_article
+from crawler.sources.feeds import parse_feed
+from crawler.sources.sitemaps import parse_sitemap
+from crawler.text.languages import language_code
 
 
 @pytest.mark.parametrize(

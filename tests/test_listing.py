@@ -1,4 +1,4 @@
-"""crawler.listing: article links and next pages of front and section pages.
+"""crawler.sources.listings: article links and next pages of front and section pages.
 
 tests/data/listing/section.html is a realistic section page (site header and menu, teasers,
 tag and author links, subscribe and login, pagination, a "most read" sidebar, a site footer);
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from w3lib.encoding import html_to_unicode
 
-from crawler.listing import ListingLinks, article_links
+from crawler.sources.listings import ListingLinks, article_links
 from tests.conftest import CORPUS
 
 DATA = Path(__file__).parent / "data" / "listing"

@@ -1,4 +1,4 @@
-"""Near-duplicate signatures and index (pipelines/neardup.py): copies found, distinct stories kept
+"""Near-duplicate signatures and index (crawler/match/near_duplicates.py): copies found, distinct stories kept
 apart, short texts harmless, signatures stable across processes."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import neardup
-from pipelines.neardup import NearDuplicateIndex, signature, words
+from crawler.match import near_duplicates as neardup
+from crawler.match.near_duplicates import NearDuplicateIndex, signature, words
 
 ARTICLE = """\
 The Pentagon has agreed to test an artificial intelligence system that sorts drone footage for \
@@ -227,7 +227,7 @@ def test_signature_round_trip() -> None:
 
 def test_signature_is_the_same_in_every_process() -> None:
     code = (
-        "import sys; from pipelines.neardup import signature; "
+        "import sys; from crawler.match.near_duplicates import signature; "
         "sys.stdout.write(signature(sys.stdin.read()).hex())"
     )
     for seed in ("0", "1234"):

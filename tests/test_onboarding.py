@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from crawler.config import load_config
-from crawler.opml import parse_opml
+from crawler.config.files import load_config
+from crawler.sources.opml import parse_opml
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, page, rss2
 

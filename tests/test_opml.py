@@ -1,4 +1,4 @@
-"""crawler.opml: subscription lists from feed readers in, OPML 2.0 out, and back again.
+"""crawler.sources.opml: subscription lists from feed readers in, OPML 2.0 out, and back again.
 
 tests/data/opml/ holds exports shaped like Feedly's (OPML 1.0, folders with text and title,
 non-ASCII names, a feed listed twice) and NetNewsWire's (OPML 1.1, tabs, a comment, unnamed
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from crawler.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from crawler.sources.opml import OpmlError, OpmlFeed, parse_opml, write_opml
 
 DATA = Path(__file__).parent / "data" / "opml"
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from crawler.database import engine_for
-from crawler.owed import OwedLink, OwedLinks, retry_delay
+from crawler.store.database import engine_for
+from crawler.store.owed import OwedLink, OwedLinks, retry_delay
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, corpus_page, free_port, rss2
 from tests.sites import Site

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.spiders.articles import page_text
+from crawler.spiders.base import page_text
 
 TEXT = "Sécurité nationale : l'armée française et l'IA — 人工智能"
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.config import Settings, Source, load_config
-from crawler.polling import (
+from crawler.config.files import Settings, Source, load_config
+from crawler.schedule.polling import (
     Outcome,
     Policy,
     adapt,
@@ -162,7 +162,7 @@ def test_crontab_semantics(expression: str, after: datetime, expected: datetime)
 
 @pytest.mark.parametrize("expression", ["0 6 * *", "0 6 * * 8", "61 * * * *", "0 6 * * 5-1"])
 def test_bad_crontab(expression: str) -> None:
-    from crawler.crontab import cron_trigger
+    from crawler.schedule.cron import cron_trigger
 
     with pytest.raises(ValueError):
         cron_trigger(expression)
@@ -187,7 +187,7 @@ def test_max_backoff_is_the_longest_wait_jitter_included() -> None:
 
 
 def test_a_cron_that_never_fires_raises_schedule_error() -> None:
-    from crawler.polling import ScheduleError
+    from crawler.schedule.polling import ScheduleError
 
     february = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR,
                       cron="* * 31 2 *")  # fmt: skip

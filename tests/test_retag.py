@@ -63,10 +63,10 @@ def test_parallel_retag_matches_in_process(tmp_path) -> None:  # type: ignore[no
 
     from sqlalchemy import insert, select
 
-    from crawler.database import engine_for
-    from crawler.retag import BATCH, retag
-    from crawler.schema import article_topics, articles
-    from crawler.terms import TopicRule
+    from crawler.match.terms import TopicRule
+    from crawler.store.database import engine_for
+    from crawler.store.retag import BATCH, retag
+    from crawler.store.schema import article_topics, articles
 
     texts = ["The Pentagon and artificial intelligence in military planning, said NATO.",
              "Meta ouvre ses IA pour un usage militaire et la sécurité nationale.",

@@ -1,4 +1,4 @@
-"""The Alembic migrations build exactly the schema that `crawler.schema` describes, on SQLite
+"""The Alembic migrations build exactly the schema that `crawler.store.schema` describes, on SQLite
 and PostgreSQL, and opening a database twice migrates nothing twice."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 
-from crawler.database import MIGRATIONS, _sqlite_pragmas, migrate
-from crawler.schema import ENGINE_SPECIFIC, metadata
+from crawler.store.database import MIGRATIONS, _sqlite_pragmas, migrate
+from crawler.store.schema import ENGINE_SPECIFIC, metadata
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
@@ -90,8 +90,8 @@ def test_upgrade_recanonicalizes_stored_urls(database: str, tmp_path: Path,
     """0010: articles stored under the old canonical form are still "already stored" when
     their links come back in the new one (RFC 3986 §6.2.2 normalization, IDN hosts, `ref`),
     so they are not downloaded again; owed links follow, and no URL is stored twice."""
-    from crawler.crawl_state import CrawlState
-    from crawler.urls import canonicalize
+    from crawler.store.crawl_state import CrawlState
+    from crawler.text.urls import canonicalize
 
     if database == "sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")

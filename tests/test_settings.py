@@ -7,8 +7,8 @@ import re
 import pytest
 
 from crawler.addon import NewsmonAddon
-from crawler.config import load_config
-from crawler.run_pass import crawler_settings
+from crawler.config.files import load_config
+from crawler.schedule.one_pass import crawler_settings
 from tests.conftest import TEST_SETTINGS, run_cli
 from tests.outlets import TOPICS, page, rss2
 

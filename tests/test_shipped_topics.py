@@ -16,8 +16,8 @@ import pytest
 import trafilatura
 import yaml
 
-from crawler.config import TOPIC_KEYS, load_topics
-from crawler.terms import Matcher, TopicRule
+from crawler.config.files import TOPIC_KEYS, load_topics
+from crawler.match.terms import Matcher, TopicRule
 from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""crawler.sitemaps: news sitemaps, indexes, gzip, robots.txt, recency, walks that must end.
+"""crawler.sources.sitemaps: news sitemaps, indexes, gzip, robots.txt, recency, walks that must end.
 
 Realistic files are in tests/data/sitemaps/; bodies about one rule are written inline.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sitemaps import (
+from crawler.sources.sitemaps import (
     MAX_SITEMAP_BYTES,
     Sitemap,
     SitemapEntry,

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from crawler import source_requests
-from crawler.cli import cli
-from crawler.config import load_config
-from crawler.database import engine_for
-from crawler.polling import Outcome
-from crawler.schema import owed_links, sources
-from crawler.service import Service
-from crawler.web import create_app
+from crawler.cli.main import cli
+from crawler.config.files import load_config
+from crawler.review.web import create_app
+from crawler.schedule.polling import Outcome
+from crawler.schedule.service import Service
+from crawler.store import source_requests
+from crawler.store.database import engine_for
+from crawler.store.schema import owed_links, sources
 from tests.outlets import TOPICS
 
 NOW = datetime(2026, 12, 4, 9, tzinfo=UTC)
@@ -164,8 +164,8 @@ def test_a_schedule_that_cannot_be_computed_falls_back_and_flags(
 def test_a_stored_interval_is_brought_within_the_current_bounds() -> None:
     """An interval stored before the bounds existed (`every: 99999999999d`) or before an edit
     no longer breaks the next run: adaptive ones are clamped, fixed ones start from `every`."""
-    from crawler.polling import Policy
-    from crawler.service import stored_interval
+    from crawler.schedule.polling import Policy
+    from crawler.schedule.service import stored_interval
 
     adaptive = Policy(every=3600, min_every=300, max_every=6 * 3600, max_backoff=86400)
     assert stored_interval(adaptive, 8.64e15) == 6 * 3600

@@ -1,4 +1,4 @@
-"""pipelines.stories: `StoryIndex.find` skips the postings of the most common terms, and still
+"""crawler.match.stories: `StoryIndex.find` skips the postings of the most common terms, and still
 picks what comparing the article with every article of the window picks."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from pipelines.stories import MIN_OVERLAP, MIN_SHARED, MIN_TITLE, StoryIndex
+from crawler.match.stories import MIN_OVERLAP, MIN_SHARED, MIN_TITLE, StoryIndex
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Tests for crawler.terms: a table of cases for every matching rule, in English, French, German.
+"""Tests for crawler.match.terms: a table of cases for every matching rule, in English, French, German.
 
 Two tables: one term against one text (case, accents, whole words, wildcards, phrases), then
 whole rules against a title and a text (segments, `none`, `all`, `near`, reporting).
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from crawler.terms import Matcher, TermError, TopicRule, check_term, term_spans
+from crawler.match.terms import Matcher, TermError, TopicRule, check_term, term_spans
 
 # (term, text, whether the term matches the text)
 TERM_CASES = [

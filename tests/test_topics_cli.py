@@ -13,10 +13,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from crawler.cli import cli
-from crawler.config import ConfigError, load_config
-from crawler.database import engine_for
-from crawler.review import set_review
+from crawler.cli.main import cli
+from crawler.config.files import ConfigError, load_config
+from crawler.store.database import engine_for
+from crawler.store.reviews import set_review
 from tests.web_fixtures import store_items, synthetic
 
 TOPICS = [

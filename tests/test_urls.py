@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from crawler.urls import canonicalize, is_public_address, repair_url, same_site
+from crawler.text.urls import canonicalize, is_public_address, repair_url, same_site
 
 
 @pytest.mark.parametrize(

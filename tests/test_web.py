@@ -25,19 +25,19 @@ from flask.testing import FlaskClient
 from markupsafe import Markup
 from sqlalchemy import Engine, select, update
 
-from crawler import search
-from crawler.cli import cli
-from crawler.config import load_config
-from crawler.database import engine_for
-from crawler.export import FIELDS, iter_records
-from crawler.retag import retag
-from crawler.review import review_marks, set_review, topic_quality
-from crawler.schema import articles, reviews
-from crawler.search import ALL_ARTICLES, HitFilter, neighbors, page_of_hits, search_terms
-from crawler.terms import Matcher, TopicRule, term_spans
-from crawler.web import create_app
-from crawler.web.commands import open_url, serve
-from crawler.web.highlight import highlight, marked, paragraphs, safe_href
+from crawler.cli.main import cli
+from crawler.cli.review import open_url, serve
+from crawler.config.files import load_config
+from crawler.match.terms import Matcher, TopicRule, term_spans
+from crawler.review.export import FIELDS, iter_records
+from crawler.review.web import create_app
+from crawler.review.web.highlight import highlight, marked, paragraphs, safe_href
+from crawler.store import search
+from crawler.store.database import engine_for
+from crawler.store.retag import retag
+from crawler.store.reviews import review_marks, set_review, topic_quality
+from crawler.store.schema import articles, reviews
+from crawler.store.search import ALL_ARTICLES, HitFilter, neighbors, page_of_hits, search_terms
 from tests.conftest import REPO
 from tests.outlets import free_port
 from tests.sites import Site
@@ -610,7 +610,7 @@ def test_serve_command_serves_over_http(store: tuple[Engine, int], crawled_outle
     shutil.copytree(crawled_outlets.config, config)
     (config / "settings.yaml").write_text(f"database: {engine.url}\n")
     port = free_port()
-    code = "import sys; from crawler.web.commands import serve; serve(sys.argv[1:])"
+    code = "import sys; from crawler.cli.review import serve; serve(sys.argv[1:])"
     process = subprocess.Popen(
         [sys.executable, "-c", code, "--config", str(config), "--port", str(port)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
-from crawler.config import load_config
-from crawler.database import engine_for
-from crawler.review import review_marks
-from crawler.web import create_app
+from crawler.config.files import load_config
+from crawler.review.web import create_app
+from crawler.store.database import engine_for
+from crawler.store.reviews import review_marks
 from tests.web_fixtures import (
     XSS_TITLE,
     Crawled,

@@ -1,7 +1,7 @@
 """`newsmon serve` answers every input without a 500, on SQLite and PostgreSQL: page numbers,
 ids and dates out of range, names that name nothing, hostile redirect targets and Host
 headers get a 404 or a 400 page saying what was wrong (or a visible notice), never a silent
-fallback. Also the dashboard's "Poll now" button. The checks themselves: crawler.web.inputs."""
+fallback. Also the dashboard's "Poll now" button. The checks themselves: crawler.review.web.inputs."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
-from crawler.config import load_config
-from crawler.database import engine_for
-from crawler.schema import sources
-from crawler.web import create_app
-from crawler.web.inputs import BadInput, day, page_number, same_site_path
+from crawler.config.files import load_config
+from crawler.review.web import create_app
+from crawler.review.web.inputs import BadInput, day, page_number, same_site_path
+from crawler.store.database import engine_for
+from crawler.store.schema import sources
 from tests.outlets import TOPICS
 from tests.web_fixtures import store_items, synthetic
 

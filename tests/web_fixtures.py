@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from crawler.items import Article
-from crawler.terms import TopicRule
+from crawler.match.terms import TopicRule
 from pipelines.store import insert_article
 from tests.conftest import TEST_SETTINGS, run_cli, write_config
 from tests.outlets import TOPICS, page, rss2

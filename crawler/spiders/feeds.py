@@ -2,7 +2,7 @@
 an `Article` item for each entry link not yet stored.
 
 Feeds are fetched with conditional GET and skipped when the body is unchanged (see
-`SourceSpider`); parsing lives in `crawler.feeds`.
+`SourceSpider`); parsing lives in `crawler.sources.feeds`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import scrapy
 from scrapy.http import Response
 
-from crawler.config import Source
-from crawler.feeds import FeedError, parse_feed
-from crawler.spiders.articles import SourceSpider, header
+from crawler.config.files import Source
+from crawler.sources.feeds import FeedError, parse_feed
+from crawler.spiders.base import SourceSpider, header
 
 
 class FeedsSpider(SourceSpider):

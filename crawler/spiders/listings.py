@@ -3,7 +3,7 @@ and yields an `Article` item for each article link not yet stored, following pag
 the source's `pages`.
 
 Which links are articles (the source's `follow`/`deny` patterns, else a general heuristic that
-leaves out navigation, tag, author and subscribe links) is decided in `crawler.listing`.
+leaves out navigation, tag, author and subscribe links) is decided in `crawler.sources.listings`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import scrapy
 from scrapy.http import Response, TextResponse
 
-from crawler.config import Source
-from crawler.feeds import FeedEntry
-from crawler.listing import article_links
-from crawler.spiders.articles import SourceSpider, page_text
+from crawler.config.files import Source
+from crawler.sources.feeds import FeedEntry
+from crawler.sources.listings import article_links
+from crawler.spiders.base import SourceSpider, page_text
 
 
 class ListingsSpider(SourceSpider):

@@ -4,7 +4,7 @@ sitemap, or a robots.txt whose `Sitemap:` lines name them) and yields an `Articl
 each recent entry not yet stored. A pass that found no entry because sitemaps could not be
 read is a failed pass of the source.
 
-Parsing, recency and the safe walk through nested indexes live in `crawler.sitemaps`; this
+Parsing, recency and the safe walk through nested indexes live in `crawler.sources.sitemaps`; this
 spider only requests what they say. Google News titles and publication dates, which Scrapy's
 own sitemap parser drops, travel with each link.
 """
@@ -19,9 +19,9 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.config import Source, parse_duration
-from crawler.feeds import FeedEntry
-from crawler.sitemaps import (
+from crawler.config.files import Source, parse_duration
+from crawler.sources.feeds import FeedEntry
+from crawler.sources.sitemaps import (
     SitemapError,
     SitemapWalk,
     parse_sitemap,
@@ -29,7 +29,7 @@ from crawler.sitemaps import (
     recent_sitemaps,
     sitemaps_from_robots,
 )
-from crawler.spiders.articles import SourceSpider, describe_failure
+from crawler.spiders.base import SourceSpider, describe_failure
 
 DEFAULT_MAX_AGE = "2d"
 

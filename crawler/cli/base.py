@@ -1,0 +1,87 @@
+"""What every `newsmon` command shares: the error-to-exit-code group, `--config`, `--since`.
+
+Domain errors become one readable line and the documented exit code here, and only here:
+2 for a config or usage error (a bad input file, a store a read-only command cannot use
+included), 1 for a storage error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.config.files import ConfigError, parse_duration
+from crawler.review.topic_eval import EvalFileError
+from crawler.store.database import StorageError, StoreNotReady
+
+EXIT_STORAGE = 1
+EXIT_CONFIG = 2
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+
+
+class UserError(click.ClickException):
+    """A problem with what the user gave (a file, a URL...): one line, exit code 2."""
+
+    exit_code = EXIT_CONFIG
+
+
+def file_error(path: Path, exc: OSError, doing: str = "write") -> UserError:
+    """`cannot write FILE: No such file or directory`, for an OSError on a user's file."""
+    return UserError(f"cannot {doing} {path}: {exc.strerror or exc}")
+
+
+class NewsmonGroup(click.Group):
+    """Turns domain errors into one readable line and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"Error: config: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        except StoreNotReady as exc:  # the user's to fix: no store yet, a wrong URL
+            click.echo(f"Error: storage: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        except StorageError as exc:
+            click.echo(f"Error: storage: {exc}", err=True)
+            ctx.exit(EXIT_STORAGE)
+        except EvalFileError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+
+
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_dir",
+        metavar="DIR",
+        type=click.Path(path_type=Path),
+        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
+    )(command)
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """`7d`, `24h`, `30m` back from now, or an ISO 8601 date or datetime (UTC if no zone)."""
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        pass
+    else:
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:  # before year 1: everything is since then
+            return datetime.min.replace(tzinfo=UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a duration like 7d nor an ISO date"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

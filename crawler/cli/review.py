@@ -1,0 +1,120 @@
+"""The review commands: `newsmon serve` (the web app) and `newsmon review` (a decision from
+the terminal), registered on the `newsmon` group by crawler/cli/main.py, which turns config and
+storage errors into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from pathlib import Path
+
+import click
+
+from crawler.config.files import load_config
+from crawler.store.database import engine_for
+from crawler.store.reviews import ACTIONS, UnknownArticle, review_marks, set_review
+
+__all__ = ["review", "review_marks", "serve"]
+
+
+class UsageProblem(click.ClickException):
+    """A user error of `serve`: one line, exit code 2 (as config errors)."""
+
+    exit_code = 2
+
+
+def _config_option(command):  # type: ignore[no-untyped-def]
+    return click.option("--config", "config_dir", metavar="DIR", type=click.Path(path_type=Path),
+                        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
+                        )(command)  # fmt: skip
+
+
+@click.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; off loopback a token guards it.")  # fmt: skip
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")  # fmt: skip
+@click.option("--token", envvar="NEWSMON_TOKEN", metavar="T",
+              help="Secret of 16 characters or more that every request must carry (default: "
+                   "$NEWSMON_TOKEN; off loopback, one is made up and printed).")  # fmt: skip
+def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> None:
+    """Review hits in a web browser: hits, articles, topic quality, dashboard, Atom feeds.
+
+    Listens on 127.0.0.1:8000 by default. On another address every request must carry a
+    token (?token=T once, or a Bearer header): --token or $NEWSMON_TOKEN, else a new one is
+    drawn at start and printed in the URL to open.
+    """
+    from waitress import create_server  # Flask and waitress load only to serve
+
+    from crawler.review.web.app import create_app, is_loopback, token_problem
+
+    if token is not None and (problem := token_problem(token)):
+        raise UsageProblem(f"--token: {problem}")
+    drawn = token is None and not is_loopback(host)
+    if drawn:  # reachable from other machines: never without a token (as Jupyter does)
+        token = secrets.token_urlsafe(32)
+    config = load_config(config_dir)
+    engine = engine_for(config.settings.database)
+    app = create_app(engine, config, token=token, host=host)
+    server = create_server(app, sockets=[_listen(host, port)], threads=6, ident="newsmon")
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"newsmon: serving http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
+    if drawn and token:
+        click.echo(f"newsmon: open {open_url(host, port, token)} (a new token at each start; "
+                   "--token or $NEWSMON_TOKEN keeps one)", err=True)  # fmt: skip
+    elif token:
+        click.echo("newsmon: open it once with ?token=YOUR_TOKEN; the browser keeps it", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+def open_url(host: str, port: int, token: str) -> str:
+    """The URL that opens the app with its token; a wildcard address is named by the
+    machine's host name, which other machines can reach."""
+    if host in ("0.0.0.0", "::", "[::]"):
+        name = socket.gethostname()
+    else:
+        name = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{name}:{port}/?token={token}"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a taken port is a clean error (waitress
+    would leave its own resources open)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:  # the port is taken, the address is not this machine's...
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    return sock
+
+
+@click.command()
+@_config_option
+@click.argument("article_id", metavar="ID", type=int)
+@click.argument("action", type=click.Choice(ACTIONS))
+@click.option("--note", metavar="TEXT", help="Attach a note (an empty one removes it).")
+def review(config_dir: Path | None, article_id: int, action: str, note: str | None) -> None:
+    """Record a decision on article ID: relevant, irrelevant, star (or unstar, clear, note).
+
+    Starring is independent of the verdict; `clear` takes the verdict back; `note` only
+    changes the note. Decisions are kept when articles are re-tagged.
+    """
+    config = load_config(config_dir)
+    engine = engine_for(config.settings.database)
+    try:
+        decision = set_review(engine, article_id, action, note)
+    except UnknownArticle as exc:
+        raise click.BadParameter(str(exc), param_hint="ID") from None
+    state = decision.mark or "not reviewed"
+    click.echo(f"Article {article_id}: {state}" + (f"; note: {decision.note}" if decision.note
+                                                      else ""))  # fmt: skip

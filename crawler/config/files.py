@@ -1,0 +1,627 @@
+"""The configuration directory: the only module that reads YAML.
+
+First stage of the flow (config → schedule → spiders → item → pipelines → store → review). A
+config directory holds `settings.yaml`, `sources.yaml` and `topics.yaml`; `load_config` reads and
+validates all three into frozen dataclasses, or raises `ConfigError` naming the file, the entry and
+the field. Nothing downstream parses YAML or re-validates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crawler.match.terms import TermError, TopicRule, check_term
+from crawler.schedule.cron import HORIZON, cron_trigger, next_fire
+from crawler.text.languages import language_code
+from crawler.text.urls import canonicalize
+
+DEFAULT_CONFIG_DIR = "config"
+CONFIG_FILES = ("settings.yaml", "sources.yaml", "topics.yaml")
+CONFIG_ENV = "NEWSMON_CONFIG"
+DATABASE_ENV = "NEWSMON_DATABASE"
+DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+SOURCE_KINDS = ("feed", "sitemap", "listing")
+SOURCE_KEYS = {"name", "kind", "url", "every", "cron", "min_every", "max_every", "adaptive",
+               "language", "enabled", "tags", "updates"}  # fmt: skip
+# Keys that only one kind of source takes.
+KIND_KEYS = {"sitemap": {"max_age"}, "listing": {"follow", "deny", "allow_domains", "pages"}}
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the file, entry and field it concerns in the message."""
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+# Declared as data so the README reference and validation cannot drift (tests/test_docs.py).
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "database",
+        str,
+        "sqlite:///data/newsmon.db",
+        "SQLAlchemy URL of the store: `sqlite:///path.db` or "
+        "`postgresql+psycopg://user@host/db`. `$NEWSMON_DATABASE` overrides it.",
+    ),
+    SettingSpec(
+        "user_agent", str, DEFAULT_USER_AGENT, "User-Agent header sent with every request."
+    ),
+    SettingSpec("download_timeout", float, 30.0, "Seconds before a request is abandoned."),
+    SettingSpec(
+        "allow_private_networks",
+        bool,
+        False,
+        "Allow links that resolve to loopback, private or link-local addresses. Off, so a "
+        "third-party feed cannot steer the crawler into internal services.",
+    ),
+    SettingSpec("concurrent_requests", int, 16, "Requests in flight at once, over all hosts."),
+    SettingSpec("concurrent_requests_per_host", int, 2, "Requests in flight at once per host."),
+    SettingSpec("download_delay", float, 0.5, "Seconds between two requests to one host."),
+    SettingSpec(
+        "autothrottle", bool, True, "Adapt the delay per host to its response times (Scrapy)."
+    ),
+    SettingSpec("obey_robots_txt", bool, True, "Honour robots.txt."),
+    SettingSpec("retry_times", int, 2, "Retries of a failed request (timeouts, 5xx, 429)."),
+    SettingSpec(
+        "max_download_size",
+        int,
+        10_000_000,
+        "Bytes; a larger feed or page is abandoned and logged.",
+    ),
+    SettingSpec("max_entries_per_feed", int, 200, "Entries read from one feed per pass."),
+    SettingSpec(
+        "max_sitemap_urls", int, 1000, "Recent entries read from one sitemap source per pass."
+    ),
+    SettingSpec(
+        "max_sitemaps", int, 50, "Sitemap files fetched for one source per pass (indexes)."
+    ),
+    SettingSpec("max_listing_links", int, 500, "Links read from one listing page."),
+    SettingSpec(
+        "keep_html",
+        bool,
+        True,
+        "Keep each fetched page, compressed, with the extractor's version, so articles can be "
+        "re-extracted without fetching them again.",
+    ),
+    SettingSpec(
+        "extract_workers",
+        int,
+        None,
+        "Processes extracting article text beside the crawl: `null` is one per core, `0` "
+        "extracts in the crawl's own process (slower; about 200 MB less memory with two cores).",
+    ),
+    SettingSpec("every", str, "1h", "Default polling interval of a source (`30s`, `15m`, `2h`)."),
+    SettingSpec(
+        "min_every", str, "5m", "Shortest interval adaptive polling may reach (per source too)."
+    ),
+    SettingSpec(
+        "max_every", str, "6h", "Longest interval adaptive polling may reach (per source too)."
+    ),
+    SettingSpec(
+        "max_backoff", str, "1d", "Longest wait before retrying a failing source, jitter included."
+    ),
+    SettingSpec(
+        "link_attempts",
+        int,
+        8,
+        "Attempts at an article link that keeps failing (timeout, 5xx, storage error...) "
+        "before it is given up, with its reason shown in `newsmon sources status`.",
+    ),
+    SettingSpec(
+        "link_backoff",
+        str,
+        "15m",
+        "Wait before the third attempt at a failed article link, doubling after each further "
+        "failure up to `max_backoff` (the first retry comes at the next pass).",
+    ),
+    SettingSpec(
+        "update_window",
+        str,
+        "2d",
+        "How long after its first fetch an article of a source "
+        "with `updates` is re-checked for changes.",
+    ),
+    SettingSpec(
+        "jitter",
+        float,
+        0.1,
+        "Up to this share of an interval is added at random, so sources do not all fire together.",
+    ),
+    SettingSpec(
+        "silent_after",
+        str,
+        "3d",
+        "`newsmon sources status` flags a source that brought no new article for this long.",
+    ),
+)
+
+DURATION_SETTINGS = (
+    "every", "min_every", "max_every", "max_backoff", "link_backoff", "silent_after",
+    "update_window",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: str
+    user_agent: str
+    download_timeout: float
+    allow_private_networks: bool
+    concurrent_requests: int
+    concurrent_requests_per_host: int
+    download_delay: float
+    autothrottle: bool
+    obey_robots_txt: bool
+    retry_times: int
+    max_download_size: int
+    max_entries_per_feed: int
+    max_sitemap_urls: int
+    max_sitemaps: int
+    max_listing_links: int
+    keep_html: bool
+    extract_workers: int | None
+    every: str
+    min_every: str
+    max_every: str
+    max_backoff: str
+    link_attempts: int
+    link_backoff: str
+    update_window: str
+    jitter: float
+    silent_after: str
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    url: str
+    every: str | None = None
+    language: str | None = None
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+    cron: str | None = None  # crontab expression (UTC), instead of `every`
+    min_every: str | None = None
+    max_every: str | None = None
+    adaptive: bool = True
+    max_age: str | None = None  # sitemap: only entries newer than this (default 2d)
+    follow: str | None = None  # listing: article links match this regular expression...
+    deny: str | None = None  # ...and not this one
+    allow_domains: tuple[str, ...] = ()  # listing: hosts to follow links to (default: its own)
+    pages: int = 1  # listing: pages of pagination to read
+    updates: str | None = None  # re-check stored articles this often for changes (off: None)
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    settings: Settings
+    sources: tuple[Source, ...] = ()
+    topics: tuple[TopicRule, ...] = ()
+
+    def enabled_sources(self, names: list[str] | None = None) -> tuple[Source, ...]:
+        """Enabled sources, or exactly the named ones (enabled or not) when names are given."""
+        if not names:
+            return tuple(source for source in self.sources if source.enabled)
+        known = {source.name: source for source in self.sources}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"{self.directory / 'sources.yaml'}: no source named {', '.join(unknown)}"
+            )
+        return tuple(known[name] for name in names)
+
+
+def config_dir(option: str | os.PathLike[str] | None = None) -> Path:
+    """`--config DIR`, else `$NEWSMON_CONFIG`, else `./config`."""
+    return Path(option or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_DIR)
+
+
+def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
+    path = config_dir(directory)
+    if not path.is_dir():
+        raise ConfigError(f"{path}: config directory not found (see --config, ${CONFIG_ENV})")
+    settings = _load_settings(path / "settings.yaml")
+    sources = _load_sources(path / "sources.yaml")
+    topics = load_topics(path / "topics.yaml")
+    return Config(directory=path, settings=settings, sources=sources, topics=topics)
+
+
+DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A duration of the config lies between 1s and this (README, "Settings"): a longer one is a
+# typo, and one of 99999999999d overflowed the date arithmetic of `newsmon run`, which then
+# never polled the source again.
+MAX_DURATION = 365 * 86400
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in "30s", "15m", "2h", "1d". Raises ValueError otherwise."""
+    found = DURATION.match(str(text))
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"not a duration like 30s, 15m, 2h or 1d: {text!r}")
+    return int(found.group(1)) * UNIT_SECONDS[found.group(2)]
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader that refuses a key written twice in one mapping (YAML keeps the last).
+    On libyaml where PyYAML has it: the pure-Python scanner took 3 s for 10,000 sources."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _read_yaml(path: Path, *, required: bool) -> Any:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: file not found")
+        return None
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:  # unreadable, a directory...
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+
+
+def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(entry) - allowed, key=str)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
+        )
+
+
+def _typed(where: str, name: str, value: Any, kind: type) -> Any:
+    """Value checked against `kind`; ints are accepted where floats are expected."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{where}: field {name!r} must be a number, not {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: field {name!r} must be {kind.__name__}, not {value!r}")
+    return value
+
+
+def _setting(where: str, spec: SettingSpec, data: Mapping[str, Any]) -> Any:
+    value = data.get(spec.name, spec.default)
+    if value is None and spec.default is None:  # null: the setting's automatic choice
+        return None
+    return _typed(where, spec.name, value, spec.type)
+
+
+def _load_settings(path: Path) -> Settings:
+    data = _read_yaml(path, required=False) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting: value")
+    specs = {spec.name: spec for spec in SETTINGS}
+    _check_keys(str(path), data, set(specs))
+    values = {name: _setting(str(path), spec, data) for name, spec in specs.items()}
+    if os.environ.get(DATABASE_ENV):
+        values["database"] = os.environ[DATABASE_ENV]
+    checks: dict[str, Callable[[Any], bool]] = {
+        "download_timeout": lambda v: v > 0,
+        "concurrent_requests": lambda v: v > 0,
+        "concurrent_requests_per_host": lambda v: v > 0,
+        "download_delay": lambda v: v >= 0,
+        "retry_times": lambda v: v >= 0,
+        "max_download_size": lambda v: v > 0,
+        "max_entries_per_feed": lambda v: v > 0,
+        "max_sitemap_urls": lambda v: v > 0,
+        "max_sitemaps": lambda v: v > 0,
+        "max_listing_links": lambda v: v > 0,
+        "user_agent": lambda v: bool(v.strip()),
+        "jitter": lambda v: 0 <= v <= 1,
+        "database": lambda v: "://" in v,
+        "extract_workers": lambda v: v is None or v >= 0,
+        "link_attempts": lambda v: 1 <= v <= 100,
+    }
+    for name, ok in checks.items():
+        if not ok(values[name]):
+            raise ConfigError(f"{path}: field {name!r} has an invalid value {values[name]!r}")
+    for name in DURATION_SETTINGS:
+        _check_duration(str(path), name, values[name])
+    return Settings(**values)
+
+
+def _check_duration(where: str, name: str, value: Any) -> None:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: field {name!r}: {exc}") from None
+    if seconds > MAX_DURATION:
+        raise ConfigError(f"{where}: field {name!r}: longer than 365d: {value!r}")
+
+
+def _entries(path: Path, key: str) -> list[tuple[str, dict[str, Any]]]:
+    """The list under `key`, each entry with a label for messages ("source 3 'name'")."""
+    data = _read_yaml(path, required=True)
+    if not isinstance(data, dict) or key not in data:
+        raise ConfigError(f"{path}: expected a top-level `{key}:` list")
+    _check_keys(str(path), data, {key})
+    items = data[key] or []
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: `{key}` must be a list")
+    labelled = []
+    for number, entry in enumerate(items, start=1):
+        label = f"{path}: {key[:-1]} {number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{label}: expected a mapping, not {entry!r}")
+        if isinstance(entry.get("name"), str):
+            label += f" ({entry['name']!r})"
+        labelled.append((label, entry))
+    return labelled
+
+
+def _name(where: str, entry: Mapping[str, Any], seen: set[str]) -> str:
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: field 'name' is required and must be a non-empty string")
+    if name in seen:
+        raise ConfigError(f"{where}: field 'name': {name!r} is used twice")
+    seen.add(name)
+    return name
+
+
+def _load_sources(path: Path) -> tuple[Source, ...]:
+    sources = []
+    seen: set[str] = set()
+    for where, entry in _entries(path, "sources"):
+        kind = entry.get("kind", "feed")
+        if kind not in SOURCE_KINDS:
+            raise ConfigError(
+                f"{where}: field 'kind': {kind!r} is not supported (use: {', '.join(SOURCE_KINDS)})"
+            )
+        for other, keys in KIND_KEYS.items():
+            misplaced = sorted(keys & set(entry)) if other != kind else []
+            if misplaced:
+                raise ConfigError(f"{where}: field {misplaced[0]!r} is for kind {other} only")
+        _check_keys(where, entry, SOURCE_KEYS | KIND_KEYS.get(kind, set()))
+        name = _name(where, entry, seen)
+        url = _typed(where, "url", entry.get("url"), str)
+        try:
+            canonicalize(url)  # the canonical form doubles as the URL check
+        except ValueError:
+            raise ConfigError(
+                f"{where}: field 'url': not an absolute http(s) URL: {url!r}"
+            ) from None
+        for key in ("every", "min_every", "max_every", "max_age", "updates"):
+            if entry.get(key) is not None:
+                _check_duration(where, key, entry[key])
+        every, cron = entry.get("every"), entry.get("cron")
+        if cron is not None:
+            if every is not None:
+                raise ConfigError(f"{where}: give `every` or `cron`, not both")
+            _check_cron(where, cron)
+        language = entry.get("language")
+        if language is not None and language_code(language) is None:
+            raise ConfigError(
+                f"{where}: field 'language': not a language code like 'fr': {language!r}"
+            )
+        tags = entry.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise ConfigError(f"{where}: field 'tags' must be a list of strings")
+        sources.append(
+            Source(
+                name=name,
+                kind=kind,
+                url=url.strip(),
+                every=every,
+                language=language_code(language),
+                enabled=_typed(where, "enabled", entry.get("enabled", True), bool),
+                tags=tuple(tags),
+                cron=cron,
+                min_every=entry.get("min_every"),
+                max_every=entry.get("max_every"),
+                adaptive=_typed(where, "adaptive", entry.get("adaptive", True), bool),
+                **_listing_options(where, entry),
+                max_age=entry.get("max_age"),
+                updates=entry.get("updates"),
+            )
+        )
+    return tuple(sources)
+
+
+def _listing_options(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for key in ("follow", "deny"):
+        if entry.get(key) is not None:
+            pattern = _typed(where, key, entry[key], str)
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{where}: field {key!r}: not a regular expression ({exc})"
+                ) from None
+            options[key] = pattern
+    domains = entry.get("allow_domains", [])
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+        raise ConfigError(f"{where}: field 'allow_domains' must be a list of host names")
+    options["allow_domains"] = tuple(d.lower() for d in domains)
+    pages = entry.get("pages", 1)
+    if isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= 100:
+        raise ConfigError(f"{where}: field 'pages' must be a whole number from 1 to 100")
+    options["pages"] = pages
+    return options
+
+
+def _check_cron(where: str, cron: object) -> None:
+    try:
+        cron_trigger(str(cron))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: field 'cron': not a crontab expression ({exc}): {cron!r}"
+        ) from None
+    if next_fire(str(cron), datetime.now(UTC)) is None:
+        raise ConfigError(
+            f"{where}: field 'cron': never fires within {HORIZON.days // 365} years "
+            f"(no such day?): {cron!r}"
+        )
+
+
+def _terms(where: str, name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: field {name!r} must be a non-empty list of terms")
+    for term in value:
+        if not isinstance(term, str):
+            raise ConfigError(f"{where}: field {name!r}: term {term!r} is not a string")
+        try:
+            check_term(term)
+        except TermError as exc:
+            raise ConfigError(f"{where}: field {name!r}: {exc}") from None
+    return tuple(value)
+
+
+TOPIC_KEYS = {"name", "description", "any", "all", "none", "near", "lead", "except"}
+
+
+def load_topics(path: str | os.PathLike[str]) -> tuple[TopicRule, ...]:
+    """The topics of a topics.yaml file (that of the config directory, or one to try)."""
+    path = Path(path)
+    topics = []
+    seen: set[str] = set()
+    for where, entry in _entries(path, "topics"):
+        _check_keys(where, entry, TOPIC_KEYS)
+        name = _name(where, entry, seen)
+        if "any" not in entry and "all" not in entry:
+            raise ConfigError(f"{where}: needs `any` (a list of terms) or `all` (groups of terms)")
+        any_terms = _terms(where, "any", entry["any"]) if "any" in entry else ()
+        groups: tuple[tuple[str, ...], ...] = ()
+        if "all" in entry:
+            if not isinstance(entry["all"], list) or not entry["all"]:
+                raise ConfigError(f"{where}: field 'all' must be a non-empty list of term lists")
+            groups = tuple(_terms(where, "all", group) for group in entry["all"])
+        near = entry.get("near")
+        if near is not None:
+            if not groups:
+                raise ConfigError(f"{where}: field 'near' needs `all`")
+            if isinstance(near, bool) or not isinstance(near, int) or near < 1:
+                raise ConfigError(f"{where}: field 'near' must be a whole number of words ≥ 1")
+        lead = entry.get("lead")
+        if lead is not None:
+            if near is None:
+                raise ConfigError(f"{where}: field 'lead' needs `near`")
+            if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
+                raise ConfigError(f"{where}: field 'lead' must be a whole number of words ≥ 0")
+        topics.append(
+            TopicRule(
+                name=name,
+                description=_typed(where, "description", entry.get("description", ""), str),
+                any=any_terms,
+                all=groups,
+                none=_terms(where, "none", entry["none"]) if "none" in entry else (),
+                near=near,
+                lead=lead,
+                exceptions=_terms(where, "except", entry["except"]) if "except" in entry else (),
+            )
+        )
+    return tuple(topics)
+
+
+# --- editing sources.yaml ---------------------------------------------------------------------
+# Round-trip editing with ruamel.yaml keeps the file's comments, order and layout; every edit
+# is validated like a hand edit before it replaces the file, atomically.
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml_rt = YAML()  # round-trip mode
+    yaml_rt.preserve_quotes = True
+    yaml_rt.width = 4096  # never fold long URLs
+    yaml_rt.indent(mapping=2, sequence=4, offset=2)
+    return yaml_rt
+
+
+def edit_sources(directory: str | os.PathLike[str], change: Callable[[list[Any]], None]) -> None:
+    """Apply `change` to the `sources:` list of DIR/sources.yaml, keeping comments and layout.
+    Raises ConfigError, leaving the file untouched, when the result would not load."""
+    path = Path(directory) / "sources.yaml"
+    yaml_rt = _round_trip()
+    try:
+        data = yaml_rt.load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except Exception as exc:  # noqa: BLE001 - ruamel has no single error base class
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if data is None or data.get("sources") is None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        data = data if data is not None else CommentedMap()
+        data["sources"] = CommentedSeq()
+    change(data["sources"])
+    candidate = path.with_name(f".{path.name}.new")
+    try:
+        with candidate.open("w", encoding="utf-8") as out:
+            yaml_rt.dump(data, out)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write {candidate.name}: {exc.strerror or exc}") from None
+    try:
+        _load_sources(candidate)
+    except ConfigError as exc:
+        candidate.unlink()
+        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+    candidate.replace(path)
+
+
+def set_enabled(directory: str | os.PathLike[str], name: str, enabled: bool) -> None:
+    def change(entries: list[Any]) -> None:
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                entry["enabled"] = enabled
+                return
+        raise ConfigError(f"{Path(directory) / 'sources.yaml'}: no source named {name}")
+
+    edit_sources(directory, change)
+
+
+def append_source(directory: str | os.PathLike[str], entry: dict[str, Any],
+                  comment: str | None = None) -> None:  # fmt: skip
+    """Add a source at the end of the list, with a comment line above it."""
+    from ruamel.yaml.comments import CommentedMap
+
+    def change(entries: list[Any]) -> None:
+        if any(isinstance(e, dict) and e.get("name") == entry["name"] for e in entries):
+            raise ConfigError(
+                f"{Path(directory) / 'sources.yaml'}: a source named {entry['name']!r} exists"
+            )
+        item = CommentedMap(entry)
+        entries.append(item)
+        if comment:
+            entries.yaml_set_comment_before_after_key(len(entries) - 1, before=comment,
+                                                      indent=2)  # fmt: skip
+
+    edit_sources(directory, change)

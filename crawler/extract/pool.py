@@ -1,0 +1,221 @@
+"""Extraction in worker processes, so the reactor's thread only downloads, parses and stores.
+
+spider → **extract** → dedup → tag → story → store. The extract pipeline hands each page to
+an `ExtractionPool`; its workers run `extract` (`crawler.extract.page.extract_article`, then
+the text's dedup keys, `crawler.match.fingerprints`) and send back the result with the log records
+it made, which are re-emitted here: they reach the crawl's log, at the crawl's level, as if
+extraction had run in this process.
+
+One pool per process, shared by every crawler running in it (`newsmon crawl` runs one per
+kind of source, `newsmon run` one per source pass) and shut down with the last of them.
+Workers are forked by a fork server that imported the extraction modules once, not forked
+from the crawl itself: that would copy its reactor and threads in whatever state they are.
+Each worker freezes the garbage collector's view of what it inherited (`gc.freeze`): the
+collector would otherwise write to every inherited object it visits and so copy the pages
+the workers share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import logging.handlers
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.forkserver
+import os
+import queue
+import signal
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from crawler.heap import keep_large_blocks_off_heap, page_done
+
+if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
+    from crawler.extract.result import Extracted
+    from crawler.match.fingerprints import TextKeys
+
+    Result = tuple[Extracted, TextKeys] | None
+
+__all__ = [
+    "QUIET_LOGGERS", "ExtractionPool", "WorkerLost", "acquire", "extract", "release",
+    "start_fork_server",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+# trafilatura warns about every page that is not an article; the stats count them.
+QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
+# What the fork server imports once for every worker to share: the extraction and text key
+# modules, the language data, dateparser (htmldate imports it for its first odd date),
+# datasketch. And `__main__`: without it each worker would import the `newsmon` script's
+# module (the whole CLI) again.
+_PRELOAD = ["__main__", "crawler.extract.page", "crawler.match.fingerprints", "crawler.extract.language_data",
+            "dateparser", "datasketch"]  # fmt: skip
+
+
+def extract(html: str, page_url: str, feed_published: datetime | None) -> Result:
+    """The page's article and its text's dedup keys; None when it has no article text."""
+    from crawler.extract.page import extract_article
+    from crawler.match.fingerprints import text_keys
+
+    extracted = extract_article(html, page_url, feed_published=feed_published)
+    return None if extracted is None else (extracted, text_keys(extracted.text))
+
+
+class WorkerLost(Exception):
+    """A worker died (killed, out of memory, crashed in native code) with this page in it."""
+
+
+def start_fork_server() -> None:
+    """Start the fork server (it imports the extraction modules) while the crawl starts up."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    multiprocessing.forkserver.ensure_running()
+
+
+class ExtractionPool:
+    def __init__(self, workers: int, log_level: int | str) -> None:
+        self.workers = workers
+        self.log_level = log_level
+        self.users = 0
+        self._executor, self._started = self._start()
+
+    def _start(self) -> tuple[ProcessPoolExecutor, Future[None]]:
+        start_fork_server()
+        executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(
+            "forkserver"), initializer=_start_worker, initargs=(self.log_level,))  # fmt: skip
+        started: Future[None] = Future()
+
+        def start_all() -> None:
+            # A task per worker starts them all now. Starting one waits for the fork server's
+            # imports, so it happens on a thread: the reactor goes on downloading meanwhile.
+            try:
+                for _ in range(self.workers):
+                    executor.submit(_ready)
+            except BaseException as exc:
+                started.set_exception(exc)
+            else:
+                started.set_result(None)
+
+        threading.Thread(target=start_all, name="extraction-workers", daemon=True).start()
+        return executor, started
+
+    async def extract(self, html: str, page_url: str,
+                      feed_published: datetime | None) -> Result:  # fmt: skip
+        executor = self._executor
+        try:
+            await asyncio.wrap_future(self._started)
+            future = executor.submit(_extract, html, page_url, feed_published)
+            extracted, records = await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            if executor is self._executor:  # the first page to notice replaces the pool
+                logger.error("An extraction worker died; starting new workers")
+                _kill_survivors(executor)
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor, self._started = self._start()
+            raise WorkerLost(f"extraction worker died while extracting {page_url}") from exc
+        for record in records:
+            logging.getLogger(record.name).handle(record)
+        return extracted
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for logs and tests)."""
+        return sorted(self._executor._processes or ())
+
+    def close(self) -> None:
+        """Stop the workers and wait for them: they must not outlive the crawl."""
+        wait([self._started])  # not while a worker is being started
+        pids = self.pids()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        logger.info("Extraction workers stopped (pids %s)", ", ".join(map(str, pids)))
+
+
+def _kill_survivors(executor: ProcessPoolExecutor) -> None:
+    """SIGKILL the workers a broken pool still has. The executor ends them with SIGTERM and
+    waits for them, but workers ignore SIGTERM (stopping is the crawl's decision, see
+    `_start_worker`): its thread would wait forever, and the process hang at exit."""
+    for process in list((executor._processes or {}).values()):
+        if process.is_alive():
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+
+
+_pool: ExtractionPool | None = None
+
+
+def acquire(workers: int, log_level: int | str) -> ExtractionPool:
+    """The process's pool, started by its first user (whose `workers` and level it keeps)."""
+    global _pool
+    if _pool is None:
+        _pool = ExtractionPool(workers, log_level)
+        logger.info("Extraction in %d worker processes", workers)
+    _pool.users += 1
+    return _pool
+
+
+def release(pool: ExtractionPool) -> None:
+    """One user is done; the last one shuts the workers down."""
+    global _pool
+    pool.users -= 1
+    if pool.users == 0:
+        if _pool is pool:
+            _pool = None
+        pool.close()
+
+
+# --- in the workers ---------------------------------------------------------------------
+
+_records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+
+
+def _start_worker(log_level: int | str) -> None:
+    # Stopping is the crawl's decision (Ctrl-C, systemd's SIGTERM reach the whole group): it
+    # finishes its pages and then shuts the pool down. Should it die without doing so, the
+    # worker exits too, rather than wait for work forever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    gc.freeze()
+    keep_large_blocks_off_heap()
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    # QueueHandler formats each record (message, traceback) so it can be pickled back.
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(_records)]
+    root.setLevel(log_level)
+    if root.getEffectiveLevel() > logging.DEBUG:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    multiprocessing.connection.wait([parent.sentinel])
+    os._exit(1)
+
+
+def _ready() -> None:
+    """Nothing: submitted once per worker so that the pool starts them all."""
+
+
+def _extract(
+    html: str, page_url: str, feed_published: datetime | None
+) -> tuple[Result, list[logging.LogRecord]]:
+    page_done()  # a large page leaves free heap behind (crawler.heap)
+    try:
+        return extract(html, page_url, feed_published), _drain()
+    except BaseException:
+        _drain()  # the next page must not carry this one's records
+        raise
+
+
+def _drain() -> list[logging.LogRecord]:
+    records = []
+    while not _records.empty():
+        records.append(_records.get_nowait())
+    return records

@@ -1,0 +1,111 @@
+"""One crawl pass in this process: the feeds spider over the configured sources, then a
+summary built from the spider's per-source results and the crawl stats.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.config.files import Config
+from crawler.schedule.polling import Outcome
+from crawler.spiders import SPIDERS
+from crawler.store.database import engine_for
+
+
+@dataclass
+class PassSummary:
+    sources: dict[str, str] = field(default_factory=dict)  # name -> result line
+    failed: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # answered, but articles failed
+    interrupted: list[str] = field(default_factory=list)
+    signal: int | None = None  # the signal that interrupted the pass (SIGINT, SIGTERM)
+    failed_articles: int = 0  # their links are owed to the next pass
+    new: int = 0
+    same_article: int = 0
+    known: int = 0
+    skipped: int = 0
+    storage_errors: int = 0
+    hits: dict[str, int] = field(default_factory=dict)  # topic -> new articles stored with it
+
+
+class _CrawlerProcess(CrawlerProcess):
+    """Scrapy's process, remembering which signal stopped it (for the exit code)."""
+
+    signal: int | None = None
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        self.signal = signum
+        super()._signal_shutdown(signum, frame)
+
+
+def project_settings() -> Settings:
+    """newsmon's Scrapy settings module alone: what a runner shared by many crawls may hold
+    (Scrapy merges a runner's settings into each crawler's, same priority winning)."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
+def crawler_settings(config: Config, source_names: list[str] | None = None,
+                     log_level: str | None = None) -> Settings:  # fmt: skip
+    settings = project_settings()
+    settings.set("NEWSMON_CONFIG", config, priority="cmdline")
+    settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
+    if log_level:
+        settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    return settings
+
+
+def run_pass(config: Config, source_names: list[str] | None = None,
+             log_level: str | None = None) -> PassSummary:  # fmt: skip
+    """Crawl once; raises ConfigError for unknown source names, StorageError for the store.
+
+    One crawler per kind of source with something to poll, in one process and one reactor.
+    """
+    kinds = {source.kind for source in config.enabled_sources(source_names)}
+    engine_for(config.settings.database)  # an unreachable store fails before the crawl
+    summary = PassSummary()
+    if not kinds:
+        return summary
+    process = _CrawlerProcess(crawler_settings(config, source_names, log_level))
+    crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items()
+                if kind in kinds]  # fmt: skip
+    for crawler in crawlers:
+        process.crawl(crawler)
+    process.start()
+    stats: Counter[str] = Counter()
+    for crawler in crawlers:
+        stats.update({k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)})
+        for name, outcome in crawler.spider.results.items():  # type: ignore[union-attr]
+            summary.sources[name] = describe_outcome(outcome)
+            summary.failed_articles += outcome.failed
+            if outcome.status == "error":
+                summary.failed.append(name)
+            elif outcome.status == "interrupted":
+                summary.interrupted.append(name)
+            elif outcome.degraded:
+                summary.degraded.append(name)
+    summary.signal = process.signal
+    summary.new = stats["newsmon/store/new"]
+    summary.same_article = stats["newsmon/store/same_article"]
+    summary.known = stats["newsmon/article/known"]
+    summary.skipped = sum(
+        stats[f"newsmon/{key}"] for key in ("extract/no_text", "article/not_html", "article/failed")
+    )
+    summary.storage_errors = stats["newsmon/store/error"]
+    summary.hits = {topic.name: stats[f"newsmon/hits/{topic.name}"] for topic in config.topics}
+    return summary
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    """A source's result in one line: "ok, 12 entries, 3 new", "failed: HTTP 404"..."""
+    if outcome.status == "error":
+        return f"failed: {outcome.summary}"
+    if outcome.status == "interrupted":
+        return outcome.summary
+    return f"{'degraded' if outcome.degraded else 'ok'}, {outcome.summary}"
