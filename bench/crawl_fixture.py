@@ -53,7 +53,7 @@ class FastSite:
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
         self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = site._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
 
@@ -73,8 +73,13 @@ class FastSite:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def add(self, path: str, body: bytes, content_type: str = "text/html; charset=utf-8",
-            etag: str | None = None) -> str:  # fmt: skip
+    def add(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = "text/html; charset=utf-8",
+        etag: str | None = None,
+    ) -> str:
         self.pages[path] = Page(body, content_type, etag)
         return self.url(path)
 
@@ -87,10 +92,15 @@ class FastSite:
 REPO = Path(__file__).resolve().parents[1]
 # Politeness off and wide concurrency: a benchmark against one local host, not a real site.
 FAST_SETTINGS = {
-    "allow_private_networks": True, "download_delay": 0, "autothrottle": False,
-    "obey_robots_txt": False, "concurrent_requests": 32, "concurrent_requests_per_host": 32,
-    "retry_times": 0, "download_timeout": 60,
-}  # fmt: skip
+    "allow_private_networks": True,
+    "download_delay": 0,
+    "autothrottle": False,
+    "obey_robots_txt": False,
+    "concurrent_requests": 32,
+    "concurrent_requests_per_host": 32,
+    "retry_times": 0,
+    "download_timeout": 60,
+}
 
 
 @dataclass
@@ -102,8 +112,9 @@ class CrawlRun:
     output: str  # the crawl's summary and log
 
 
-def write_config(directory: Path, database: str, sources: list[dict[str, object]],
-                 **settings: object) -> Path:  # fmt: skip
+def write_config(
+    directory: Path, database: str, sources: list[dict[str, object]], **settings: object
+) -> Path:
     """A config directory with the shipped topics and the given sources."""
     directory.mkdir(parents=True, exist_ok=True)
     values = {"database": database, **FAST_SETTINGS, **settings}
@@ -118,17 +129,37 @@ def crawl(config: Path, log_level: str = "WARNING", timeout: float = 1800) -> Cr
     """`newsmon crawl --config DIR`, measured; raises if it fails."""
     log = config / "crawl.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "crawler", "crawl", "--config", str(config),
-               "--log-level", log_level]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "crawler",
+        "crawl",
+        "--config",
+        str(config),
+        "--log-level",
+        log_level,
+    ]
     if profile := os.environ.get("NEWSMON_BENCH_PROFILE"):
         # py-spy samples the crawl and its workers (collapsed stacks; bench/spy_summary.py
         # sums them up): its own cost then counts in the measured times.
-        command = ["py-spy", "record", "--format", "raw", "--subprocesses", "--rate", "50",
-                   "-o", f"{profile}-{config.name}.txt", "--", *command]  # fmt: skip
+        command = [
+            "py-spy",
+            "record",
+            "--format",
+            "raw",
+            "--subprocesses",
+            "--rate",
+            "50",
+            "-o",
+            f"{profile}-{config.name}.txt",
+            "--",
+            *command,
+        ]
     with log.open("wb") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=config)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=config
+        )
         deadline = started + timeout
         peak_kb = tree_kb = 0
         while True:

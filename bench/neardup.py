@@ -283,7 +283,7 @@ class Score:
 
 def evaluate(labelled: LabelledSet, sigs: dict[str, bytes], **params: float) -> Score:
     def index() -> NearDuplicateIndex:
-        return NearDuplicateIndex(**params)  # type: ignore[arg-type]
+        return NearDuplicateIndex(**params)
 
     score = Score()
     for kind, triples in labelled.positives.items():
@@ -379,9 +379,14 @@ def random_signatures(n: int, rng: np.random.Generator) -> list[bytes]:
     """Signatures of `n` unrelated texts of 100 to 2000 shingles (random MinHash values)."""
     p = neardup.NUM_PERM
     layout = np.dtype(
-        [("h", "u1", 6), ("count", "<u4"), ("lead_count", "<u4"), ("full", "<u4", p),
-         ("lead", "<u4", p)]
-    )  # fmt: skip
+        [
+            ("h", "u1", 6),
+            ("count", "<u4"),
+            ("lead_count", "<u4"),
+            ("full", "<u4", p),
+            ("lead", "<u4", p),
+        ]
+    )
     table = np.zeros(n, dtype=layout)
     table["h"] = np.frombuffer(signature("x")[:6], dtype=np.uint8)
     table["count"] = rng.integers(100, 2000, n)
@@ -406,8 +411,10 @@ def cost(articles: list[Article], sizes: list[int], lsh_sizes: list[int]) -> Non
     bodies = [a.body for a in articles]
     micros = timed(lambda: [signature(body) for body in bodies], len(bodies))
     words = sum(len(neardup.words(body)) for body in bodies) / len(bodies)
-    print(f"signature(): {micros:.0f} µs per article (mean {words:.0f} words), "
-          f"{len(signature(bodies[0]))} bytes")  # fmt: skip
+    print(
+        f"signature(): {micros:.0f} µs per article (mean {words:.0f} words), "
+        f"{len(signature(bodies[0]))} bytes"
+    )
     stored = [signature(body) for body in bodies]
     queries = [signature(_syndicated(body, pyrng, vocabulary)[1]) for body in bodies]
     print(
@@ -496,11 +503,21 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     score = evaluate(labelled, sigs)
     positives = sum(len(t) for t in labelled.positives.values())
     return [
-        {"metric": "precision", "value": f"{score.precision:.4f}", "target": ">= 0.99",
-         "met": score.precision >= 0.99, "note": f"{score.fp} false positives"},
-        {"metric": "recall", "value": f"{score.recall:.4f}", "target": ">= 0.95",
-         "met": score.recall >= 0.95, "note": f"{positives} copies of {len(articles)} articles"},
-    ]  # fmt: skip
+        {
+            "metric": "precision",
+            "value": f"{score.precision:.4f}",
+            "target": ">= 0.99",
+            "met": score.precision >= 0.99,
+            "note": f"{score.fp} false positives",
+        },
+        {
+            "metric": "recall",
+            "value": f"{score.recall:.4f}",
+            "target": ">= 0.95",
+            "met": score.recall >= 0.95,
+            "note": f"{positives} copies of {len(articles)} articles",
+        },
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

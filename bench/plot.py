@@ -17,11 +17,11 @@ HERE = Path(__file__).resolve().parent
 OUTPUT = HERE.parent / "docs" / "bench-growth.png"
 
 
-def series_of(results: dict[str, dict]) -> dict[str, tuple[str, dict[str, list]]]:  # type: ignore[type-arg]
+def series_of(results: dict[str, dict]) -> dict[str, tuple[str, dict[str, list]]]:
     """benchmark -> (what sizes count, series -> [(size, ms)]), for benchmarks with points."""
-    found: dict[str, tuple[str, dict[str, list]]] = {}  # type: ignore[type-arg]
+    found: dict[str, tuple[str, dict[str, list]]] = {}
     for name, run in results.items():
-        lines: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+        lines: dict[str, list] = defaultdict(list)
         per = ""
         for row in run["rows"]:
             if {"series", "size", "ms"} <= row.keys():
@@ -32,7 +32,7 @@ def series_of(results: dict[str, dict]) -> dict[str, tuple[str, dict[str, list]]
     return found
 
 
-def plot(results: dict[str, dict], path: Path = OUTPUT) -> Path | None:  # type: ignore[type-arg]
+def plot(results: dict[str, dict], path: Path = OUTPUT) -> Path | None:
     """Draw the panels to `path` (PNG); None if no benchmark has points."""
     panels = series_of(results)
     if not panels:

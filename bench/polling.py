@@ -35,11 +35,36 @@ TARGET_RATE = 250
 ENTRIES, NEW = 50, 5
 CHANGED_SHARE = 10  # one feed in 10 changed
 WORDS = [
-    "defence", "ministry", "procurement", "drone", "satellite", "model", "contract", "budget",
-    "army", "navy", "intelligence", "analysts", "officials", "report", "policy", "system",
-    "data", "security", "forces", "harbour", "minister", "council", "vote", "election",
-    "market", "energy", "climate", "court", "trial",
-]  # fmt: skip
+    "defence",
+    "ministry",
+    "procurement",
+    "drone",
+    "satellite",
+    "model",
+    "contract",
+    "budget",
+    "army",
+    "navy",
+    "intelligence",
+    "analysts",
+    "officials",
+    "report",
+    "policy",
+    "system",
+    "data",
+    "security",
+    "forces",
+    "harbour",
+    "minister",
+    "council",
+    "vote",
+    "election",
+    "market",
+    "energy",
+    "climate",
+    "court",
+    "trial",
+]
 
 
 def article_page(number: int, chance: random.Random) -> bytes:
@@ -47,8 +72,10 @@ def article_page(number: int, chance: random.Random) -> bytes:
         f"<p>{' '.join(chance.choices(WORDS, k=40))} (story {number}, part {part}).</p>"
         for part in range(4)
     )
-    return (f"<html><head><title>Story {number}</title></head><body><article>"
-            f"<h1>Story {number}</h1>{paragraphs}</article></body></html>").encode()  # fmt: skip
+    return (
+        f"<html><head><title>Story {number}</title></head><body><article>"
+        f"<h1>Story {number}</h1>{paragraphs}</article></body></html>"
+    ).encode()
 
 
 def prepare(site: FastSite, database: str, feeds: int) -> list[dict[str, object]]:
@@ -69,22 +96,40 @@ def prepare(site: FastSite, database: str, feeds: int) -> list[dict[str, object]
                 url = site.url(f"/a/{k}/{e}")  # stored already: never requested
                 if changed:
                     article_id += 1
-                    known_rows.append({
-                        "id": article_id, "url": url, "source": name, "text": f"known {url}",
-                        "fingerprint": hashlib.sha256(url.encode()).hexdigest(),
-                        "fetched_at": fetched, "extractor": "bench", "story_id": article_id,
-                    })  # fmt: skip
+                    known_rows.append(
+                        {
+                            "id": article_id,
+                            "url": url,
+                            "source": name,
+                            "text": f"known {url}",
+                            "fingerprint": hashlib.sha256(url.encode()).hexdigest(),
+                            "fetched_at": fetched,
+                            "extractor": "bench",
+                            "story_id": article_id,
+                        }
+                    )
                     known_urls.append({"url": url, "article_id": article_id})
             links.append((f"Entry {e}", url))
         body = rss2(links) if changed else rss2(links[:1])
         url = site.add(path, body, content_type="application/rss+xml", etag=f'"{k}-v2"')
-        source_rows.append({"name": name, "url": url, "consecutive_failures": 0, "passes": 1,
-                            "etag": f'"{k}-v1"' if changed else f'"{k}-v2"',
-                            "body_hash": "0" * 64, "last_status": "ok"})  # fmt: skip
+        source_rows.append(
+            {
+                "name": name,
+                "url": url,
+                "consecutive_failures": 0,
+                "passes": 1,
+                "etag": f'"{k}-v1"' if changed else f'"{k}-v2"',
+                "body_hash": "0" * 64,
+                "last_status": "ok",
+            }
+        )
         config_sources.append({"name": name, "url": url})
     with engine.begin() as connection:
-        for rows, table in ((source_rows, sources), (known_rows, articles),
-                            (known_urls, article_urls)):  # fmt: skip
+        for rows, table in (
+            (source_rows, sources),
+            (known_rows, articles),
+            (known_urls, article_urls),
+        ):
             for first in range(0, len(rows), 5000):
                 connection.execute(insert(table), rows[first : first + 5000])
     engine.dispose()
@@ -104,9 +149,15 @@ def one_pass(tmp: Path, feeds: int) -> dict[str, float]:
         site.close()
     stored = re.search(r"Articles: (\d+) new", result.output)
     expected_new = len(range(0, feeds, CHANGED_SHARE)) * NEW
-    return {"wall": result.wall, "cpu": result.cpu, "rss": result.peak_rss_mb,
-            "requests": hits, "not_modified": not_modified,
-            "new": int(stored.group(1)) if stored else 0, "expected_new": expected_new}  # fmt: skip
+    return {
+        "wall": result.wall,
+        "cpu": result.cpu,
+        "rss": result.peak_rss_mb,
+        "requests": hits,
+        "not_modified": not_modified,
+        "new": int(stored.group(1)) if stored else 0,
+        "expected_new": expected_new,
+    }
 
 
 def run(quick: bool = False) -> list[dict[str, object]]:
@@ -129,26 +180,40 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             found = results[feeds] = one_pass(Path(folder), feeds)
             rate = feeds / found["wall"]
             last = feeds == sizes[-1]
-            rows.append({
-                "metric": f"pass over {feeds:,} feeds (feeds/s)", "value": f"{rate:.0f}",
-                "target": f">= {TARGET_RATE}" if last else "",
-                "met": rate >= TARGET_RATE if last else "",
-                "note": f"{found['wall']:.1f} s wall, {found['requests']:.0f} requests "
-                        f"({found['not_modified']:.0f} x 304), {found['new']:.0f} of "
-                        f"{found['expected_new']:.0f} new articles stored, "
-                        f"peak RSS {found['rss']:.0f} MB",
-            })  # fmt: skip
-            rows.append({"metric": f"CPU per feed, {feeds:,} feeds",
-                         "value": f"{(found['cpu'] - base['cpu']) / feeds * 1000:.1f} ms",
-                         "note": f"{found['cpu']:.1f} s CPU of the crawl process, less the "
-                                 f"fixed {base['cpu']:.1f} s"})  # fmt: skip
+            rows.append(
+                {
+                    "metric": f"pass over {feeds:,} feeds (feeds/s)",
+                    "value": f"{rate:.0f}",
+                    "target": f">= {TARGET_RATE}" if last else "",
+                    "met": rate >= TARGET_RATE if last else "",
+                    "note": f"{found['wall']:.1f} s wall, {found['requests']:.0f} requests "
+                    f"({found['not_modified']:.0f} x 304), {found['new']:.0f} of "
+                    f"{found['expected_new']:.0f} new articles stored, "
+                    f"peak RSS {found['rss']:.0f} MB",
+                }
+            )
+            rows.append(
+                {
+                    "metric": f"CPU per feed, {feeds:,} feeds",
+                    "value": f"{(found['cpu'] - base['cpu']) / feeds * 1000:.1f} ms",
+                    "note": f"{found['cpu']:.1f} s CPU of the crawl process, less the "
+                    f"fixed {base['cpu']:.1f} s",
+                }
+            )
     small, large = ((results[size]["cpu"] - base["cpu"]) / size for size in sizes)
     growth = large / small
-    rows.append({"metric": f"CPU per feed, {sizes[1]:,} vs {sizes[0]:,} feeds",
-                 "value": f"{growth:.2f}x", "reference": "linear: 1.0x",
-                 "target": "<= 1.2x (linear)", "met": growth <= 1.2,
-                 "note": "fixed process cost removed" if not quick else
-                         "quick: fixed process cost included"})  # fmt: skip
+    rows.append(
+        {
+            "metric": f"CPU per feed, {sizes[1]:,} vs {sizes[0]:,} feeds",
+            "value": f"{growth:.2f}x",
+            "reference": "linear: 1.0x",
+            "target": "<= 1.2x (linear)",
+            "met": growth <= 1.2,
+            "note": "fixed process cost removed"
+            if not quick
+            else "quick: fixed process cost included",
+        }
+    )
     return rows
 
 

@@ -28,9 +28,15 @@ sys.path.insert(0, str(HERE.parent))
 # Issue 7's benchmarks in its order (memory: scheduler_memory; the crawl's peak is measured by
 # throughput), then those of near-duplicates and re-tagging, and of the web page of hits.
 BENCHMARKS = [
-    "throughput", "polling", "tagging", "storage", "scheduler_memory", "neardup", "retag",
+    "throughput",
+    "polling",
+    "tagging",
+    "storage",
+    "scheduler_memory",
+    "neardup",
+    "retag",
     "web_hits",
-]  # fmt: skip
+]
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
 
@@ -49,23 +55,35 @@ def table(rows: list[dict[str, object]]) -> str:
         cells = []
         for column in COLUMNS:
             value = row.get(column, "")
-            cells.append({True: "yes", False: "**no**"}.get(value, str(value))
-                         if isinstance(value, bool) else str(value))  # fmt: skip
+            cells.append(
+                {True: "yes", False: "**no**"}.get(value, str(value))
+                if isinstance(value, bool)
+                else str(value)
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def render(results: dict[str, dict[str, object]]) -> str:
     """RESULTS.md: every benchmark of `results`, in BENCHMARKS order."""
-    lines = ["# newsmon benchmark results", "",
-             "Written by `python bench/run.py` from `bench/results.json`; each section says "
-             "when and how it was measured."]  # fmt: skip
+    lines = [
+        "# newsmon benchmark results",
+        "",
+        "Written by `python bench/run.py` from `bench/results.json`; each section says "
+        "when and how it was measured.",
+    ]
     for name in sorted(results, key=lambda n: BENCHMARKS.index(n) if n in BENCHMARKS else 99):
         run = results[name]
-        lines += ["", f"## {name}", "",
-                  f"- date: {run['date']}, {run['seconds']:.0f} s; machine: {run['machine']}",
-                  f"- versions: {run['versions']}", f"- command: `{run['command']}`", "",
-                  table(run["rows"])]  # type: ignore[arg-type]  # fmt: skip
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            f"- date: {run['date']}, {run['seconds']:.0f} s; machine: {run['machine']}",
+            f"- versions: {run['versions']}",
+            f"- command: `{run['command']}`",
+            "",
+            table(run["rows"]),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -89,9 +107,14 @@ def main() -> int:
         seconds = time.monotonic() - started
         print(f"## {name} ({seconds:.0f} s)\n\n{table(rows)}\n", flush=True)
         if not options.quick:  # quick runs only check that benchmarks still work
-            results[name] = {"date": f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-                             "seconds": seconds, "machine": machine, "versions": versions(),
-                             "command": command, "rows": rows}  # fmt: skip
+            results[name] = {
+                "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
+                "seconds": seconds,
+                "machine": machine,
+                "versions": versions(),
+                "command": command,
+                "rows": rows,
+            }
             stored.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
             (HERE / "RESULTS.md").write_text(render(results), encoding="utf-8")
     if not options.quick:

@@ -55,20 +55,37 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config"
         config.mkdir()
-        settings = {"database": f"sqlite:///{tmp}/newsmon.db", "allow_private_networks": True,
-                    "download_delay": 0, "autothrottle": False, "jitter": 0}  # fmt: skip
-        sources = [{"name": f"site{n}", "url": site.url("/feed.xml"), "every": "1s",
-                    "adaptive": False} for n, site in enumerate(sites)]  # fmt: skip
+        settings = {
+            "database": f"sqlite:///{tmp}/newsmon.db",
+            "allow_private_networks": True,
+            "download_delay": 0,
+            "autothrottle": False,
+            "jitter": 0,
+        }
+        sources = [
+            {"name": f"site{n}", "url": site.url("/feed.xml"), "every": "1s", "adaptive": False}
+            for n, site in enumerate(sites)
+        ]
         (config / "settings.yaml").write_text(yaml.safe_dump(settings))
         (config / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
         (config / "topics.yaml").write_text((REPO / "config" / "topics.yaml").read_text())
         log = Path(tmp) / "run.log"
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         process = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "run", "--config", str(config),
-             "--log-file", str(log)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "crawler",
+                "run",
+                "--config",
+                str(config),
+                "--log-file",
+                str(log),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         publisher = threading.Thread(target=publish, daemon=True)
         publisher.start()
         started = time.monotonic()
@@ -96,10 +113,19 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     growth = end_rss - warm_rss
     return [
         {"metric": f"RSS after {warm_up} passes (warm-up)", "value": f"{warm_rss:.0f} MB"},
-        {"metric": f"RSS after {passes} passes", "value": f"{end_rss:.0f} MB",
-         "reference": f"warm-up {warm_rss:.0f} MB", "ratio": f"+{growth:.1f} MB",
-         "target": "growth < 30 MB", "met": growth < 30},
+        {
+            "metric": f"RSS after {passes} passes",
+            "value": f"{end_rss:.0f} MB",
+            "reference": f"warm-up {warm_rss:.0f} MB",
+            "ratio": f"+{growth:.1f} MB",
+            "target": "growth < 30 MB",
+            "met": growth < 30,
+        },
         {"metric": "peak RSS", "value": f"{peak:.0f} MB"},
-        {"metric": "passes per second", "value": f"{passes / elapsed:.1f}",
-         "reference": f"{SOURCES} sources every 1 s", "note": f"{stored} articles stored"},
-    ]  # fmt: skip
+        {
+            "metric": "passes per second",
+            "value": f"{passes / elapsed:.1f}",
+            "reference": f"{SOURCES} sources every 1 s",
+            "note": f"{stored} articles stored",
+        },
+    ]

@@ -46,8 +46,11 @@ def summarise(lines: list[str], top: int = 25) -> str:
             leaf = frames[-1]
             functions[f"{leaf['function']} ({leaf['file']})"] += samples
     out = [f"{total} samples"]
-    for title, counter in (("processes", processes), ("packages, inclusive", packages),
-                           ("functions, self", functions)):  # fmt: skip
+    for title, counter in (
+        ("processes", processes),
+        ("packages, inclusive", packages),
+        ("functions, self", functions),
+    ):
         out += ["", f"## {title}"]
         out += [f"{n / total:6.1%}  {name}" for name, n in counter.most_common(top)]
     return "\n".join(out)

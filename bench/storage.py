@@ -51,7 +51,7 @@ from pipelines.store import insert_article  # noqa: E402
 try:  # the review app's queries (another part of the code base, newer than this benchmark)
     from crawler.store.search import HitFilter, page_of_hits
 except ImportError:  # pragma: no cover - reported in the rows
-    HitFilter = page_of_hits = None  # type: ignore[assignment,misc]
+    HitFilter = page_of_hits = None
 
 NAME = "storage"
 PG_SERVER = "host=127.0.0.1 user=root dbname=test"
@@ -60,16 +60,57 @@ PIPELINE_INSERTS = 2_000
 BATCH = 5_000
 TARGET_HITS_MS, TARGET_SEARCH_MS = 50, 100
 START = datetime(2026, 1, 1, tzinfo=UTC)
-TOPICS = {"ai-military": ["AI", "military"], "nato": ["NATO"], "export": ["export control*"],
-          "cyber": ["cyber*"]}  # fmt: skip
+TOPICS = {
+    "ai-military": ["AI", "military"],
+    "nato": ["NATO"],
+    "export": ["export control*"],
+    "cyber": ["cyber*"],
+}
 WORDS = [
-    "defence", "ministry", "procurement", "drone", "satellite", "model", "contract", "budget",
-    "army", "navy", "intelligence", "analysts", "officials", "report", "policy", "system",
-    "data", "security", "forces", "minister", "council", "election", "market", "energy",
-    "climate", "court", "trial", "harbour", "summit", "treaty", "sanctions", "missile",
-    "radar", "cyber", "software", "chips", "export", "industry", "startup", "research",
-    "university", "laboratory", "agency",
-]  # fmt: skip
+    "defence",
+    "ministry",
+    "procurement",
+    "drone",
+    "satellite",
+    "model",
+    "contract",
+    "budget",
+    "army",
+    "navy",
+    "intelligence",
+    "analysts",
+    "officials",
+    "report",
+    "policy",
+    "system",
+    "data",
+    "security",
+    "forces",
+    "minister",
+    "council",
+    "election",
+    "market",
+    "energy",
+    "climate",
+    "court",
+    "trial",
+    "harbour",
+    "summit",
+    "treaty",
+    "sanctions",
+    "missile",
+    "radar",
+    "cyber",
+    "software",
+    "chips",
+    "export",
+    "industry",
+    "startup",
+    "research",
+    "university",
+    "laboratory",
+    "agency",
+]
 RARE = "Llama"  # in 1 article out of 1,000
 SPACING = 31  # seconds between two articles: 1M articles in a year
 
@@ -79,11 +120,18 @@ def synthetic(n: int, chance: random.Random) -> dict[str, object]:
     fetched = START + timedelta(seconds=n * SPACING)
     text = " ".join(chance.choices(WORDS, k=120)) + (f" {RARE}" if n % 1000 == 0 else "")
     url = f"https://news{n % 40}.example.org/{n}"
-    return {"url": url, "fingerprint": hashlib.sha256(url.encode()).hexdigest(),
-            "source": f"outlet-{n % 40}", "title": f"Story {n}: " + text[:60],
-            "published": fetched - timedelta(hours=chance.random() * 48) if n % 10 else None,
-            "fetched_at": fetched, "language": ("en", "fr", "de")[n % 3], "text": text,
-            "extractor": "bench", "story_id": n}  # fmt: skip
+    return {
+        "url": url,
+        "fingerprint": hashlib.sha256(url.encode()).hexdigest(),
+        "source": f"outlet-{n % 40}",
+        "title": f"Story {n}: " + text[:60],
+        "published": fetched - timedelta(hours=chance.random() * 48) if n % 10 else None,
+        "fetched_at": fetched,
+        "language": ("en", "fr", "de")[n % 3],
+        "text": text,
+        "extractor": "bench",
+        "story_id": n,
+    }
 
 
 def tags_of(n: int) -> dict[str, list[str]]:
@@ -93,7 +141,7 @@ def tags_of(n: int) -> dict[str, list[str]]:
     return {topic: TOPICS[topic]}
 
 
-def fill(engine, first: int, last: int) -> float:  # type: ignore[no-untyped-def]
+def fill(engine, first: int, last: int) -> float:
     """Bulk insert of articles first..last; returns seconds."""
     chance = random.Random(first)
     started = time.perf_counter()
@@ -103,12 +151,18 @@ def fill(engine, first: int, last: int) -> float:  # type: ignore[no-untyped-def
             row = synthetic(n, chance)
             rows.append({"id": n, **row})
             urls.append({"url": row["url"], "article_id": n})
-            tags.extend({"article_id": n, "topic": t, "terms": terms}
-                        for t, terms in tags_of(n).items())  # fmt: skip
+            tags.extend(
+                {"article_id": n, "topic": t, "terms": terms} for t, terms in tags_of(n).items()
+            )
             if n % 20 == 0:
-                decisions.append({"article_id": n, "reviewed_at": row["fetched_at"],
-                                  "verdict": ("relevant", "irrelevant")[n % 40 == 0],
-                                  "starred": n % 60 == 0})  # fmt: skip
+                decisions.append(
+                    {
+                        "article_id": n,
+                        "reviewed_at": row["fetched_at"],
+                        "verdict": ("relevant", "irrelevant")[n % 40 == 0],
+                        "starred": n % 60 == 0,
+                    }
+                )
         with engine.begin() as connection:
             connection.execute(insert(articles), rows)
             connection.execute(insert(article_urls), urls)
@@ -119,18 +173,26 @@ def fill(engine, first: int, last: int) -> float:  # type: ignore[no-untyped-def
     return time.perf_counter() - started
 
 
-def pipeline_inserts(engine, count: int) -> float:  # type: ignore[no-untyped-def]
+def pipeline_inserts(engine, count: int) -> float:
     """Articles 1..count through the store's write path, one transaction each; seconds."""
     chance = random.Random(0)
     items = []
     for n in range(1, count + 1):
         row = synthetic(n, chance)
-        items.append(Article(
-            source=row["source"], url=row["url"], fetched_at=row["fetched_at"],
-            title=row["title"], published=row["published"], language=row["language"],
-            text=row["text"], extractor="bench", fingerprint=row["fingerprint"],
-            matches=tags_of(n),
-        ))  # type: ignore[arg-type]  # fmt: skip
+        items.append(
+            Article(
+                source=row["source"],
+                url=row["url"],
+                fetched_at=row["fetched_at"],
+                title=row["title"],
+                published=row["published"],
+                language=row["language"],
+                text=row["text"],
+                extractor="bench",
+                fingerprint=row["fingerprint"],
+                matches=tags_of(n),
+            )
+        )
     started = time.perf_counter()
     for item in items:
         with engine.begin() as connection:
@@ -138,7 +200,7 @@ def pipeline_inserts(engine, count: int) -> float:  # type: ignore[no-untyped-de
     return time.perf_counter() - started
 
 
-def median_ms(action, repeat: int = 7) -> float:  # type: ignore[no-untyped-def]
+def median_ms(action, repeat: int = 7) -> float:
     started = time.perf_counter()
     action()  # warm-up: caches, prepared statements
     if time.perf_counter() - started > 2:  # a pathological plan: do not spend minutes on it
@@ -151,22 +213,27 @@ def median_ms(action, repeat: int = 7) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
-def queries(engine, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def queries(engine, count: int) -> dict[str, float]:
     """Milliseconds of each review query on a store of `count` articles."""
     span = timedelta(seconds=count * SPACING)
     since = START + span * 0.9  # `newsmon hits --since`: the newest tenth
     found: dict[str, float] = {}
 
     def hits() -> None:
-        records = list(iter_records(engine, "ai-military", since, newest_first=True, limit=50,
-                                    tagged=True))  # fmt: skip
+        records = list(
+            iter_records(engine, "ai-military", since, newest_first=True, limit=50, tagged=True)
+        )
         assert records, "no hits"
 
     found["hits"] = median_ms(hits)
     if page_of_hits is not None:
-        window = HitFilter(topic="ai-military", since=(START + span * 0.3).date(),
-                           until=(START + span * 0.6).date(), review="unreviewed",
-                           sort="fetched")  # fmt: skip
+        window = HitFilter(
+            topic="ai-military",
+            since=(START + span * 0.3).date(),
+            until=(START + span * 0.6).date(),
+            review="unreviewed",
+            sort="fetched",
+        )
         found["filtered"] = median_ms(lambda: page_of_hits(engine, window))
         found["search rare"] = median_ms(lambda: page_of_hits(engine, HitFilter(q=RARE)))
         found["search common"] = median_ms(
@@ -182,7 +249,7 @@ def pg_database(action: str) -> None:
             connection.execute(f"CREATE DATABASE {PG_DATABASE}")
 
 
-def size_bytes(engine, path: Path | None) -> int:  # type: ignore[no-untyped-def]
+def size_bytes(engine, path: Path | None) -> int:
     if path is not None:
         return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     with engine.connect() as connection:
@@ -207,17 +274,24 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
         engine = engine_for(url)
         inserted = min(PIPELINE_INSERTS, sizes[0])
         seconds = pipeline_inserts(engine, inserted)
-        rows.append({"metric": f"{backend}: insert through `insert_article`",
-                     "value": f"{inserted / seconds:,.0f} articles/s",
-                     "note": f"{inserted:,} articles, one transaction each"})  # fmt: skip
+        rows.append(
+            {
+                "metric": f"{backend}: insert through `insert_article`",
+                "value": f"{inserted / seconds:,.0f} articles/s",
+                "note": f"{inserted:,} articles, one transaction each",
+            }
+        )
         stored = inserted
         for size in sizes:
             bulk = fill(engine, stored + 1, size)
             if size > stored:
-                rows.append({"metric": f"{backend}: bulk insert to {size:,}",
-                             "value": f"{(size - stored) / bulk:,.0f} articles/s",
-                             "note": f"{size - stored:,} rows in {bulk:.0f} s, "
-                                     f"{BATCH:,} a statement"})  # fmt: skip
+                rows.append(
+                    {
+                        "metric": f"{backend}: bulk insert to {size:,}",
+                        "value": f"{(size - stored) / bulk:,.0f} articles/s",
+                        "note": f"{size - stored:,} rows in {bulk:.0f} s, {BATCH:,} a statement",
+                    }
+                )
             stored = size
             if backend == "postgresql":
                 if size == sizes[0]:
@@ -227,11 +301,14 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
                         connection.exec_driver_sql("ANALYZE")
                     started = time.perf_counter()
                     page_of_hits(engine, HitFilter(q=RARE))
-                    rows.append({"metric": f"{backend} {size:,}: search before VACUUM, "
-                                           f"a rare word `{RARE}`",
-                                 "value": f"{(time.perf_counter() - started) * 1000:.0f} ms",
-                                 "note": "ANALYZE only: GIN pending list unmerged, seq scan; "
-                                         "one call"})  # fmt: skip
+                    rows.append(
+                        {
+                            "metric": f"{backend} {size:,}: search before VACUUM, "
+                            f"a rare word `{RARE}`",
+                            "value": f"{(time.perf_counter() - started) * 1000:.0f} ms",
+                            "note": "ANALYZE only: GIN pending list unmerged, seq scan; one call",
+                        }
+                    )
                 # What autovacuum does after a bulk load: merge GIN's pending list, statistics.
                 with engine.connect() as connection:
                     connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
@@ -239,11 +316,15 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
                     )
             found = queries(engine, size)
             final = size >= 1_000_000
-            rows.append({"metric": f"{backend} {size:,}: hits page (`iter_records`)",
-                         "value": f"{found['hits']:.1f} ms",
-                         **point(f"{backend}: hits page", size, found["hits"]),
-                         "target": f"< {TARGET_HITS_MS} ms at 1M" if final else "",
-                         "met": found["hits"] < TARGET_HITS_MS if final else ""})  # fmt: skip
+            rows.append(
+                {
+                    "metric": f"{backend} {size:,}: hits page (`iter_records`)",
+                    "value": f"{found['hits']:.1f} ms",
+                    **point(f"{backend}: hits page", size, found["hits"]),
+                    "target": f"< {TARGET_HITS_MS} ms at 1M" if final else "",
+                    "met": found["hits"] < TARGET_HITS_MS if final else "",
+                }
+            )
             if "filtered" in found:
                 rows.append(
                     {
@@ -260,11 +341,15 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
                     ("common", "two common words `satellite contract`"),
                 ):
                     value = found[f"search {kind}"]
-                    rows.append({"metric": f"{backend} {size:,}: search, {what}",
-                                 "value": f"{value:.1f} ms",
-                                 **point(f"{backend}: search, {kind} words", size, value),
-                                 "target": f"< {TARGET_SEARCH_MS} ms at 1M" if final else "",
-                                 "met": value < TARGET_SEARCH_MS if final else ""})  # fmt: skip
+                    rows.append(
+                        {
+                            "metric": f"{backend} {size:,}: search, {what}",
+                            "value": f"{value:.1f} ms",
+                            **point(f"{backend}: search, {kind} words", size, value),
+                            "target": f"< {TARGET_SEARCH_MS} ms at 1M" if final else "",
+                            "met": value < TARGET_SEARCH_MS if final else "",
+                        }
+                    )
             else:
                 rows.append(
                     {
@@ -274,9 +359,13 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
                     }
                 )
             total = size_bytes(engine, path)
-            rows.append({"metric": f"{backend} {size:,}: size per article",
-                         "value": f"{total / size / 1024:.2f} KB",
-                         "note": f"{total / 2**20:,.0f} MB in all; 120-word texts"})  # fmt: skip
+            rows.append(
+                {
+                    "metric": f"{backend} {size:,}: size per article",
+                    "value": f"{total / size / 1024:.2f} KB",
+                    "note": f"{total / 2**20:,.0f} MB in all; 120-word texts",
+                }
+            )
         engine.dispose()
         engine_for.cache_clear()
     finally:
@@ -297,8 +386,13 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         for backend, sizes in plans.items():
             rows += measure(backend, sizes, Path(folder))
     if not quick and not big:
-        rows.append({"metric": "1M articles", "value": "not run",
-                     "note": "about 15 min more here: NEWSMON_BENCH_1M=1"})  # fmt: skip
+        rows.append(
+            {
+                "metric": "1M articles",
+                "value": "not run",
+                "note": "about 15 min more here: NEWSMON_BENCH_1M=1",
+            }
+        )
     return rows
 
 

@@ -57,19 +57,23 @@ def vocabulary(corpus: list[tuple[str | None, str]]) -> dict[str, list[str]]:
     for _, text in corpus:
         tokens = _WORD.findall(text)
         words.update(tokens)
-        pairs.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)
-                     if len(a) > 3 and len(b) > 3)  # fmt: skip
+        pairs.update(
+            f"{a} {b}"
+            for a, b in zip(tokens, tokens[1:], strict=False)
+            if len(a) > 3 and len(b) > 3
+        )
     # A beat's terms are names and subject words, found in a few articles each, not everyday
     # words: the pools start below the 1,000 commonest words.
     ranked = [w for w, _ in words.most_common() if len(w) > 3 and w.isalpha()][1000:]
     return {
         "word": [w.lower() for w in ranked],
-        "acronym": [w for w, n in words.most_common() if w.isupper() and 2 <= len(w) <= 5
-                    and w.isalpha()][20:],
+        "acronym": [
+            w for w, n in words.most_common() if w.isupper() and 2 <= len(w) <= 5 and w.isalpha()
+        ][20:],
         "wildcard": [w[:7].lower() + "*" for w in ranked if len(w) > 8],
         "phrase": [p.lower() for p, n in pairs.most_common()[300:] if n >= 2],
         "accented": [w.lower() for w in ranked if strip_accents(w) != w],
-    }  # fmt: skip
+    }
 
 
 def synthetic_rules(corpus: list[tuple[str | None, str]], shipped: set[str]) -> list[TopicRule]:
@@ -126,7 +130,7 @@ def term_regex(term: str) -> re.Pattern[str]:
     return re.compile(r"\b" + r"\W+".join(parts) + r"\b")
 
 
-def timed(action, items, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def timed(action, items, repeat: int) -> float:
     """Median over `repeat` runs of the CPU seconds of one pass over `items`: this process's
     CPU time, not the wall clock, which other jobs on a shared machine stretch."""
     runs = []
@@ -167,16 +171,22 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     tagged = sum(1 for a in sample if matcher.match(*a))
     words = statistics.mean(len(_WORD.findall(text)) for _, text in sample)
     return [
-        {"metric": f"Matcher, {len(terms)} terms in {len(rules)} topics (ms/article)",
-         "value": f"{ours:.3f}", "reference": f"regex per term {regex:.3f}",
-         "ratio": f"{regex / ours:.1f}x faster", "target": f"<= {TARGET_MS}",
-         "met": ours <= TARGET_MS,
-         "note": f"{len(sample)} corpus texts, {words:.0f} words on average; "
-                 f"{tagged} tagged; CPU time, median of {repeat}"},
-        {"metric": f"Matcher, shipped topics ({len(shipped_terms)} terms) (ms/article)",
-         "value": f"{shipped_ms:.3f}"},
+        {
+            "metric": f"Matcher, {len(terms)} terms in {len(rules)} topics (ms/article)",
+            "value": f"{ours:.3f}",
+            "reference": f"regex per term {regex:.3f}",
+            "ratio": f"{regex / ours:.1f}x faster",
+            "target": f"<= {TARGET_MS}",
+            "met": ours <= TARGET_MS,
+            "note": f"{len(sample)} corpus texts, {words:.0f} words on average; "
+            f"{tagged} tagged; CPU time, median of {repeat}",
+        },
+        {
+            "metric": f"Matcher, shipped topics ({len(shipped_terms)} terms) (ms/article)",
+            "value": f"{shipped_ms:.3f}",
+        },
         {"metric": "Matcher construction, 500 terms", "value": f"{compile_ms:.1f} ms"},
-    ]  # fmt: skip
+    ]
 
 
 def profile() -> None:
@@ -193,7 +203,7 @@ def profile() -> None:
     matcher.match(*corpus[0])
     segments = [[_Segment(s) for s in article if s] for article in corpus]
 
-    def cpu_ms(action, items) -> float:  # type: ignore[no-untyped-def]
+    def cpu_ms(action, items) -> float:
         runs = []
         for _ in range(5):
             started = time.process_time()
@@ -204,15 +214,17 @@ def profile() -> None:
 
     def walk(article: list[_Segment]) -> None:
         for segment in article:
-            for _ in matcher._automaton.iter(segment.folded):  # type: ignore[union-attr]
+            for _ in matcher._automaton.iter(segment.folded):
                 pass
 
     print("Parts of Matcher.match, ms per article (best of 5, CPU time):")
     print(
         f"  whole match                          {cpu_ms(lambda a: matcher.match(*a), corpus):.3f}"
     )
-    print(f"  accent-strip + casefold (_Segment)   "
-          f"{cpu_ms(lambda a: [_Segment(s) for s in a if s], corpus):.3f}")  # fmt: skip
+    print(
+        f"  accent-strip + casefold (_Segment)   "
+        f"{cpu_ms(lambda a: [_Segment(s) for s in a if s], corpus):.3f}"
+    )
     print(f"  automaton walk alone (pyahocorasick) {cpu_ms(walk, segments):.3f}")
     profiler = cProfile.Profile()
     profiler.enable()

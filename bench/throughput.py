@@ -70,14 +70,18 @@ def corpus(count: int | None = None) -> list[tuple[str, Path, bytes]]:
     folder = CORPUS / "articles"
     lines = (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines][:count]
-    return [(r["url"], folder / r["file"], gzip.decompress((folder / r["file"]).read_bytes()))
-            for r in records]  # fmt: skip
+    return [
+        (r["url"], folder / r["file"], gzip.decompress((folder / r["file"]).read_bytes()))
+        for r in records
+    ]
 
 
 def serve(site: FastSite, bodies: list[bytes]) -> list[dict[str, object]]:
     """Pages at /a/N, listed by feeds of 50 entries; returns the sources."""
-    links = [(f"Article {n}", site.add(f"/a/{n}", body, content_type="text/html"))
-             for n, body in enumerate(bodies)]  # fmt: skip
+    links = [
+        (f"Article {n}", site.add(f"/a/{n}", body, content_type="text/html"))
+        for n, body in enumerate(bodies)
+    ]
     sources = []
     for number, first in enumerate(range(0, len(links), PER_FEED)):
         feed = rss2(links[first : first + PER_FEED])
@@ -86,7 +90,7 @@ def serve(site: FastSite, bodies: list[bytes]) -> list[dict[str, object]]:
     return sources
 
 
-def measured_crawl(tmp: Path, name: str, bodies: list[bytes]):  # type: ignore[no-untyped-def]
+def measured_crawl(tmp: Path, name: str, bodies: list[bytes]):
     site = FastSite()
     try:
         sources = serve(site, bodies)
@@ -128,8 +132,13 @@ def peer(pages: list[tuple[str, Path, bytes]]) -> tuple[float, int] | None:
     if not Path(PEER_PYTHON).exists():
         return None
     listing = json.dumps([(url, str(path)) for url, path, _ in pages])
-    result = subprocess.run([PEER_PYTHON, "-c", PEER_SCRIPT], input=listing, text=True,
-                            capture_output=True, timeout=1800)  # fmt: skip
+    result = subprocess.run(
+        [PEER_PYTHON, "-c", PEER_SCRIPT],
+        input=listing,
+        text=True,
+        capture_output=True,
+        timeout=1800,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"news-please failed: {result.stderr[-1000:]}")
     seconds, failed = result.stdout.split()[-2:]
@@ -138,8 +147,7 @@ def peer(pages: list[tuple[str, Path, bytes]]) -> tuple[float, int] | None:
 
 def unique_copies(bodies: list[bytes], count: int) -> list[bytes]:
     """`count` pages cycling through `bodies`, each paragraph of copy N ending with N."""
-    return [_PARAGRAPH_END.sub(f" {n}</p>".encode(), bodies[n % len(bodies)])
-            for n in range(count)]  # fmt: skip
+    return [_PARAGRAPH_END.sub(f" {n}</p>".encode(), bodies[n % len(bodies)]) for n in range(count)]
 
 
 def run(quick: bool = False) -> list[dict[str, object]]:
@@ -152,28 +160,41 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         rate, traf_rate = len(pages) / result.wall, len(pages) / traf
         ratio = rate / traf_rate
         rows: list[dict[str, object]] = [
-            {"metric": f"`newsmon crawl` of {len(pages)} corpus pages (pages/s)",
-             "value": f"{rate:.1f}", "reference": f"trafilatura.extract {traf_rate:.1f}",
-             "ratio": f"{ratio:.2f}x", "target": f">= {TARGET_RATIO}x",
-             "met": ratio >= TARGET_RATIO,
-             "note": f"{result.wall:.1f} s wall, {result.cpu:.1f} s CPU, {fetched} fetched, "
-                     f"{stored} stored"},
-        ]  # fmt: skip
+            {
+                "metric": f"`newsmon crawl` of {len(pages)} corpus pages (pages/s)",
+                "value": f"{rate:.1f}",
+                "reference": f"trafilatura.extract {traf_rate:.1f}",
+                "ratio": f"{ratio:.2f}x",
+                "target": f">= {TARGET_RATIO}x",
+                "met": ratio >= TARGET_RATIO,
+                "note": f"{result.wall:.1f} s wall, {result.cpu:.1f} s CPU, {fetched} fetched, "
+                f"{stored} stored",
+            },
+        ]
         own_rate = len(pages) / own_extraction(pages)
-        rows.append({"metric": "newsmon's extraction alone, one process (pages/s)",
-                     "value": f"{own_rate:.1f}",
-                     "reference": f"trafilatura.extract {traf_rate:.1f}",
-                     "ratio": f"{own_rate / traf_rate:.2f}x",
-                     "note": "what a worker does to a page: text, title, author, date, language, "
-                             "canonical URL, dedup keys; a crawl on N cores tops out near N "
-                             "times this rate"})  # fmt: skip
+        rows.append(
+            {
+                "metric": "newsmon's extraction alone, one process (pages/s)",
+                "value": f"{own_rate:.1f}",
+                "reference": f"trafilatura.extract {traf_rate:.1f}",
+                "ratio": f"{own_rate / traf_rate:.2f}x",
+                "note": "what a worker does to a page: text, title, author, date, language, "
+                "canonical URL, dedup keys; a crawl on N cores tops out near N "
+                "times this rate",
+            }
+        )
         found = None if quick else peer(pages)
         if found is not None:
             peer_rate = len(pages) / found[0]
-            rows.append({"metric": "peer: news-please `from_html` (pages/s)",
-                         "value": f"{peer_rate:.1f}", "reference": f"crawl {rate:.1f}",
-                         "ratio": f"crawl {rate / peer_rate:.2f}x",
-                         "note": f"one process, extraction only; {found[1]} failed"})  # fmt: skip
+            rows.append(
+                {
+                    "metric": "peer: news-please `from_html` (pages/s)",
+                    "value": f"{peer_rate:.1f}",
+                    "reference": f"crawl {rate:.1f}",
+                    "ratio": f"crawl {rate / peer_rate:.2f}x",
+                    "note": f"one process, extraction only; {found[1]} failed",
+                }
+            )
         else:
             rows.append(
                 {
@@ -182,24 +203,30 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                     "note": "quick mode" if quick else f"not installed at {PEER_PYTHON}",
                 }
             )
-        rows.append({"metric": f"peak memory, crawl of {len(pages)} pages",
-                     "value": f"{result.peak_tree_mb:.0f} MB",
-                     "note": f"PSS of the crawl and its workers summed; the crawl process "
-                             f"alone: {result.peak_rss_mb:.0f} MB RSS"})  # fmt: skip
+        rows.append(
+            {
+                "metric": f"peak memory, crawl of {len(pages)} pages",
+                "value": f"{result.peak_tree_mb:.0f} MB",
+                "note": f"PSS of the crawl and its workers summed; the crawl process "
+                f"alone: {result.peak_rss_mb:.0f} MB RSS",
+            }
+        )
         if quick:  # one crawl subprocess is enough to check this still works
             return rows
         count = int(os.environ.get("NEWSMON_BENCH_CRAWL_ARTICLES", MEMORY_ARTICLES))
         big, fetched, stored = measured_crawl(tmp, "memory", unique_copies(bodies, count))
-        rows.append({
-            "metric": f"peak memory, crawl of {count:,} articles",
-            "value": f"{big.peak_tree_mb:.0f} MB",
-            "target": f"< {TARGET_MB} MB at 10,000",
-            "met": big.peak_tree_mb < TARGET_MB if count >= 10_000 else "",
-            "note": f"PSS of the crawl and its workers summed (the crawl alone: "
-                    f"{big.peak_rss_mb:.0f} MB RSS); {big.wall:.0f} s wall "
-                    f"({count / big.wall:.1f} pages/s), {big.cpu:.0f} s CPU of the crawl "
-                    f"process, {fetched} fetched, {stored} stored",
-        })  # fmt: skip
+        rows.append(
+            {
+                "metric": f"peak memory, crawl of {count:,} articles",
+                "value": f"{big.peak_tree_mb:.0f} MB",
+                "target": f"< {TARGET_MB} MB at 10,000",
+                "met": big.peak_tree_mb < TARGET_MB if count >= 10_000 else "",
+                "note": f"PSS of the crawl and its workers summed (the crawl alone: "
+                f"{big.peak_rss_mb:.0f} MB RSS); {big.wall:.0f} s wall "
+                f"({count / big.wall:.1f} pages/s), {big.cpu:.0f} s CPU of the crawl "
+                f"process, {fetched} fetched, {stored} stored",
+            }
+        )
     return rows
 
 

@@ -31,10 +31,26 @@ NAME = "web_hits"
 TARGET_MS = 300
 TOPICS = {"ai-military": ["AI", "military"], "nato": ["NATO"], "export": ["export control*"]}
 WORDS = [
-    "defence", "ministry", "procurement", "drone", "satellite", "model", "contract", "budget",
-    "army", "navy", "intelligence", "analysts", "officials", "report", "policy", "system",
-    "data", "security", "forces",
-]  # fmt: skip
+    "defence",
+    "ministry",
+    "procurement",
+    "drone",
+    "satellite",
+    "model",
+    "contract",
+    "budget",
+    "army",
+    "navy",
+    "intelligence",
+    "analysts",
+    "officials",
+    "report",
+    "policy",
+    "system",
+    "data",
+    "security",
+    "forces",
+]
 QUERIES = {  # page -> what it shows
     "/hits": "hits, newest published (default)",
     "/hits?topic=nato": "one topic",
@@ -45,7 +61,7 @@ QUERIES = {  # page -> what it shows
 }
 
 
-def fill(engine, count: int) -> None:  # type: ignore[no-untyped-def]
+def fill(engine, count: int) -> None:
     """Bulk inserts, 5,000 rows a statement: a benchmark need not go through the pipelines."""
     chance = random.Random(100)
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,13 +72,20 @@ def fill(engine, count: int) -> None:  # type: ignore[no-untyped-def]
             when = start + timedelta(minutes=n * 3)
             text = " ".join(chance.choices(WORDS, k=80)) + (" Llama" if n % 100 == 0 else "")
             url = f"https://news.example.org/{n}"
-            rows.append({
-                "id": n, "url": url, "fingerprint": hashlib.sha256(url.encode()).hexdigest(),
-                "source": chance.choice(sources), "title": f"Story {n}: " + text[:60],
-                "published": when - timedelta(hours=chance.random() * 48) if n % 10 else None,
-                "fetched_at": when, "language": chance.choice(("en", "fr", "de")),
-                "text": text, "extractor": "bench",
-            })  # fmt: skip
+            rows.append(
+                {
+                    "id": n,
+                    "url": url,
+                    "fingerprint": hashlib.sha256(url.encode()).hexdigest(),
+                    "source": chance.choice(sources),
+                    "title": f"Story {n}: " + text[:60],
+                    "published": when - timedelta(hours=chance.random() * 48) if n % 10 else None,
+                    "fetched_at": when,
+                    "language": chance.choice(("en", "fr", "de")),
+                    "text": text,
+                    "extractor": "bench",
+                }
+            )
             urls.append({"url": url, "article_id": n})
             if chance.random() < 0.7:
                 topic = chance.choice(list(TOPICS))
@@ -86,8 +109,9 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         def bare_sql() -> None:  # the default page's own queries, without Python around them
             hits = HitFilter()
             with engine.connect() as connection:
-                connection.execute(select(func.count()).select_from(articles)
-                                   .where(*conditions(hits, "sqlite"))).scalar_one()  # fmt: skip
+                connection.execute(
+                    select(func.count()).select_from(articles).where(*conditions(hits, "sqlite"))
+                ).scalar_one()
                 connection.execute(hits_query(hits, "sqlite").limit(PER_PAGE)).all()
 
         reference = median_ms(bare_sql, repeat)
@@ -99,17 +123,25 @@ def run(quick: bool = False) -> list[dict[str, object]]:
 
             value = median_ms(fetch, repeat)
             row: dict[str, object] = {
-                "metric": f"{what} (`{path}`)", "value": f"{value:.0f} ms",
-                "target": f"< {TARGET_MS} ms", "met": value < TARGET_MS,
-            }  # fmt: skip
+                "metric": f"{what} (`{path}`)",
+                "value": f"{value:.0f} ms",
+                "target": f"< {TARGET_MS} ms",
+                "met": value < TARGET_MS,
+            }
             if path == "/hits":
-                row.update(reference=f"bare SQL {reference:.0f} ms",
-                           ratio=f"{value / reference:.1f}x")  # fmt: skip
+                row.update(
+                    reference=f"bare SQL {reference:.0f} ms", ratio=f"{value / reference:.1f}x"
+                )
             rows.append(row)
         engine.dispose()
-    rows.append({"metric": "store", "value": f"{count:,} articles",
-                 "note": f"filled in {filled:.0f} s (FTS5 triggers included), median of "
-                         f"{repeat} requests"})  # fmt: skip
+    rows.append(
+        {
+            "metric": "store",
+            "value": f"{count:,} articles",
+            "note": f"filled in {filled:.0f} s (FTS5 triggers included), median of "
+            f"{repeat} requests",
+        }
+    )
     return rows
 
 

@@ -22,9 +22,12 @@ import sys
 from functools import cache
 
 __all__ = [
-    "MMAP_THRESHOLD", "TRIM_EVERY", "keep_large_blocks_off_heap", "page_done",
+    "MMAP_THRESHOLD",
+    "TRIM_EVERY",
+    "keep_large_blocks_off_heap",
+    "page_done",
     "release_free_memory",
-]  # fmt: skip
+]
 
 MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value
 TRIM_EVERY = 32  # pages between two releases of the heap's free pages

@@ -46,11 +46,11 @@ class UnresolvedHostRefused(DNSLookupError):
 
 
 class PrivateNetworkMiddleware:
-    def __init__(self, stats) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stats) -> None:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler):
         if crawler.settings.getbool("NEWSMON_ALLOW_PRIVATE_NETWORKS"):
             raise NotConfigured  # allow_private_networks is on
         return cls(crawler.stats)
@@ -62,11 +62,15 @@ class PrivateNetworkMiddleware:
             from twisted.internet import reactor
 
             try:
-                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+                address = await maybe_deferred_to_future(reactor.resolve(host))
             except Exception as exc:  # noqa: BLE001 - whatever failed, the host is unchecked
                 self.stats.inc_value("newsmon/refused/unresolved")
-                logger.warning("Refused %s: DNS lookup failed for %s, so its address cannot be "
-                               "checked (%s)", request.url, host or "(no host)", exc)  # fmt: skip
+                logger.warning(
+                    "Refused %s: DNS lookup failed for %s, so its address cannot be checked (%s)",
+                    request.url,
+                    host or "(no host)",
+                    exc,
+                )
                 raise UnresolvedHostRefused(
                     f"refused: DNS lookup failed for {host or '(no host)'}"
                 ) from None
@@ -75,8 +79,10 @@ class PrivateNetworkMiddleware:
             logger.warning(
                 "Refused %s: %s resolves to %s, a non-public address "
                 "(set allow_private_networks: true to allow it)",
-                request.url, host, address,
-            )  # fmt: skip
+                request.url,
+                host,
+                address,
+            )
             raise PrivateAddressRefused(f"{host} resolves to non-public address {address}")
         return None
 
@@ -89,7 +95,7 @@ class HostConcurrencyMiddleware:
         self.semaphores: dict[str, DeferredSemaphore] = {}
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler):
         return cls(crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
 
     def _key(self, request: Request) -> str:

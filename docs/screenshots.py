@@ -36,39 +36,109 @@ CHROMIUM = "/usr/bin/chromium"
 
 # (outlet, language, title, topic, terms)
 STORIES = [
-    ("breaking-defense", "en", "Army picks three vendors for AI targeting prototypes",
-     "defense-ai-procurement", ["contract*", "AI"]),
-    ("defense-one", "en", "Pentagon's AI office wants battlefield models that explain themselves",
-     "ai-military", ["AI", "battlefield*", "Pentagon"]),
-    ("defensescoop", "en", "CDAO extends Maven Smart System licence through 2027",
-     "defense-ai-procurement", ["CDAO", "Maven Smart System"]),
-    ("war-on-the-rocks", "en", "What autonomous weapons negotiations in Geneva got wrong",
-     "autonomous-weapons", ["autonomous weapon*"]),
-    ("the-register", "en", "Chatbot maker says its model is not a weapon, promises defence ban",
-     "ai-military", ["chatbot*", "weapon*", "defence"]),
-    ("mit-technology-review-ai", "en", "Inside the race to put language models in the cockpit",
-     "ai-military", ["language model*", "militar*"]),
-    ("zone-militaire", "fr", "L'armée de Terre teste l'IA pour la détection des drones",
-     "ai-military", ["IA", "armée*"]),
-    ("le-monde-pixels", "fr", "Contrôles à l'exportation : Nvidia prépare une puce pour la Chine",
-     "ai-export-controls", ["contrôle* à l'exportation", "Nvidia", "puce*"]),
-    ("numerama", "fr", "Robots tueurs : la France défend un encadrement plutôt qu'une interdiction",
-     "autonomous-weapons", ["robot* tueur*"]),
-    ("heise", "de", "Bundeswehr bestellt KI-gestützte Lagebilder bei Helsing",
-     "defense-ai-procurement", ["Bundeswehr", "KI", "Helsing"]),
-    ("netzpolitik", "de", "Exportkontrollen für KI-Chips: Was die neuen Regeln bedeuten",
-     "ai-export-controls", ["Exportkontrolle*", "KI", "chip*"]),
-    ("augen-geradeaus", "de", "Künstliche Intelligenz im Gefechtsfeld: Erfahrungen aus der Ukraine",
-     "ai-military", ["künstlich* Intelligenz", "Gefechtsfeld"]),
-    ("the-register", "en", "Video game studio uses AI to design military-style maps",
-     "ai-military", ["AI", "militar*"]),
-    ("breaking-defense", "en", "Commerce adds chip smugglers to Entity List over GPU exports",
-     "ai-export-controls", ["Entity List", "GPU*"]),
-]  # fmt: skip
+    (
+        "breaking-defense",
+        "en",
+        "Army picks three vendors for AI targeting prototypes",
+        "defense-ai-procurement",
+        ["contract*", "AI"],
+    ),
+    (
+        "defense-one",
+        "en",
+        "Pentagon's AI office wants battlefield models that explain themselves",
+        "ai-military",
+        ["AI", "battlefield*", "Pentagon"],
+    ),
+    (
+        "defensescoop",
+        "en",
+        "CDAO extends Maven Smart System licence through 2027",
+        "defense-ai-procurement",
+        ["CDAO", "Maven Smart System"],
+    ),
+    (
+        "war-on-the-rocks",
+        "en",
+        "What autonomous weapons negotiations in Geneva got wrong",
+        "autonomous-weapons",
+        ["autonomous weapon*"],
+    ),
+    (
+        "the-register",
+        "en",
+        "Chatbot maker says its model is not a weapon, promises defence ban",
+        "ai-military",
+        ["chatbot*", "weapon*", "defence"],
+    ),
+    (
+        "mit-technology-review-ai",
+        "en",
+        "Inside the race to put language models in the cockpit",
+        "ai-military",
+        ["language model*", "militar*"],
+    ),
+    (
+        "zone-militaire",
+        "fr",
+        "L'armée de Terre teste l'IA pour la détection des drones",
+        "ai-military",
+        ["IA", "armée*"],
+    ),
+    (
+        "le-monde-pixels",
+        "fr",
+        "Contrôles à l'exportation : Nvidia prépare une puce pour la Chine",
+        "ai-export-controls",
+        ["contrôle* à l'exportation", "Nvidia", "puce*"],
+    ),
+    (
+        "numerama",
+        "fr",
+        "Robots tueurs : la France défend un encadrement plutôt qu'une interdiction",
+        "autonomous-weapons",
+        ["robot* tueur*"],
+    ),
+    (
+        "heise",
+        "de",
+        "Bundeswehr bestellt KI-gestützte Lagebilder bei Helsing",
+        "defense-ai-procurement",
+        ["Bundeswehr", "KI", "Helsing"],
+    ),
+    (
+        "netzpolitik",
+        "de",
+        "Exportkontrollen für KI-Chips: Was die neuen Regeln bedeuten",
+        "ai-export-controls",
+        ["Exportkontrolle*", "KI", "chip*"],
+    ),
+    (
+        "augen-geradeaus",
+        "de",
+        "Künstliche Intelligenz im Gefechtsfeld: Erfahrungen aus der Ukraine",
+        "ai-military",
+        ["künstlich* Intelligenz", "Gefechtsfeld"],
+    ),
+    (
+        "the-register",
+        "en",
+        "Video game studio uses AI to design military-style maps",
+        "ai-military",
+        ["AI", "militar*"],
+    ),
+    (
+        "breaking-defense",
+        "en",
+        "Commerce adds chip smugglers to Entity List over GPU exports",
+        "ai-export-controls",
+        ["Entity List", "GPU*"],
+    ),
+]
 IRRELEVANT_TERMS = {"chatbot*", "militar*"}  # what the analyst keeps rejecting
 
 
-def fill(engine, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def fill(engine, now: datetime) -> None:
     """A month of synthetic hits, a third of them reviewed."""
     chance = random.Random(6)
     items = []
@@ -79,16 +149,22 @@ def fill(engine, now: datetime) -> None:  # type: ignore[no-untyped-def]
         text = (f"{title}. " + " ".join(terms).replace("*", "s") + " … ") * 6
         kind = chance.choice(["update", "analysis", "report"])
         suffix = "" if n <= len(STORIES) else f" ({kind})"
-        items.append(synthetic(n, title + suffix, text, {topic: terms}, source=outlet,
-                               language=language, when=when))  # fmt: skip
+        items.append(
+            synthetic(
+                n, title + suffix, text, {topic: terms}, source=outlet, language=language, when=when
+            )
+        )
     ids = store_items(engine, *items)
     first: dict[str, int] = {}
     for article_id, item in zip(ids, items, strict=True):  # some near-duplicates, as dedup marks
         story = (item.title or "").split(" (")[0]
         if story in first and chance.random() < 0.12:
             with engine.begin() as connection:
-                connection.execute(update(articles).where(articles.c.id == article_id)
-                                   .values(duplicate_of=first[story]))  # fmt: skip
+                connection.execute(
+                    update(articles)
+                    .where(articles.c.id == article_id)
+                    .values(duplicate_of=first[story])
+                )
         first.setdefault(story, article_id)
     for article_id, item in zip(ids, items, strict=True):
         if chance.random() < 0.35:
@@ -99,7 +175,7 @@ def fill(engine, now: datetime) -> None:  # type: ignore[no-untyped-def]
                 set_review(engine, article_id, "star")
 
 
-def record_sources(engine, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def record_sources(engine, now: datetime) -> None:
     state = CrawlState(engine)
     for outlet in sorted({story[0] for story in STORIES}):
         url = f"https://{outlet}.example/feed"
@@ -117,15 +193,16 @@ def main() -> int:
     site = Site()
     with tempfile.TemporaryDirectory() as tmp:
         topics = load_config(REPO / "config").topics
-        crawled = crawl_fixture_outlets(Path(tmp), f"sqlite:///{tmp}/newsmon.db", site,
-                                        topics=topics)  # fmt: skip
+        crawled = crawl_fixture_outlets(
+            Path(tmp), f"sqlite:///{tmp}/newsmon.db", site, topics=topics
+        )
         engine = engine_for(crawled.database)
         fill(engine, now)
         record_sources(engine, now)
         with engine.connect() as connection:
             meta = connection.execute(
                 select(articles.c.id).where(articles.c.title.startswith("Meta ouvre"))
-            ).scalar_one()  # fmt: skip
+            ).scalar_one()
         set_review(engine, meta, "relevant", note="Llama opened to US defence: brief the team.")
         set_review(engine, meta, "star")
         app = create_app(engine, load_config(crawled.config))
@@ -136,10 +213,11 @@ def main() -> int:
             "dashboard": "/dashboard",
         }
         with serving(app) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-background-networking", "--disable-gpu"])  # fmt: skip
-            page = browser.new_page(viewport={"width": 1360, "height": 900},
-                                    device_scale_factor=1)  # fmt: skip
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+            )
+            page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
             for name, path in shots.items():
                 page.goto(base + path)
                 if name == "hits":

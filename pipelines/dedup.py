@@ -6,7 +6,8 @@
 - A copy: the same text at another outlet (a wire story run word for word), or a near copy
   (republication with another headline, a dateline, other boilerplate, a teaser):
   `duplicate_of` is set to the original of its group of copies, found by the text's
-  fingerprint or through the near-duplicate index (`crawler.match.near_duplicates`), which holds originals
+  fingerprint or through the near-duplicate index (`crawler.match.near_duplicates`), which holds
+  originals
   only: rebuilt from stored signatures once per process, it grows as originals are stored, and
   loses an original that an earlier-published copy replaced (the store decides that, in the
   article's transaction: `pipelines.store.insert_article`).
@@ -42,10 +43,14 @@ _BY_URL = (
 )
 _BY_TEXT = (
     select(articles.c.id, articles.c.url, articles.c.source, articles.c.duplicate_of)
-    .where(or_(articles.c.fingerprint == bindparam("fingerprint"),
-               articles.c.url.in_(bindparam("urls", expanding=True))))
+    .where(
+        or_(
+            articles.c.fingerprint == bindparam("fingerprint"),
+            articles.c.url.in_(bindparam("urls", expanding=True)),
+        )
+    )
     .order_by(articles.c.id)
-)  # fmt: skip
+)
 
 
 def find_stored(
@@ -93,11 +98,14 @@ def near_duplicate_index(database: str) -> NearDuplicateIndex:
         while True:
             rows = connection.execute(
                 select(articles.c.id, articles.c.signature)
-                .where(articles.c.id > last, articles.c.duplicate_of.is_(None),
-                       articles.c.signature.is_not(None))
+                .where(
+                    articles.c.id > last,
+                    articles.c.duplicate_of.is_(None),
+                    articles.c.signature.is_not(None),
+                )
                 .order_by(articles.c.id)
                 .limit(LOAD_BATCH)
-            ).all()  # fmt: skip
+            ).all()
             if not rows:
                 break
             index.extend((row.id, row.signature) for row in rows)
@@ -110,7 +118,8 @@ class DedupPipeline(IndexedPipeline):
     load_index = staticmethod(near_duplicate_index)
 
     def process_item(self, item: Article) -> Article:
-        # The text's fingerprint and signature came with it from extraction (crawler.match.fingerprints).
+        # The text's fingerprint and signature came with it from extraction
+        # (crawler.match.fingerprints).
         item.id, copied = find_stored(
             self.engine, [item.url, *item.seen_urls], item.fingerprint, item.source
         )

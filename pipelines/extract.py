@@ -41,14 +41,14 @@ _turn_holder: tuple[ExtractPipeline, Article] | None = None  # the article whose
 
 
 class ExtractPipeline:
-    def __init__(self, stats, workers: int, log_level: int | str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stats, workers: int, log_level: int | str) -> None:
         self.stats = stats
         self.workers = workers
         self.log_level = log_level
         self.pool: ExtractionPool | None = None
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler):
         settings = crawler.settings
         log_level = settings.get("LOG_LEVEL")
         workers = settings.get("NEWSMON_EXTRACT_WORKERS")
@@ -117,8 +117,9 @@ class ExtractPipeline:
             except WorkerLost as exc:
                 self.stats.inc_value("newsmon/extract/worker_lost")
                 if attempt > RETRIES_AFTER_WORKER_LOST:
-                    logger.error("%s (source %s): not stored, owed to the next pass", exc,
-                                 item.source)  # fmt: skip
+                    logger.error(
+                        "%s (source %s): not stored, owed to the next pass", exc, item.source
+                    )
                     raise ArticleFailed("extraction worker died", log_level="WARNING") from None
                 logger.warning("%s (source %s): extracting it again", exc, item.source)
         raise AssertionError("unreachable")

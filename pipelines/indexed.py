@@ -26,7 +26,7 @@ class IndexedPipeline:
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler):
         database = crawler.settings["NEWSMON_DATABASE"]
         pipeline = cls(engine_for(database), cls.load_index(database), crawler.stats)
         crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)

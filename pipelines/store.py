@@ -125,53 +125,64 @@ def insert_article(connection: Connection, item: Article, keep_html: bool) -> in
     return article_id
 
 
-def write_topics(connection: Connection, article_id: int, matches: dict[str, list[str]],
-                 new: bool = False) -> None:  # fmt: skip
+def write_topics(
+    connection: Connection, article_id: int, matches: dict[str, list[str]], new: bool = False
+) -> None:
     """The article's topics; a `new` article has none to replace."""
     if not new:
         connection.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
     if matches:
         connection.execute(
             _INSERT_TOPICS,
-            [{"article_id": article_id, "topic": t, "terms": terms}
-             for t, terms in matches.items()],
-        )  # fmt: skip
+            [
+                {"article_id": article_id, "topic": t, "terms": terms}
+                for t, terms in matches.items()
+            ],
+        )
 
 
 def update_article(connection: Connection, item: Article, keep_html: bool) -> None:
     """A changed page: the stored text becomes a version, the new one takes its place."""
     old = connection.execute(
-        select(articles.c.title, articles.c.text, articles.c.fetched_at,
-               articles.c.updated_at).where(articles.c.id == item.id)
-    ).one()  # fmt: skip
+        select(
+            articles.c.title, articles.c.text, articles.c.fetched_at, articles.c.updated_at
+        ).where(articles.c.id == item.id)
+    ).one()
     connection.execute(
         insert(article_versions).values(
-            article_id=item.id, title=old.title, text=old.text,
-            fetched_at=old.updated_at or old.fetched_at, replaced_at=item.fetched_at,
+            article_id=item.id,
+            title=old.title,
+            text=old.text,
+            fetched_at=old.updated_at or old.fetched_at,
+            replaced_at=item.fetched_at,
             change=item.change,
         )
-    )  # fmt: skip
+    )
     values = {
-        "title": item.title, "author": item.author, "text": item.text,
-        "fingerprint": item.fingerprint, "signature": item.signature or None,
-        "updated_at": item.fetched_at, "checked_at": item.fetched_at,
+        "title": item.title,
+        "author": item.author,
+        "text": item.text,
+        "fingerprint": item.fingerprint,
+        "signature": item.signature or None,
+        "updated_at": item.fetched_at,
+        "checked_at": item.fetched_at,
         "extractor": item.extractor,
-    }  # fmt: skip
+    }
     if keep_html and item.html_bytes:
         values["html"] = compressed(item.html_bytes)
     connection.execute(update(articles).where(articles.c.id == item.id).values(**values))
-    write_topics(connection, item.id, item.matches)  # type: ignore[arg-type]
+    write_topics(connection, item.id, item.matches)
     settle(connection, [item.link])
 
 
 class StorePipeline:
-    def __init__(self, engine: Engine, keep_html: bool, stats) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, keep_html: bool, stats) -> None:
         self.engine = engine
         self.keep_html = keep_html
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(
             engine_for(settings["NEWSMON_DATABASE"]),
@@ -185,8 +196,9 @@ class StorePipeline:
         except SQLAlchemyError as exc:
             reason = storage_reason(exc)
             self.stats.inc_value("newsmon/store/error")
-            logger.error("Storing %s failed in %s: %s", item.url, safe_url(str(self.engine.url)),
-                         reason)  # fmt: skip
+            logger.error(
+                "Storing %s failed in %s: %s", item.url, safe_url(str(self.engine.url)), reason
+            )
             raise ArticleFailed(reason, log_level="WARNING") from exc
         if not item.changed:  # a new article: the topics it brings are the pass's hits
             for topic in item.matches:
@@ -221,8 +233,11 @@ class StorePipeline:
             added = add_urls(connection, item.id, [item.url, *item.seen_urls])
             settle(connection, [item.link])
             if item.recheck:
-                connection.execute(update(articles).where(articles.c.id == item.id)
-                                   .values(checked_at=item.fetched_at))  # fmt: skip
+                connection.execute(
+                    update(articles)
+                    .where(articles.c.id == item.id)
+                    .values(checked_at=item.fetched_at)
+                )
         self.stats.inc_value("newsmon/store/same_article")
         raise DropItem(
             f"already stored as article {item.id}, {added} new URL(s)", log_level="DEBUG"

@@ -29,11 +29,16 @@ def story_index(database: str) -> StoryIndex:
     since = datetime.now(UTC) - index.window
     with engine_for(database).connect() as connection:
         rows = connection.execute(
-            select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.text,
-                   articles.c.fetched_at)
+            select(
+                articles.c.id,
+                articles.c.story_id,
+                articles.c.title,
+                articles.c.text,
+                articles.c.fetched_at,
+            )
             .where(articles.c.fetched_at >= since, articles.c.duplicate_of.is_(None))
             .order_by(articles.c.fetched_at, articles.c.id)
-        )  # fmt: skip
+        )
         for row in rows:
             terms, title_terms = story_terms(row.title, row.text)
             index.add(row.id, row.story_id or row.id, terms, title_terms, as_utc(row.fetched_at))
@@ -63,5 +68,10 @@ class StoryPipeline(IndexedPipeline):
         """A stored original joins the window, so later articles can join its story."""
         if item.duplicate_of is None and not item.recheck:
             terms, title_terms = story_terms(item.title, item.text)
-            self.index.add(item.id, item.story_id or item.id, terms, title_terms,  # type: ignore[arg-type]
-                           item.fetched_at or datetime.now(UTC))  # fmt: skip
+            self.index.add(
+                item.id,
+                item.story_id or item.id,
+                terms,
+                title_terms,
+                item.fetched_at or datetime.now(UTC),
+            )

@@ -9,12 +9,12 @@ from crawler.match.terms import Matcher
 
 
 class TagPipeline:
-    def __init__(self, matcher: Matcher, stats) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, matcher: Matcher, stats) -> None:
         self.matcher = matcher
         self.stats = stats
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler):
         return cls(Matcher(crawler.settings["NEWSMON_CONFIG"].topics), crawler.stats)
 
     def process_item(self, item: Article) -> Article:

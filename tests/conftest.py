@@ -66,16 +66,21 @@ def write_config(directory: Path, settings: dict, sources: list[dict], topics: l
 def make_config(tmp_path: Path) -> Callable[..., Path]:
     """A config directory with test settings and a SQLite database under tmp_path."""
 
-    def make(sources: list[dict], topics: list[dict] | None = None, name: str = "config",
-             **settings: object) -> Path:  # fmt: skip
+    def make(
+        sources: list[dict],
+        topics: list[dict] | None = None,
+        name: str = "config",
+        **settings: object,
+    ) -> Path:
         merged = {"database": f"sqlite:///{tmp_path / 'newsmon.db'}", **TEST_SETTINGS, **settings}
         return write_config(tmp_path / name, merged, sources, topics or [])
 
     return make
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """`python -m crawler ARGS` in a subprocess: the real CLI, its own reactor, its own exit."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     environment.update(env or {})
@@ -113,7 +118,7 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="module")
-def crawled_outlets(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def crawled_outlets(tmp_path_factory: pytest.TempPathFactory):
     """The web tests' fixture outlets, crawled once per test module into a SQLite store."""
     from tests.web_fixtures import crawl_fixture_outlets
 

@@ -19,15 +19,28 @@ TOPICS = [
     {
         "name": "ai-military",
         "all": [
-            ["AI", "artificial intelligence", "IA", "intelligence artificielle", "KI",
-             "künstlich* Intelligenz"],
-            ["military", "militar*", "Pentagon", "usage militaire", "sécurité nationale",
-             "Bundeswehr", "Streitkräfte"],
+            [
+                "AI",
+                "artificial intelligence",
+                "IA",
+                "intelligence artificielle",
+                "KI",
+                "künstlich* Intelligenz",
+            ],
+            [
+                "military",
+                "militar*",
+                "Pentagon",
+                "usage militaire",
+                "sécurité nationale",
+                "Bundeswehr",
+                "Streitkräfte",
+            ],
         ],
         "near": 15,
     },
     {"name": "nato", "any": ["NATO"]},
-]  # fmt: skip
+]
 
 
 def page(name: str) -> bytes:
@@ -102,10 +115,11 @@ class Outlets:
     article_paths: dict[str, list[str]] = field(default_factory=dict)
 
 
-def build_outlets(make_site) -> Outlets:  # type: ignore[no-untyped-def]
+def build_outlets(make_site) -> Outlets:
     en, fr, de, broken, failing = (make_site() for _ in range(5))
-    out = Outlets(sources=[], sites={"en": en, "fr": fr, "de": de, "broken": broken,
-                                     "failing": failing})  # fmt: skip
+    out = Outlets(
+        sources=[], sites={"en": en, "fr": fr, "de": de, "broken": broken, "failing": failing}
+    )
 
     # English outlet, RSS 2.0: tracking parameters, a mirror, a PDF, error pages.
     pentagon = en.add("/2024/11/pentagon-ai", page("en_pentagon_ai.html"), etag='"p1"')
@@ -116,16 +130,23 @@ def build_outlets(make_site) -> Outlets:  # type: ignore[no-untyped-def]
     en.add("/files/report.pdf", b"%PDF-1.4\n" + b"0" * 5000, content_type="application/pdf")
     en.add("/gone", b"<html><body>Gone</body></html>", status=404)
     en.add("/broken", b"<html><body>Server error</body></html>", status=500)
-    en.add("/feed.xml", rss2([
-        ("Pentagon expands use of AI", pentagon + "?utm_source=rss&utm_medium=feed"),
-        ("Pentagon expands use of AI (again)", pentagon + "?fbclid=abc#comments"),
-        ("Mirror", mirror),
-        ("Sourdough", sourdough),
-        ("Real story", real),
-        ("Report", en.url("/files/report.pdf")),
-        ("Gone", en.url("/gone")),
-        ("Broken", en.url("/broken")),
-    ]), content_type="application/rss+xml", etag='"feed-en-1"')  # fmt: skip
+    en.add(
+        "/feed.xml",
+        rss2(
+            [
+                ("Pentagon expands use of AI", pentagon + "?utm_source=rss&utm_medium=feed"),
+                ("Pentagon expands use of AI (again)", pentagon + "?fbclid=abc#comments"),
+                ("Mirror", mirror),
+                ("Sourdough", sourdough),
+                ("Real story", real),
+                ("Report", en.url("/files/report.pdf")),
+                ("Gone", en.url("/gone")),
+                ("Broken", en.url("/broken")),
+            ]
+        ),
+        content_type="application/rss+xml",
+        etag='"feed-en-1"',
+    )
     out.pentagon, out.mirror = pentagon, mirror
     out.expected[pentagon] = ("defense-wire", {"ai-military", "nato"}, "en")
     out.expected[sourdough] = ("defense-wire", set(), "en")
@@ -136,27 +157,38 @@ def build_outlets(make_site) -> Outlets:  # type: ignore[no-untyped-def]
     meta_link = fr.add("/articles/12345", page("fr_meta_llama.html"))
     fr_corpus_id, fr_corpus = corpus_page("fr")
     fr_real = fr.add("/societe/real", fr_corpus)
-    fr.add("/atom.xml", atom([("Meta ouvre l'accès de ses IA", meta_link),
-                              ("Société", fr_real)]),
-           content_type="application/atom+xml")  # fmt: skip
+    fr.add(
+        "/atom.xml",
+        atom([("Meta ouvre l'accès de ses IA", meta_link), ("Société", fr_real)]),
+        content_type="application/atom+xml",
+    )
     out.expected[fr.url("/tech/2024/11/05/meta-ia-usage-militaire")] = (
-        "le-fil", {"ai-military"}, "fr")  # fmt: skip
+        "le-fil",
+        {"ai-military"},
+        "fr",
+    )
     out.expected[fr_real] = ("le-fil", set(), "fr")
 
     # German outlet, RSS 1.0 in ISO-8859-1, the page in ISO-8859-1 too.
-    ki = de.add("/politik/bundeswehr-ki", page("de_bundeswehr_ki.html"),
-                content_type="text/html")  # fmt: skip
-    de.add("/rdf", rss1([("Bundeswehr testet Künstliche Intelligenz", ki)], "iso-8859-1"),
-           content_type="application/rdf+xml")  # fmt: skip
+    ki = de.add("/politik/bundeswehr-ki", page("de_bundeswehr_ki.html"), content_type="text/html")
+    de.add(
+        "/rdf",
+        rss1([("Bundeswehr testet Künstliche Intelligenz", ki)], "iso-8859-1"),
+        content_type="application/rdf+xml",
+    )
     out.expected[ki] = ("nachrichten", {"ai-military"}, "de")
 
     # A malformed feed that feedparser recovers (undeclared entity, unclosed tags).
     recovered = broken.add("/story", page("en_pentagon_ai.html").replace(b"Monday", b"Tuesday"))
-    broken.add("/feed", (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Broken &nbsp; feed</title>'
-        f"<item><title>Story &eacute;</title><link>{recovered}</link></item>"
-        "<item><title>Unclosed"
-    ).encode(), content_type="application/rss+xml")  # fmt: skip
+    broken.add(
+        "/feed",
+        (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Broken &nbsp; feed</title>'
+            f"<item><title>Story &eacute;</title><link>{recovered}</link></item>"
+            "<item><title>Unclosed"
+        ).encode(),
+        content_type="application/rss+xml",
+    )
     out.expected[recovered] = ("broken-feed", {"ai-military", "nato"}, "en")
     out.recovered = recovered
 
@@ -178,6 +210,12 @@ def build_outlets(make_site) -> Outlets:  # type: ignore[no-untyped-def]
         {"name": "not-a-feed", "url": failing.url("/page.html")},
         {"name": "switched-off", "url": failing.url("/never.xml"), "enabled": False},
     ]
-    out.article_paths = {"en": ["/2024/11/pentagon-ai", "/amp/pentagon-ai", "/2024/11/sourdough",
-                                "/2024/11/real-story"]}  # fmt: skip
+    out.article_paths = {
+        "en": [
+            "/2024/11/pentagon-ai",
+            "/amp/pentagon-ai",
+            "/2024/11/sourdough",
+            "/2024/11/real-story",
+        ]
+    }
     return out

@@ -13,8 +13,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 # Headers of one connection, not to be relayed (RFC 9110, section 7.6.1).
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "te",
-              "trailer", "transfer-encoding", "upgrade", "content-length"}  # fmt: skip
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -50,11 +59,15 @@ class ForwardProxy:
                 upstream = http.client.HTTPConnection(
                     proxy.hosts.get(host, host), target.port or 80, timeout=10
                 )
-                headers = {name: value for name, value in self.headers.items()
-                           if name.lower() not in HOP_BY_HOP}  # fmt: skip
+                headers = {
+                    name: value
+                    for name, value in self.headers.items()
+                    if name.lower() not in HOP_BY_HOP
+                }
                 path = target.path or "/"
-                upstream.request("GET", path + (f"?{target.query}" if target.query else ""),
-                                 headers=headers)  # fmt: skip
+                upstream.request(
+                    "GET", path + (f"?{target.query}" if target.query else ""), headers=headers
+                )
                 answer = upstream.getresponse()
                 body = answer.read()
                 upstream.close()

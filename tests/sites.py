@@ -51,7 +51,7 @@ class Site:
 
     def add(self, path: str, body: bytes | str, **options: object) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        self.pages[path] = Page(data, **options)  # type: ignore[arg-type]
+        self.pages[path] = Page(data, **options)
         return self.url(path)
 
     def close(self) -> None:

@@ -10,8 +10,13 @@ from tests.conftest import REPO
 
 
 def test_benchmarks_run_quick() -> None:
-    result = subprocess.run([sys.executable, "bench/run.py", "--quick"], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| metric | value |" in result.stdout
 
@@ -22,18 +27,36 @@ def test_growth_plot_and_results_file(tmp_path: Path) -> None:
     from bench.plot import plot, series_of
     from bench.run import render
 
-    run = {"date": "2026-11-27 10:00 UTC", "seconds": 12.0, "machine": "x86_64, 2 cores",
-           "versions": "Python 3.11", "command": "python bench/run.py storage"}  # fmt: skip
+    run = {
+        "date": "2026-11-27 10:00 UTC",
+        "seconds": 12.0,
+        "machine": "x86_64, 2 cores",
+        "versions": "Python 3.11",
+        "command": "python bench/run.py storage",
+    }
     results = {
-        "storage": {**run, "rows": [
-            {"metric": f"sqlite {n}: hits page", "value": f"{ms} ms", "series": "sqlite: hits",
-             "size": n, "per": "stored articles", "ms": ms}
-            for n, ms in ((10_000, 4.0), (100_000, 6.0), (1_000_000, 9.5))]},
+        "storage": {
+            **run,
+            "rows": [
+                {
+                    "metric": f"sqlite {n}: hits page",
+                    "value": f"{ms} ms",
+                    "series": "sqlite: hits",
+                    "size": n,
+                    "per": "stored articles",
+                    "ms": ms,
+                }
+                for n, ms in ((10_000, 4.0), (100_000, 6.0), (1_000_000, 9.5))
+            ],
+        },
         "tagging": {**run, "rows": [{"metric": "Matcher", "value": "0.5"}]},
-    }  # fmt: skip
+    }
     assert series_of(results) == {
-        "storage": ("stored articles", {"sqlite: hits": [(10_000, 4.0), (100_000, 6.0),
-                                                        (1_000_000, 9.5)]})}  # fmt: skip
+        "storage": (
+            "stored articles",
+            {"sqlite: hits": [(10_000, 4.0), (100_000, 6.0), (1_000_000, 9.5)]},
+        )
+    }
     written = plot(results, tmp_path / "growth.png")
     assert written is not None and written.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert plot({"tagging": results["tagging"]}, tmp_path / "none.png") is None

@@ -16,21 +16,25 @@ from tests.outlets import TOPICS, page, rss2
 
 
 @pytest.fixture
-def crawled(site, make_config):  # type: ignore[no-untyped-def]
+def crawled(site, make_config):
     pentagon = site.add("/en", page("en_pentagon_ai.html"))
     meta = site.add("/fr", page("fr_meta_llama.html"))
     bread = site.add("/bread", page("offbeat_sidebar.html"))
     site.add("/feed.xml", rss2([("a", pentagon), ("b", meta), ("c", bread)]))
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")},
-                          {"name": "dead", "url": site.url("/nothing.xml")},
-                          {"name": "later", "url": site.url("/x.xml"), "enabled": False}],
-                         TOPICS)  # fmt: skip
+    config = make_config(
+        [
+            {"name": "wire", "url": site.url("/feed.xml")},
+            {"name": "dead", "url": site.url("/nothing.xml")},
+            {"name": "later", "url": site.url("/x.xml"), "enabled": False},
+        ],
+        TOPICS,
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     return config, site
 
 
-def test_hits_table(crawled) -> None:  # type: ignore[no-untyped-def]
+def test_hits_table(crawled) -> None:
     config, site = crawled
     result = run_cli("hits", "--config", str(config), "--since", "1d")
     assert result.returncode == 0, result.stderr
@@ -46,7 +50,7 @@ def test_hits_table(crawled) -> None:  # type: ignore[no-untyped-def]
     assert unknown.returncode == 2 and "no topic named 'nope'" in unknown.stderr
 
 
-def test_export_filters_and_file(crawled, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_filters_and_file(crawled, tmp_path: Path) -> None:
     config, _ = crawled
     output = tmp_path / "out.jsonl"
     options = ["--topic", "ai-military", "--since", "2000-01-01", "--output", str(output)]
@@ -66,7 +70,7 @@ def test_export_filters_and_file(crawled, tmp_path: Path) -> None:  # type: igno
     assert bad.returncode == 2 and "neither a duration" in bad.stderr
 
 
-def test_sources_list(crawled) -> None:  # type: ignore[no-untyped-def]
+def test_sources_list(crawled) -> None:
     config, _ = crawled
     result = run_cli("sources", "list", "--config", str(config))
     assert result.returncode == 0, result.stderr
@@ -76,10 +80,15 @@ def test_sources_list(crawled) -> None:  # type: ignore[no-untyped-def]
     assert "later (disabled)" in lines and "never fetched" in lines
 
 
-def test_topics_test_text_file_and_url(crawled, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_topics_test_text_file_and_url(crawled, tmp_path: Path) -> None:
     config, site = crawled
-    text = run_cli("topics", "test", "--config", str(config),
-                   "Le Pentagone et l'IA : un usage militaire assumé")  # fmt: skip
+    text = run_cli(
+        "topics",
+        "test",
+        "--config",
+        str(config),
+        "Le Pentagone et l'IA : un usage militaire assumé",
+    )
     assert text.returncode == 0, text.stderr
     assert "ai-military: IA, usage militaire" in text.stdout
     nothing = run_cli("topics", "test", "--config", str(config), "said Taiwan ai")
@@ -95,11 +104,15 @@ def test_topics_test_text_file_and_url(crawled, tmp_path: Path) -> None:  # type
     assert neither.returncode == 2 and "exactly one of" in neither.stderr
 
 
-def test_crawl_named_source_only(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_crawl_named_source_only(site, make_config) -> None:
     site.add("/a.xml", rss2([]))
     site.add("/b.xml", rss2([]))
-    config = make_config([{"name": "a", "url": site.url("/a.xml")},
-                          {"name": "b", "url": site.url("/b.xml"), "enabled": False}])  # fmt: skip
+    config = make_config(
+        [
+            {"name": "a", "url": site.url("/a.xml")},
+            {"name": "b", "url": site.url("/b.xml"), "enabled": False},
+        ]
+    )
     result = run_cli("crawl", "--config", str(config), "--source", "b")
     assert result.returncode == 0, result.stderr
     assert "/b.xml" in site.hits and "/a.xml" not in site.hits
@@ -107,7 +120,7 @@ def test_crawl_named_source_only(site, make_config) -> None:  # type: ignore[no-
     assert unknown.returncode == 2 and "no source named zzz" in unknown.stderr
 
 
-def test_scrapy_entry_points(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_scrapy_entry_points(site, make_config) -> None:
     site.add("/feed.xml", rss2([("a", site.add("/en", page("en_pentagon_ai.html")))]))
     config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
@@ -116,8 +129,9 @@ def test_scrapy_entry_points(site, make_config) -> None:  # type: ignore[no-unty
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, env=env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split() == ["feeds", "listings", "sitemaps"]
-    crawl = subprocess.run([*scrapy, "crawl", "feeds"], cwd=REPO, env=env, capture_output=True,
-                           text=True, timeout=120)  # fmt: skip
+    crawl = subprocess.run(
+        [*scrapy, "crawl", "feeds"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert crawl.returncode == 0, crawl.stderr
     exported = run_cli("export", "--config", str(config), "--format", "jsonl")
     assert len(exported.stdout.splitlines()) == 1

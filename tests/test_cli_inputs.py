@@ -30,7 +30,7 @@ from tests.conftest import REPO
 
 # Cells a spreadsheet runs as formulas once it has skipped the leading whitespace.
 HOSTILE_TITLES = [
-    "\n=HYPERLINK(\"http://evil.example\",\"x\")",
+    '\n=HYPERLINK("http://evil.example","x")',
     "\u00a0=1+1",
     "\u2003 @SUM(A1:A9)",
     "\u3000+cmd|' /C calc'!A0",
@@ -71,8 +71,10 @@ def one_line_error(result: Result) -> str:
 
 @pytest.fixture
 def config(make_config: Callable[..., Path]) -> Path:
-    return make_config([{"name": "wire", "url": "https://example.org/feed.xml"}],
-                       [{"name": "nato", "any": ["NATO"]}])  # fmt: skip
+    return make_config(
+        [{"name": "wire", "url": "https://example.org/feed.xml"}],
+        [{"name": "nato", "any": ["NATO"]}],
+    )
 
 
 def database_of(config: Path) -> str:
@@ -83,9 +85,17 @@ def database_of(config: Path) -> str:
 def store_with(config: Path, titles: list[str]) -> None:
     """A store at the configured URL holding one article per title."""
     engine = engine_for(database_of(config))
-    rows = [{"url": f"https://example.org/{n}", "fingerprint": f"{n:064x}", "source": "wire",
-             "title": title, "text": "Some text.", "fetched_at": datetime.now(UTC)}
-            for n, title in enumerate(titles)]  # fmt: skip
+    rows = [
+        {
+            "url": f"https://example.org/{n}",
+            "fingerprint": f"{n:064x}",
+            "source": "wire",
+            "title": title,
+            "text": "Some text.",
+            "fetched_at": datetime.now(UTC),
+        }
+        for n, title in enumerate(titles)
+    ]
     with engine.begin() as connection:
         connection.execute(insert(articles), rows)
 
@@ -108,10 +118,23 @@ def test_export_to_a_full_device(config: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     with open("/dev/full", "w") as full:  # every write fails: no space left on device
         result = subprocess.run(
-            [sys.executable, "-m", "crawler", "export", "--config", str(config), "--format",
-             "jsonl"], stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO,
-            env={**environment, "PYTHONPATH": str(REPO)}, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "crawler",
+                "export",
+                "--config",
+                str(config),
+                "--format",
+                "jsonl",
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env={**environment, "PYTHONPATH": str(REPO)},
+            timeout=120,
+        )
     assert result.returncode == 2, result.stderr
     assert result.stderr == "Error: cannot write standard output: No space left on device\n"
 
@@ -142,15 +165,21 @@ def test_unreadable_config_file(config: Path) -> None:
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
-def test_read_only_commands_never_create_a_store(config: Path, tmp_path: Path,
-                                                 command: list[str]) -> None:  # fmt: skip
+def test_read_only_commands_never_create_a_store(
+    config: Path, tmp_path: Path, command: list[str]
+) -> None:
     missing = tmp_path / "nonexist" / "dir" / "x.db"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = ["--port", str(taken.getsockname()[1])] if command == ["serve"] else []
-        result = newsmon(*command, *port, "--config", str(config),
-                         env={"NEWSMON_DATABASE": f"sqlite:///{missing}"})  # fmt: skip
+        result = newsmon(
+            *command,
+            *port,
+            "--config",
+            str(config),
+            env={"NEWSMON_DATABASE": f"sqlite:///{missing}"},
+        )
     line = one_line_error(result)
     assert f"no file {missing}" in line and "`newsmon crawl`" in line and "creates it" in line
     assert not (tmp_path / "nonexist").exists()
@@ -216,8 +245,9 @@ def test_since_longer_than_the_calendar_means_everything(config: Path) -> None:
         ("not a url://", "not a database URL"),
     ],
 )
-def test_config_check_validates_the_database_url(make_config: Callable[..., Path], url: str,
-                                                 complaint: str) -> None:  # fmt: skip
+def test_config_check_validates_the_database_url(
+    make_config: Callable[..., Path], url: str, complaint: str
+) -> None:
     config = make_config([], database=url)
     line = one_line_error(newsmon("config", "check", "--config", str(config)))
     assert line.startswith(f"Error: config: {config / 'settings.yaml'}: field 'database': ")
@@ -242,8 +272,9 @@ def test_config_check_connect(config: Path, tmp_path: Path, postgres_url: str) -
     empty = newsmon("config", "check", "--connect", "--config", str(config), env=environment)
     assert "store: reachable, no newsmon tables yet: `newsmon crawl`" in empty.output
     nowhere = {"NEWSMON_DATABASE": "postgresql+psycopg://newsmon@127.0.0.1:1/newsmon"}
-    line = one_line_error(newsmon("config", "check", "--connect", "--config", str(config),
-                                  env=nowhere))  # fmt: skip
+    line = one_line_error(
+        newsmon("config", "check", "--connect", "--config", str(config), env=nowhere)
+    )
     assert line.startswith("Error: config: $NEWSMON_DATABASE: field 'database': database ")
     assert "127.0.0.1" in line
 
@@ -256,16 +287,16 @@ def test_csv_defuses_formulas_after_leading_whitespace(config: Path) -> None:
     result = newsmon("export", "--config", str(config), "--format", "csv")
     assert result.exit_code == 0, result.output
     titles = [row["title"] for row in csv.DictReader(io.StringIO(result.stdout))]
-    assert titles == [*("'" + title for title in HOSTILE_TITLES), "Plain title",
-                      "NATO = alliance"]  # fmt: skip
+    assert titles == [*("'" + title for title in HOSTILE_TITLES), "Plain title", "NATO = alliance"]
 
 
 # --- topic terms -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("term", ["mili\u200dtary", "mili\u00adtary", "\ufeffNATO", "AI\x07"])
-def test_config_check_refuses_invisible_characters(make_config: Callable[..., Path],
-                                                   term: str) -> None:  # fmt: skip
+def test_config_check_refuses_invisible_characters(
+    make_config: Callable[..., Path], term: str
+) -> None:
     config = make_config([], [{"name": "defence", "any": ["army", term]}])
     line = one_line_error(newsmon("config", "check", "--config", str(config)))
     assert "topic 1 ('defence')" in line and f"term {term!r}" in line
@@ -274,8 +305,9 @@ def test_config_check_refuses_invisible_characters(make_config: Callable[..., Pa
 
 def test_topics_test_in_scripts_without_spaces(make_config: Callable[..., Path]) -> None:
     terms = ["人工智能", "軍事利用", "ปัญญาประดิษฐ์"]
-    config = make_config([], [{"name": "ai-military", "any": terms},
-                              {"name": "war", "any": ["ロシア・ウクライナ"]}])  # fmt: skip
+    config = make_config(
+        [], [{"name": "ai-military", "any": terms}, {"name": "war", "any": ["ロシア・ウクライナ"]}]
+    )
     assert newsmon("config", "check", "--config", str(config)).exit_code == 0
     for text, expected in [
         ("美国国防部周二表示，正在测试搭载人工智能的无人机。", "ai-military: 人工智能"),

@@ -20,8 +20,9 @@ SOURCE = {"name": "a", "url": "https://example.org/feed.xml"}
 TOPIC = {"name": "t", "any": ["AI"]}
 
 
-def write(directory: Path, settings: str = "", sources: str | None = None,
-          topics: str | None = None) -> Path:  # fmt: skip
+def write(
+    directory: Path, settings: str = "", sources: str | None = None, topics: str | None = None
+) -> Path:
     directory.mkdir(exist_ok=True)
     (directory / "settings.yaml").write_text(settings, encoding="utf-8")
     (directory / "sources.yaml").write_text(
@@ -79,76 +80,160 @@ def test_bad_durations(text: str) -> None:
 
 # Each mistake -> (file, fragments the message must contain).
 MISTAKES = {
-    "unknown setting": ({"settings": "download_timout: 5\n"},
-                        "settings.yaml", ["unknown field 'download_timout'"]),
-    "wrong setting type": ({"settings": "download_timeout: soon\n"},
-                           "settings.yaml", ["'download_timeout'", "float"]),
-    "bool as number": ({"settings": "concurrent_requests: true\n"},
-                       "settings.yaml", ["'concurrent_requests'"]),
-    "negative timeout": ({"settings": "download_timeout: -1\n"},
-                         "settings.yaml", ["'download_timeout'", "invalid value"]),
-    "negative workers": ({"settings": "extract_workers: -1\n"},
-                         "settings.yaml", ["'extract_workers'", "invalid value"]),
-    "workers as text": ({"settings": "extract_workers: auto\n"},
-                        "settings.yaml", ["'extract_workers'", "int"]),
+    "unknown setting": (
+        {"settings": "download_timout: 5\n"},
+        "settings.yaml",
+        ["unknown field 'download_timout'"],
+    ),
+    "wrong setting type": (
+        {"settings": "download_timeout: soon\n"},
+        "settings.yaml",
+        ["'download_timeout'", "float"],
+    ),
+    "bool as number": (
+        {"settings": "concurrent_requests: true\n"},
+        "settings.yaml",
+        ["'concurrent_requests'"],
+    ),
+    "negative timeout": (
+        {"settings": "download_timeout: -1\n"},
+        "settings.yaml",
+        ["'download_timeout'", "invalid value"],
+    ),
+    "negative workers": (
+        {"settings": "extract_workers: -1\n"},
+        "settings.yaml",
+        ["'extract_workers'", "invalid value"],
+    ),
+    "workers as text": (
+        {"settings": "extract_workers: auto\n"},
+        "settings.yaml",
+        ["'extract_workers'", "int"],
+    ),
     "bad yaml": ({"settings": "a: [b\n"}, "settings.yaml", ["invalid YAML"]),
-    "duplicate key": ({"settings": "keep_html: true\nkeep_html: false\n"},
-                      "settings.yaml", ["appears twice"]),
+    "duplicate key": (
+        {"settings": "keep_html: true\nkeep_html: false\n"},
+        "settings.yaml",
+        ["appears twice"],
+    ),
     "no sources list": ({"sources": "feeds: []\n"}, "sources.yaml", ["`sources:`"]),
-    "unknown source field": ({"sources": "sources:\n  - name: a\n    url: https://e.org/\n"
-                                         "    urls: x\n"},
-                             "sources.yaml", ["source 1 ('a')", "unknown field 'urls'"]),
-    "missing url": ({"sources": "sources:\n  - name: a\n"},
-                    "sources.yaml", ["source 1 ('a')", "'url'"]),
-    "bad url": ({"sources": "sources:\n  - name: a\n    url: example.org/feed\n"},
-                "sources.yaml", ["source 1 ('a')", "'url'", "example.org/feed"]),
-    "ftp url": ({"sources": "sources:\n  - name: a\n    url: ftp://e.org/f\n"},
-                "sources.yaml", ["'url'"]),
-    "duplicate name": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/1'}\n"
-                                   "  - {name: a, url: 'https://e.org/2'}\n"},
-                       "sources.yaml", ["source 2 ('a')", "used twice"]),
-    "unknown kind": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
-                                    "kind: newsletter}\n"},
-                        "sources.yaml", ["'kind'", "'newsletter' is not supported"]),
-    "listing key on a feed": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
-                                          "follow: '/news/'}\n"},
-                              "sources.yaml", ["'follow' is for kind listing only"]),
-    "bad follow": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: listing, "
-                               "follow: '(['}\n"},
-                   "sources.yaml", ["'follow'", "not a regular expression"]),
-    "bad pages": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: listing, "
-                              "pages: 0}\n"},
-                  "sources.yaml", ["'pages'"]),
-    "bad max_age": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: sitemap, "
-                                "max_age: old}\n"},
-                    "sources.yaml", ["'max_age'"]),
-    "bad every": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', every: often}\n"},
-                  "sources.yaml", ["'every'", "often"]),
-    "bad enabled": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', enabled: 'no'}\n"},
-                    "sources.yaml", ["'enabled'", "bool"]),
-    "bad tags": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', tags: x}\n"},
-                 "sources.yaml", ["'tags'"]),
-    "bad language": ({"sources": "sources:\n  - {name: a, url: 'https://e.org/', "
-                                 "language: french}\n"},
-                     "sources.yaml", ["'language'"]),
+    "unknown source field": (
+        {"sources": "sources:\n  - name: a\n    url: https://e.org/\n    urls: x\n"},
+        "sources.yaml",
+        ["source 1 ('a')", "unknown field 'urls'"],
+    ),
+    "missing url": (
+        {"sources": "sources:\n  - name: a\n"},
+        "sources.yaml",
+        ["source 1 ('a')", "'url'"],
+    ),
+    "bad url": (
+        {"sources": "sources:\n  - name: a\n    url: example.org/feed\n"},
+        "sources.yaml",
+        ["source 1 ('a')", "'url'", "example.org/feed"],
+    ),
+    "ftp url": (
+        {"sources": "sources:\n  - name: a\n    url: ftp://e.org/f\n"},
+        "sources.yaml",
+        ["'url'"],
+    ),
+    "duplicate name": (
+        {
+            "sources": "sources:\n  - {name: a, url: 'https://e.org/1'}\n"
+            "  - {name: a, url: 'https://e.org/2'}\n"
+        },
+        "sources.yaml",
+        ["source 2 ('a')", "used twice"],
+    ),
+    "unknown kind": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: newsletter}\n"},
+        "sources.yaml",
+        ["'kind'", "'newsletter' is not supported"],
+    ),
+    "listing key on a feed": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', follow: '/news/'}\n"},
+        "sources.yaml",
+        ["'follow' is for kind listing only"],
+    ),
+    "bad follow": (
+        {
+            "sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: listing, "
+            "follow: '(['}\n"
+        },
+        "sources.yaml",
+        ["'follow'", "not a regular expression"],
+    ),
+    "bad pages": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: listing, pages: 0}\n"},
+        "sources.yaml",
+        ["'pages'"],
+    ),
+    "bad max_age": (
+        {
+            "sources": "sources:\n  - {name: a, url: 'https://e.org/', kind: sitemap, "
+            "max_age: old}\n"
+        },
+        "sources.yaml",
+        ["'max_age'"],
+    ),
+    "bad every": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', every: often}\n"},
+        "sources.yaml",
+        ["'every'", "often"],
+    ),
+    "bad enabled": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', enabled: 'no'}\n"},
+        "sources.yaml",
+        ["'enabled'", "bool"],
+    ),
+    "bad tags": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', tags: x}\n"},
+        "sources.yaml",
+        ["'tags'"],
+    ),
+    "bad language": (
+        {"sources": "sources:\n  - {name: a, url: 'https://e.org/', language: french}\n"},
+        "sources.yaml",
+        ["'language'"],
+    ),
     "no terms": ({"topics": "topics:\n  - name: t\n"}, "topics.yaml", ["topic 1 ('t')", "`any`"]),
-    "empty term": ({"topics": "topics:\n  - name: t\n    any: ['']\n"},
-                   "topics.yaml", ["topic 1 ('t')", "'any'"]),
-    "misplaced star": ({"topics": "topics:\n  - name: t\n    any: ['*ai']\n"},
-                       "topics.yaml", ["'any'", "*ai"]),
-    "term not a string": ({"topics": "topics:\n  - name: t\n    any: [12]\n"},
-                          "topics.yaml", ["'any'", "12"]),
-    "empty group": ({"topics": "topics:\n  - name: t\n    all: [[]]\n"},
-                    "topics.yaml", ["'all'"]),
-    "near without all": ({"topics": "topics:\n  - name: t\n    any: [AI]\n    near: 5\n"},
-                         "topics.yaml", ["'near'"]),
-    "near zero": ({"topics": "topics:\n  - name: t\n    all: [[AI], [war]]\n    near: 0\n"},
-                  "topics.yaml", ["'near'"]),
-    "duplicate topic": ({"topics": "topics:\n  - {name: t, any: [AI]}\n  - {name: t, any: [KI]}\n"},
-                        "topics.yaml", ["topic 2 ('t')", "used twice"]),
-    "unknown topic field": ({"topics": "topics:\n  - {name: t, any: [AI], anyof: [x]}\n"},
-                            "topics.yaml", ["unknown field 'anyof'"]),
-}  # fmt: skip
+    "empty term": (
+        {"topics": "topics:\n  - name: t\n    any: ['']\n"},
+        "topics.yaml",
+        ["topic 1 ('t')", "'any'"],
+    ),
+    "misplaced star": (
+        {"topics": "topics:\n  - name: t\n    any: ['*ai']\n"},
+        "topics.yaml",
+        ["'any'", "*ai"],
+    ),
+    "term not a string": (
+        {"topics": "topics:\n  - name: t\n    any: [12]\n"},
+        "topics.yaml",
+        ["'any'", "12"],
+    ),
+    "empty group": ({"topics": "topics:\n  - name: t\n    all: [[]]\n"}, "topics.yaml", ["'all'"]),
+    "near without all": (
+        {"topics": "topics:\n  - name: t\n    any: [AI]\n    near: 5\n"},
+        "topics.yaml",
+        ["'near'"],
+    ),
+    "near zero": (
+        {"topics": "topics:\n  - name: t\n    all: [[AI], [war]]\n    near: 0\n"},
+        "topics.yaml",
+        ["'near'"],
+    ),
+    "duplicate topic": (
+        {"topics": "topics:\n  - {name: t, any: [AI]}\n  - {name: t, any: [KI]}\n"},
+        "topics.yaml",
+        ["topic 2 ('t')", "used twice"],
+    ),
+    "unknown topic field": (
+        {"topics": "topics:\n  - {name: t, any: [AI], anyof: [x]}\n"},
+        "topics.yaml",
+        ["unknown field 'anyof'"],
+    ),
+}
 
 
 def refused_naming(directory: Path, culprit: str, fragments: list[str]) -> None:
@@ -178,7 +263,7 @@ def test_missing_directory_and_file(tmp_path: Path) -> None:
         load_config(directory)
 
 
-def test_cli_config_error_exits_2_and_crawls_nothing(tmp_path: Path, site) -> None:  # type: ignore[no-untyped-def]
+def test_cli_config_error_exits_2_and_crawls_nothing(tmp_path: Path, site) -> None:
     directory = write(
         tmp_path / "c",
         f"database: sqlite:///{tmp_path / 'db.sqlite'}\nallow_private_networks: true\n",
@@ -211,8 +296,12 @@ def test_shipped_config() -> None:
     config = load_config(REPO / "config")
     assert len(config.sources) >= 15
     assert {source.language for source in config.sources} >= {"en", "fr", "de"}
-    assert {"ai-military", "autonomous-weapons", "ai-export-controls",
-            "defense-ai-procurement"} <= {topic.name for topic in config.topics}  # fmt: skip
+    assert {
+        "ai-military",
+        "autonomous-weapons",
+        "ai-export-controls",
+        "defense-ai-procurement",
+    } <= {topic.name for topic in config.topics}
     lines = (REPO / "config" / "sources.yaml").read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines):
         if line.lstrip().startswith("- name:"):  # each source has a comment naming the outlet
@@ -242,17 +331,32 @@ def test_enable_disable_keep_comments(tmp_path: Path) -> None:
 
 # Schedules that would stop a source in `newsmon run` (issue 12, section 3).
 IMPOSSIBLE_SCHEDULES = {
-    "cron on 31 February": ("  - {name: a, url: 'https://e.org/', cron: '* * 31 2 *'}\n",
-                            "sources.yaml", ["source 1 ('a')", "'cron'", "never fires"]),
-    "cron on 30 February": ("  - {name: a, url: 'https://e.org/', cron: '0 0 30 2 *'}\n",
-                            "sources.yaml", ["'cron'", "never fires"]),
-    "every of 99999999999d": ("  - {name: a, url: 'https://e.org/', every: 99999999999d}\n",
-                              "sources.yaml", ["source 1 ('a')", "'every'", "longer than 365d"]),
-    "min_every over a year": ("  - {name: a, url: 'https://e.org/', min_every: 366d}\n",
-                              "sources.yaml", ["'min_every'", "365d"]),
-    "max_every in seconds": ("  - {name: a, url: 'https://e.org/', max_every: 31536001s}\n",
-                             "sources.yaml", ["'max_every'", "365d"]),
-}  # fmt: skip
+    "cron on 31 February": (
+        "  - {name: a, url: 'https://e.org/', cron: '* * 31 2 *'}\n",
+        "sources.yaml",
+        ["source 1 ('a')", "'cron'", "never fires"],
+    ),
+    "cron on 30 February": (
+        "  - {name: a, url: 'https://e.org/', cron: '0 0 30 2 *'}\n",
+        "sources.yaml",
+        ["'cron'", "never fires"],
+    ),
+    "every of 99999999999d": (
+        "  - {name: a, url: 'https://e.org/', every: 99999999999d}\n",
+        "sources.yaml",
+        ["source 1 ('a')", "'every'", "longer than 365d"],
+    ),
+    "min_every over a year": (
+        "  - {name: a, url: 'https://e.org/', min_every: 366d}\n",
+        "sources.yaml",
+        ["'min_every'", "365d"],
+    ),
+    "max_every in seconds": (
+        "  - {name: a, url: 'https://e.org/', max_every: 31536001s}\n",
+        "sources.yaml",
+        ["'max_every'", "365d"],
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(IMPOSSIBLE_SCHEDULES))
@@ -271,15 +375,19 @@ def test_schedule_settings_longer_than_a_year_are_refused(tmp_path: Path, settin
 
 def test_schedules_that_fire_rarely_are_accepted(tmp_path: Path) -> None:
     """29 February fires within four years; the first of January once a year."""
-    sources = ("sources:\n  - {name: a, url: 'https://e.org/a', cron: '0 0 29 2 *'}\n"
-               "  - {name: b, url: 'https://e.org/b', cron: '0 6 1 1 *'}\n")  # fmt: skip
+    sources = (
+        "sources:\n  - {name: a, url: 'https://e.org/a', cron: '0 0 29 2 *'}\n"
+        "  - {name: b, url: 'https://e.org/b', cron: '0 6 1 1 *'}\n"
+    )
     assert len(load_config(write(tmp_path / "c", sources=sources)).sources) == 2
 
 
 def test_config_check_refuses_a_cron_that_never_fires(tmp_path: Path) -> None:
-    directory = write(tmp_path / "c", f"database: sqlite:///{tmp_path / 'db.sqlite'}\n",
-                      sources="sources:\n  - {name: feb, url: 'https://e.org/', "
-                              "cron: '* * 31 2 *'}\n")  # fmt: skip
+    directory = write(
+        tmp_path / "c",
+        f"database: sqlite:///{tmp_path / 'db.sqlite'}\n",
+        sources="sources:\n  - {name: feb, url: 'https://e.org/', cron: '* * 31 2 *'}\n",
+    )
     result = run_cli("config", "check", "--config", str(directory))
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback

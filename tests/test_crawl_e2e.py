@@ -24,7 +24,7 @@ def export_jsonl(config: Path, *args: str) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def crawl_and_check(site_factory, make_config, database: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def crawl_and_check(site_factory, make_config, database: str | None = None) -> None:
     outlets = build_outlets(site_factory)
     settings = {"database": database} if database else {}
     config = make_config(outlets.sources, TOPICS, **settings)
@@ -62,9 +62,21 @@ def crawl_and_check(site_factory, make_config, database: str | None = None) -> N
         # The malformed feed's story is the English article with one word changed: a near copy.
         near_copy = url == outlets.recovered
         assert (record["duplicate_of"] is not None) is near_copy, url
-        assert set(record) >= {"id", "url", "seen_urls", "source", "title", "author",
-                               "published", "fetched_at", "language", "text", "topics",
-                               "matches", "duplicate_of"}  # fmt: skip
+        assert set(record) >= {
+            "id",
+            "url",
+            "seen_urls",
+            "source",
+            "title",
+            "author",
+            "published",
+            "fetched_at",
+            "language",
+            "text",
+            "topics",
+            "matches",
+            "duplicate_of",
+        }
 
     en = outlets.sites["en"]
     assert by_url[outlets.recovered]["duplicate_of"] == by_url[outlets.pentagon]["id"]
@@ -124,8 +136,10 @@ def crawl_and_check(site_factory, make_config, database: str | None = None) -> N
     # defense-wire owes its failed link: the feed is read again (its validators were not
     # saved) and only that link is requested again; what was dropped on purpose (a PDF, a
     # 404, a page without text) is not.
-    assert ("defense-wire: degraded, 7 entries, 0 new, 1 owed retried; "
-            "1 of 1 articles failed (HTTP 500)") in second.stdout, second.stdout  # fmt: skip
+    assert (
+        "defense-wire: degraded, 7 entries, 0 new, 1 owed retried; "
+        "1 of 1 articles failed (HTTP 500)"
+    ) in second.stdout, second.stdout
     assert "not-a-feed: failed: not a feed" in second.stdout  # still broken, never "unchanged"
     assert "Articles: 0 new" in second.stdout
     for name, site in outlets.sites.items():
@@ -144,19 +158,20 @@ def crawl_and_check(site_factory, make_config, database: str | None = None) -> N
     assert rows[0]["topics"] == "ai-military|nato"
 
 
-def test_crawl_sqlite(site_factory, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_crawl_sqlite(site_factory, make_config) -> None:
     crawl_and_check(site_factory, make_config)
 
 
-def test_crawl_postgresql(site_factory, make_config, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_crawl_postgresql(site_factory, make_config, postgres_url: str) -> None:
     crawl_and_check(site_factory, make_config, database=postgres_url)
 
 
 @pytest.mark.parametrize("allow", [False])
-def test_private_addresses_refused_by_default(site, make_config, allow: bool) -> None:  # type: ignore[no-untyped-def]
+def test_private_addresses_refused_by_default(site, make_config, allow: bool) -> None:
     site.add("/feed.xml", b"<rss version='2.0'><channel><title>x</title></channel></rss>")
-    config = make_config([{"name": "internal", "url": site.url("/feed.xml")}], TOPICS,
-                         allow_private_networks=allow)  # fmt: skip
+    config = make_config(
+        [{"name": "internal", "url": site.url("/feed.xml")}], TOPICS, allow_private_networks=allow
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "internal: failed:" in result.stdout and "non-public address 127.0.0.1" in result.stdout

@@ -31,8 +31,9 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 def statements(engine: Engine) -> list[str]:
     seen: list[str] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda _c, _cur, statement, *_: seen.append(statement))  # fmt: skip
+    event.listen(
+        engine, "before_cursor_execute", lambda _c, _cur, statement, *_: seen.append(statement)
+    )
     return seen
 
 
@@ -46,8 +47,9 @@ def rows(engine: Engine) -> dict[str, dict[str, object]]:
 def test_validators_of_a_pass_in_one_query(engine: Engine, count: int) -> None:
     state = CrawlState(engine)
     urls = {f"s{n}": f"http://news.example/{n}.xml" for n in range(count)}
-    state.save_all_validators([(name, url, Validators(f'"{name}"', None, "h"))
-                               for name, url in urls.items()])  # fmt: skip
+    state.save_all_validators(
+        [(name, url, Validators(f'"{name}"', None, "h")) for name, url in urls.items()]
+    )
     state.save_validators("moved", "http://old.example/feed.xml", Validators('"old"'))
     executed = statements(engine)
     found = state.all_validators({**urls, "moved": "http://new.example/feed.xml", "new": "x"})
@@ -67,8 +69,9 @@ OUTCOMES = [
 
 
 def test_outcomes_in_one_batch_are_recorded_as_one_by_one(tmp_path: Path) -> None:
-    one_by_one, batched = (create_engine(f"sqlite:///{tmp_path / name}.db")
-                           for name in ("one", "batch"))  # fmt: skip
+    one_by_one, batched = (
+        create_engine(f"sqlite:///{tmp_path / name}.db") for name in ("one", "batch")
+    )
     try:
         for engine in (one_by_one, batched):
             migrate(engine)
@@ -92,23 +95,32 @@ def test_outcomes_in_one_batch_are_recorded_as_one_by_one(tmp_path: Path) -> Non
         batched.dispose()
 
 
-def test_a_pass_records_every_outcome_and_validators(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_pass_records_every_outcome_and_validators(site, make_config, tmp_path: Path) -> None:
     article = site.add("/a/1", page("en_pentagon_ai.html"))
-    site.add("/fresh.xml", rss2([("Story", article)]), content_type="application/rss+xml",
-             etag='"fresh-1"')  # fmt: skip
+    site.add(
+        "/fresh.xml",
+        rss2([("Story", article)]),
+        content_type="application/rss+xml",
+        etag='"fresh-1"',
+    )
     site.add("/empty.xml", rss2([]), content_type="application/rss+xml", etag='"empty-1"')
-    config = make_config([
-        {"name": "fresh", "url": site.url("/fresh.xml")},
-        {"name": "empty", "url": site.url("/empty.xml")},
-        {"name": "missing", "url": site.url("/missing.xml")},
-    ])  # fmt: skip
+    config = make_config(
+        [
+            {"name": "fresh", "url": site.url("/fresh.xml")},
+            {"name": "empty", "url": site.url("/empty.xml")},
+            {"name": "missing", "url": site.url("/missing.xml")},
+        ]
+    )
     for _ in range(2):
         result = run_cli("crawl", "--config", str(config))
         assert result.returncode in (0, 1), result.stderr
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
-        found = {row[0]: row[1:] for row in connection.execute(
-            "SELECT name, last_status, passes, consecutive_failures, etag FROM sources"
-        )}  # fmt: skip
+        found = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                "SELECT name, last_status, passes, consecutive_failures, etag FROM sources"
+            )
+        }
     assert found == {
         "fresh": ("not_modified", 2, 0, '"fresh-1"'),
         "empty": ("not_modified", 2, 0, '"empty-1"'),

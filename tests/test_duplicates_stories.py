@@ -15,7 +15,7 @@ from tests.conftest import run_cli
 from tests.outlets import TOPICS, page, rss2
 
 
-def records(config) -> list[dict]:  # type: ignore[no-untyped-def]
+def records(config) -> list[dict]:
     result = run_cli("export", "--config", str(config), "--format", "jsonl")
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
@@ -23,10 +23,13 @@ def records(config) -> list[dict]:  # type: ignore[no-untyped-def]
 
 def reheadlined(html: bytes) -> bytes:
     text = html.decode()
-    text = text.replace("Pentagon expands use of artificial intelligence in military planning",
-                        "US military bets on AI to plan its operations")  # fmt: skip
-    text = text.replace("<p>The Pentagon said on Monday", "<p>WASHINGTON (Wire) - The Pentagon "
-                        "said on Monday")  # fmt: skip
+    text = text.replace(
+        "Pentagon expands use of artificial intelligence in military planning",
+        "US military bets on AI to plan its operations",
+    )
+    text = text.replace(
+        "<p>The Pentagon said on Monday", "<p>WASHINGTON (Wire) - The Pentagon said on Monday"
+    )
     footer = "Distributed by Wire Services. Reuse prohibited without a licence."
     text = text.replace("Copyright Defense Wire. All rights reserved.", footer)
     return text.encode()
@@ -37,12 +40,17 @@ def teaser(html: bytes) -> bytes:
     paragraphs = re.findall(r"<p>.*?</p>", text, re.DOTALL)
     body = "".join(p for p in paragraphs if "Jane Porter" not in p)
     cut = body[: body.index("<p>Critics")]
-    return re.sub(r"<article>.*</article>", "<article><h1>Pentagon bets on AI</h1>" + cut +
-                  "<p>Read the full story at Defense Wire, our partner site.</p></article>",
-                  text, flags=re.DOTALL).encode()  # fmt: skip
+    return re.sub(
+        r"<article>.*</article>",
+        "<article><h1>Pentagon bets on AI</h1>"
+        + cut
+        + "<p>Read the full story at Defense Wire, our partner site.</p></article>",
+        text,
+        flags=re.DOTALL,
+    ).encode()
 
 
-def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_copies_stories_and_updates(site_factory, make_config) -> None:
     wire, daily, weekly, blog = (site_factory() for _ in range(4))
     original = page("en_pentagon_ai.html")
     source = wire.add("/pentagon-ai", original)
@@ -53,8 +61,12 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
     llama_a = daily.add("/meta-llama-defense", page("en_meta_llama_a.html"))
     llama_b = weekly.add("/llama-goes-to-war", page("en_meta_llama_b.html"))
     developing = blog.add("/developing", page("de_bundeswehr_ki.html"), content_type="text/html")
-    for site, links in ((wire, [source]), (daily, [verbatim, printed, llama_a]),
-                        (weekly, [renamed, llama_b]), (blog, [short, developing])):  # fmt: skip
+    for site, links in (
+        (wire, [source]),
+        (daily, [verbatim, printed, llama_a]),
+        (weekly, [renamed, llama_b]),
+        (blog, [short, developing]),
+    ):
         site.add("/feed.xml", rss2([("x", link) for link in links]))
     outlets = (("wire", wire), ("daily", daily), ("weekly", weekly))
     sources = [{"name": name, "url": site.url("/feed.xml")} for name, site in outlets]
@@ -82,8 +94,12 @@ def test_copies_stories_and_updates(site_factory, make_config) -> None:  # type:
 
     # Stories: copies share the original's; two outlets' own reports of one event share one;
     # a different event on the same subject has its own.
-    assert (daily_copy["story_id"] == by_url[renamed]["story_id"]
-            == by_url[short]["story_id"] == first["story_id"])  # fmt: skip
+    assert (
+        daily_copy["story_id"]
+        == by_url[renamed]["story_id"]
+        == by_url[short]["story_id"]
+        == first["story_id"]
+    )
     assert by_url[llama_a]["story_id"] == by_url[llama_b]["story_id"]
     assert by_url[llama_a]["story_id"] != first["story_id"]
     assert by_url[developing]["story_id"] not in (first["story_id"], by_url[llama_a]["story_id"])
@@ -129,7 +145,7 @@ def wire_copy(html: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-def test_the_original_is_the_article_published_first(  # type: ignore[no-untyped-def]
+def test_the_original_is_the_article_published_first(
     store, site_factory, make_config, request
 ) -> None:
     wire, outlet, daily, blog = (site_factory() for _ in range(4))
@@ -138,15 +154,22 @@ def test_the_original_is_the_article_published_first(  # type: ignore[no-untyped
     original = outlet.add("/pentagon-ai", story)
     rerun = daily.add("/wire/us-military-bets-on-ai", wire_copy(story))  # the wire's words
     short = blog.add("/pentagon-teaser", teaser(story).replace(b"2024-11-04", b"2024-11-06"))
-    sites = (("wire", wire, wired), ("outlet", outlet, original), ("daily", daily, rerun),
-             ("blog", blog, short))  # fmt: skip
+    sites = (
+        ("wire", wire, wired),
+        ("outlet", outlet, original),
+        ("daily", daily, rerun),
+        ("blog", blog, short),
+    )
     for _, site, link in sites:
         site.add("/feed.xml", rss2([("x", link)]))
     database = {}
     if store == "postgresql":
         database["database"] = request.getfixturevalue("postgres_url")
-    config = make_config([{"name": name, "url": site.url("/feed.xml")} for name, site, _ in sites],
-                         TOPICS, **database)  # fmt: skip
+    config = make_config(
+        [{"name": name, "url": site.url("/feed.xml")} for name, site, _ in sites],
+        TOPICS,
+        **database,
+    )
     for name, _, _ in sites:  # the wire's copy is fetched first, the original second
         result = run_cli("crawl", "--config", str(config), "--source", name)
         assert result.returncode == 0, result.stderr
@@ -169,7 +192,7 @@ def test_the_original_is_the_article_published_first(  # type: ignore[no-untyped
     assert "copies: 3" in hits.stdout
 
 
-def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:
     """The pipelines in process, as one crawl runs them: the store re-points the group in the
     new article's transaction, and the near-duplicate index swaps originals after the commit."""
     from scrapy.utils.test import get_crawler
@@ -188,9 +211,13 @@ def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:  # ty
     store = StorePipeline(engine_for(database), False, stats)
 
     def crawled(source: str, text: str, day: int | None) -> Article:
-        item = Article(source=source, url=f"http://{source}.example/story", text=text,
-                       published=datetime(2024, 11, day, 9, tzinfo=UTC) if day else None,
-                       fetched_at=datetime.now(UTC))  # fmt: skip
+        item = Article(
+            source=source,
+            url=f"http://{source}.example/story",
+            text=text,
+            published=datetime(2024, 11, day, 9, tzinfo=UTC) if day else None,
+            fetched_at=datetime.now(UTC),
+        )
         item.fingerprint, item.signature = text_keys(text)
         store.process_item(dedup.process_item(item))
         dedup.stored(item)  # Scrapy's item_scraped, after the commit
@@ -207,5 +234,10 @@ def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:  # ty
     assert len(dedup.index) == 1
     with engine_for(database).connect() as connection:
         stored = dict(connection.execute(select(articles.c.id, articles.c.duplicate_of)).all())
-    assert stored == {wire.id: original.id, original.id: None, teaser.id: original.id,
-                      same_day.id: original.id, undated.id: original.id}  # fmt: skip
+    assert stored == {
+        wire.id: original.id,
+        original.id: None,
+        teaser.id: original.id,
+        same_day.id: original.id,
+        undated.id: original.id,
+    }

@@ -159,11 +159,17 @@ def test_plain_article() -> None:
         pytest.param('<link rel="canonical" href="http://[::1">', None, id="broken-ipv6"),
         pytest.param('<link rel="canonical" href="">', None, id="empty"),
         # A host that canonicalize refuses passes the same-site test: never handed on.
-        pytest.param('<link rel="canonical" href="https://a b.www.example.com/b">', None,
-                     id="host-with-a-space"),
+        pytest.param(
+            '<link rel="canonical" href="https://a b.www.example.com/b">',
+            None,
+            id="host-with-a-space",
+        ),
         # A malformed absolute link is repaired, not read as a path on the page's host.
-        pytest.param('<link rel="canonical" href="https:/www.example.com/news/budget">',
-                     "https://www.example.com/news/budget", id="one-slash"),
+        pytest.param(
+            '<link rel="canonical" href="https:/www.example.com/news/budget">',
+            "https://www.example.com/news/budget",
+            id="one-slash",
+        ),
         pytest.param('<link rel="alternate" href="https://www.example.com/b">', None, id="not-rel"),
         pytest.param(
             '<meta property="og:url" content="https://other.org/b">', None, id="og-url-cross-site"
@@ -441,8 +447,9 @@ def german_page(head: str = "", body_extra: str = "", footer: str = "") -> str:
 
 
 def published(html: str, feed: datetime | None) -> datetime | None:
-    result = extract_article(html, "https://www.example.de/politik/ki-pilotprojekt", feed,
-                             now=LATER_NOW)  # fmt: skip
+    result = extract_article(
+        html, "https://www.example.de/politik/ki-pilotprojekt", feed, now=LATER_NOW
+    )
     assert result is not None
     return result.published
 
@@ -473,12 +480,15 @@ def test_a_date_only_in_the_text_comes_after_the_feeds_date() -> None:
     "structured",
     [
         pytest.param(TIME_META.format("2026-11-27T08:00:00+01:00"), id="meta"),
-        pytest.param('<script type="application/ld+json">{"@context": "https://schema.org", '
-                     '"@type": "NewsArticle", "datePublished": "2026-11-27T08:00:00+01:00"}'
-                     "</script>", id="json-ld"),
+        pytest.param(
+            '<script type="application/ld+json">{"@context": "https://schema.org", '
+            '"@type": "NewsArticle", "datePublished": "2026-11-27T08:00:00+01:00"}'
+            "</script>",
+            id="json-ld",
+        ),
         pytest.param("", id="time-element"),
     ],
-)  # fmt: skip
+)
 def test_the_pages_structured_date_beats_the_feeds(structured: str) -> None:
     time_element = "" if structured else '<time datetime="2026-11-27T08:00:00+01:00">27.11.</time>'
     html = german_page(head=structured, body_extra=time_element)

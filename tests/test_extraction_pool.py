@@ -57,18 +57,29 @@ def scrapy_crawl(config: Path, *settings: str) -> subprocess.CompletedProcess[st
     options = [option for setting in settings for option in ("-s", setting)]
     return subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "feeds", *options, "-s", "LOG_LEVEL=INFO"],
-        cwd=REPO, env=environment, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def stored(database: Path) -> tuple[list[tuple], list[tuple]]:
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         rows = connection.execute(
-            select(articles.c.url, articles.c.title, articles.c.author, articles.c.published,
-                   articles.c.language, articles.c.text, articles.c.extractor,
-                   articles.c.fingerprint).order_by(articles.c.url)
-        ).all()  # fmt: skip
+            select(
+                articles.c.url,
+                articles.c.title,
+                articles.c.author,
+                articles.c.published,
+                articles.c.language,
+                articles.c.text,
+                articles.c.extractor,
+                articles.c.fingerprint,
+            ).order_by(articles.c.url)
+        ).all()
         urls = connection.execute(
             select(article_urls.c.url, articles.c.url)
             .join(articles, articles.c.id == article_urls.c.article_id)
@@ -78,7 +89,7 @@ def stored(database: Path) -> tuple[list[tuple], list[tuple]]:
     return [tuple(row) for row in rows], [tuple(row) for row in urls]
 
 
-def copies_of(database: Path, site) -> list[tuple[str, int | None]]:  # type: ignore[no-untyped-def]
+def copies_of(database: Path, site) -> list[tuple[str, int | None]]:
     """(URL, duplicate_of) of the first corpus page and its near copies."""
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
@@ -93,20 +104,28 @@ def copies_of(database: Path, site) -> list[tuple[str, int | None]]:  # type: ig
 
 def test_crawl_with_workers_stores_what_in_process_extraction_stores(
     site_factory, make_config, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     site = site_factory()
     pages = corpus_pages(PAGES)
-    links = [(f"Article {n}", site.add(f"/a/{n}", html, content_type="text/html"))
-             for n, (_, html) in enumerate(pages)]  # fmt: skip
+    links = [
+        (f"Article {n}", site.add(f"/a/{n}", html, content_type="text/html"))
+        for n, (_, html) in enumerate(pages)
+    ]
     links.append(("Not an article", site.add("/empty", "<html><body><p>Hi.</p></body></html>")))
     # Near copies (a word added to the body) extracted at the same time: each must be found
     # a copy of the first one stored.
     url, html = pages[0]
-    text = extract_article(html.decode("utf-8", "replace"), url).text  # type: ignore[union-attr]
+    text = extract_article(html.decode("utf-8", "replace"), url).text
     anchor = text.splitlines()[len(text.splitlines()) // 2][:40].encode()
     assert html.count(anchor) == 1
-    copies = [site.add(f"/copy/{n}", html.replace(anchor, anchor + f" copy{n}".encode()),
-                       content_type="text/html") for n in range(COPIES)]  # fmt: skip
+    copies = [
+        site.add(
+            f"/copy/{n}",
+            html.replace(anchor, anchor + f" copy{n}".encode()),
+            content_type="text/html",
+        )
+        for n in range(COPIES)
+    ]
     links += [(f"Copy {n}", url) for n, url in enumerate(copies)]
     feed = site.add("/feed.xml", rss2(links), content_type="application/rss+xml")
     sources = [{"name": "corpus", "url": feed}]
@@ -114,13 +133,16 @@ def test_crawl_with_workers_stores_what_in_process_extraction_stores(
     for workers in (0, 2):
         database = tmp_path / f"workers-{workers}.db"
         # `extract_workers` in settings.yaml, or the Scrapy setting it becomes.
-        config = make_config(sources, name=f"config-{workers}", database=f"sqlite:///{database}",
-                             extract_workers=workers if workers else None)  # fmt: skip
+        config = make_config(
+            sources,
+            name=f"config-{workers}",
+            database=f"sqlite:///{database}",
+            extract_workers=workers if workers else None,
+        )
         crawl = scrapy_crawl(config, *([] if workers else ["NEWSMON_EXTRACT_WORKERS=0"]))
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         results[workers] = stored(database), crawl.stderr
-        originals = [url for url, duplicate_of in copies_of(database, site)
-                     if duplicate_of is None]  # fmt: skip
+        originals = [url for url, duplicate_of in copies_of(database, site) if duplicate_of is None]
         assert len(originals) == 1, (workers, originals)
 
     (in_process, in_process_urls), in_process_log = results[0]
@@ -160,8 +182,9 @@ def test_pool_results_and_logs_are_those_of_in_process_extraction(
 
     with caplog.at_level(logging.INFO):
         extracted, pids = asyncio.run(run())
-    expected = [extraction_pool.extract(html.decode("utf-8", "replace"), url, None)
-                for url, html in pages]  # fmt: skip
+    expected = [
+        extraction_pool.extract(html.decode("utf-8", "replace"), url, None) for url, html in pages
+    ]
     assert extracted[:-1] == expected
     assert all(result is not None for result in expected)
     for (article, keys), (url, html) in zip(expected, pages, strict=True):
@@ -217,8 +240,14 @@ print(json.dumps([len(article.text), len(keys.signature), frozen,
                   sorted(m for m in ("trafilatura", "datasketch", "scipy") if m in sys.modules)]))
 """
     url, html = corpus_pages(1)[0]
-    result = subprocess.run([sys.executable, "-c", code], input=json.dumps([url, html.decode()]),
-                            cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps([url, html.decode()]),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     text_length, signature_length, frozen, imported = json.loads(result.stdout)
     assert text_length > 300 and signature_length > 500

@@ -198,14 +198,16 @@ def test_json_feed_item_whose_id_is_its_url() -> None:
         "version": "https://jsonfeed.org/version/1.1",
         "items": [
             {"id": "https://micro.example/2026/12/01/drones.html", "content_text": "Drones."},
-            {"id": "https://micro.example/2026/12/01/id.html",
-             "url": "https://micro.example/2026/12/01/url.html"},  # url wins
+            {
+                "id": "https://micro.example/2026/12/01/id.html",
+                "url": "https://micro.example/2026/12/01/url.html",
+            },  # url wins
             {"id": "/2026/12/01/relative.html"},  # a path: never resolved into a link
             {"id": "tag:micro.example,2026:3"},
             {"id": "123"},
             {"id": "javascript:alert(1)"},
         ],
-    }  # fmt: skip
+    }
     feed = parse_feed(json.dumps(doc).encode(), "https://micro.example/feed.json")
     assert links(feed) == [
         "https://micro.example/2026/12/01/drones.html",
@@ -221,15 +223,17 @@ def test_entries_linking_to_the_home_page_are_not_articles() -> None:
     (WordPress's "/?p=123"), so that one stays."""
     items = "".join(
         f"<item><title>{n}</title><link>{link}</link></item>"
-        for n, link in enumerate([
-            "https://www.kernel.example/",
-            "https://www.kernel.example",
-            "https://www.kernel.example/#latest",
-            "/",
-            "https://www.kernel.example/?p=123",
-            "https://www.kernel.example/releases/6-19",
-        ])
-    )  # fmt: skip
+        for n, link in enumerate(
+            [
+                "https://www.kernel.example/",
+                "https://www.kernel.example",
+                "https://www.kernel.example/#latest",
+                "/",
+                "https://www.kernel.example/?p=123",
+                "https://www.kernel.example/releases/6-19",
+            ]
+        )
+    )
     body = f"<rss version='2.0'><channel><title>K</title>{items}</channel></rss>".encode()
     feed = parse_feed(body, "https://www.kernel.example/feeds/releases.xml")
     assert links(feed) == [
@@ -237,8 +241,10 @@ def test_entries_linking_to_the_home_page_are_not_articles() -> None:
         "https://www.kernel.example/releases/6-19",
     ]
     assert (feed.home_pages, feed.skipped) == (4, 0)
-    json_feed = {"version": "https://jsonfeed.org/version/1.1",
-                 "items": [{"id": "1", "url": "https://example.com"}]}  # fmt: skip
+    json_feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [{"id": "1", "url": "https://example.com"}],
+    }
     assert parse_feed(json.dumps(json_feed).encode(), URL).home_pages == 1
 
 
@@ -248,13 +254,15 @@ def test_malformed_links_are_repaired_before_they_are_resolved() -> None:
     scheme, `http:/host/a` would become a path on the feed's host."""
     items = "".join(
         f"<item><title>{n}</title><link>{link}</link></item>"
-        for n, link in enumerate([
-            "http:/www.example.org/2026/a",
-            "http://http://www.example.org/2026/b",
-            "http:\\\\www.example.org\\2026\\c",
-            "\n    http://www.example.org/2026/d\n  ",
-        ])
-    )  # fmt: skip
+        for n, link in enumerate(
+            [
+                "http:/www.example.org/2026/a",
+                "http://http://www.example.org/2026/b",
+                "http:\\\\www.example.org\\2026\\c",
+                "\n    http://www.example.org/2026/d\n  ",
+            ]
+        )
+    )
     body = f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode()
     assert links(parse_feed(body, "http://feeds.example/rss.xml")) == [
         "http://www.example.org/2026/a",

@@ -1,4 +1,5 @@
-"""crawler.sources.feeds over the shared feed corpus: every manifest line gives entries or a FeedError.
+"""crawler.sources.feeds over the shared feed corpus: every manifest line gives entries or a
+FeedError.
 
 The corpus (../shared/corpus/feeds, described in its README) holds the test feeds of
 feedparser, feed-rs, mediacloud's rss-fetcher and trafilatura, byte for byte. Each manifest line

@@ -33,8 +33,14 @@ before = rss()
 release_free_memory()
 print(before, rss())
 """
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=60, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     before, after = map(int, result.stdout.split())
     assert before > 150, before  # the freed blocks were still held
     assert before - after > 150, (before, after)

@@ -1,4 +1,5 @@
-"""crawler.text.languages: one language-code rule for pages, feeds, sitemaps, sources and the detector.
+"""crawler.text.languages: one language-code rule for pages, feeds, sitemaps, sources and the
+detector.
 
 The values are the ones found in the wild: BCP 47 tags (RFC 5646) in `<html lang>` and RSS
 `<language>`, POSIX locales in `og:locale`, ISO 639-2 codes in Google News sitemaps'
@@ -127,14 +128,14 @@ def test_page_language_uses_the_rule() -> None:
 
 
 @pytest.mark.parametrize(("declared", "code"), [("eng", "en"), ("iw", "he"), ("FR-ca", "fr")])
-def test_source_language_uses_the_rule(tmp_path, declared: str, code: str) -> None:  # type: ignore[no-untyped-def]
+def test_source_language_uses_the_rule(tmp_path, declared: str, code: str) -> None:
     (tmp_path / "sources.yaml").write_text(_SOURCES_YAML.format(language=declared))
     (tmp_path / "topics.yaml").write_text("topics: []\n")
     (source,) = load_config(tmp_path).sources
     assert source.language == code
 
 
-def test_source_language_that_is_no_language_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_source_language_that_is_no_language_is_refused(tmp_path) -> None:
     (tmp_path / "sources.yaml").write_text(_SOURCES_YAML.format(language="english"))
     (tmp_path / "topics.yaml").write_text("topics: []\n")
     with pytest.raises(ConfigError, match="field 'language': not a language code"):

@@ -1,4 +1,5 @@
-"""Near-duplicate signatures and index (crawler/match/near_duplicates.py): copies found, distinct stories kept
+"""Near-duplicate signatures and index (crawler/match/near_duplicates.py): copies found, distinct
+stories kept
 apart, short texts harmless, signatures stable across processes."""
 
 from __future__ import annotations
@@ -290,8 +291,14 @@ def test_invalid_parameters() -> None:
 
 def test_words_are_folded() -> None:
     assert words("Ｆｕｌｌ-Text: l'IA, Sécurité NATIONALE, Straße") == [
-        "full", "text", "l", "ia", "securite", "nationale", "strasse",
-    ]  # fmt: skip
+        "full",
+        "text",
+        "l",
+        "ia",
+        "securite",
+        "nationale",
+        "strasse",
+    ]
     assert words("東京都の地震") == ["東", "京", "都", "の", "地", "震"]
     assert words("한국어 기사") == ["한국어", "기사"]
 

@@ -25,11 +25,14 @@ def homepage(feed_path: str) -> str:
     )
 
 
-def test_add_from_homepage_then_crawl(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_add_from_homepage_then_crawl(site, make_config) -> None:
     story = site.add("/2026/11/pentagon-ai", page("en_pentagon_ai.html"))
     site.add("/", homepage("/rss/all.xml"))
-    site.add("/rss/all.xml", rss2([("Pentagon expands use of AI", story)]),
-             content_type="application/rss+xml")  # fmt: skip
+    site.add(
+        "/rss/all.xml",
+        rss2([("Pentagon expands use of AI", story)]),
+        content_type="application/rss+xml",
+    )
     site.add("/comments/feed", rss2([("A comment", site.url("/c/1"))]))
     config = make_config([], TOPICS)
     (config / "sources.yaml").write_text(
@@ -54,16 +57,21 @@ def test_add_from_homepage_then_crawl(site, make_config) -> None:  # type: ignor
     assert "already a source; nothing added" in again.stdout
 
 
-def test_add_sitemap_only_site(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_add_sitemap_only_site(site, make_config) -> None:
     story = site.add("/2026/11/27/sitemap-only-story", page("en_pentagon_ai.html"))
     site.add("/", "<html><head><title>Quiet Site</title></head><body>Hello</body></html>")
     site.add("/robots.txt", f"Sitemap: {site.url('/news.xml')}\n", content_type="text/plain")
-    site.add("/news.xml", '<?xml version="1.0"?><urlset '
-             'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-             f"<url><loc>{story}</loc></url></urlset>", content_type="application/xml")  # fmt: skip
+    site.add(
+        "/news.xml",
+        '<?xml version="1.0"?><urlset '
+        'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{story}</loc></url></urlset>",
+        content_type="application/xml",
+    )
     config = make_config([], TOPICS)
-    result = run_cli("sources", "add", site.url("/"), "--yes", "--name", "quiet",
-                     "--config", str(config))  # fmt: skip
+    result = run_cli(
+        "sources", "add", site.url("/"), "--yes", "--name", "quiet", "--config", str(config)
+    )
     assert result.returncode == 0, result.stderr
     source = load_config(config).sources[0]
     assert (source.name, source.kind, source.url) == ("quiet", "sitemap", site.url("/news.xml"))
@@ -71,7 +79,7 @@ def test_add_sitemap_only_site(site, make_config) -> None:  # type: ignore[no-un
     assert "quiet: ok, 1 entries, 1 new" in crawl.stdout, crawl.stdout
 
 
-def test_nothing_found_says_what_was_tried(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_found_says_what_was_tried(site, make_config) -> None:
     site.add("/", "<html><head><title>No feeds here</title></head><body>Hi</body></html>")
     config = make_config([], TOPICS)
     before = (config / "sources.yaml").read_text()
@@ -85,7 +93,7 @@ def test_nothing_found_says_what_was_tried(site, make_config) -> None:  # type: 
     assert blocked.returncode == 2 and "tried http://127.0.0.1:9/" in blocked.stdout
 
 
-def test_check_stores_nothing(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_check_stores_nothing(site, make_config, tmp_path: Path) -> None:
     story = site.add("/a", page("fr_meta_llama.html"))
     site.add("/feed.xml", rss2([("Meta", story)]))
     config = make_config([{"name": "fil", "url": site.url("/feed.xml")}], TOPICS)
@@ -95,7 +103,7 @@ def test_check_stores_nothing(site, make_config, tmp_path: Path) -> None:  # typ
     assert not (tmp_path / "newsmon.db").exists()
 
 
-def test_opml_import_and_export(make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_opml_import_and_export(make_config, tmp_path: Path) -> None:
     config = make_config([{"name": "heise-de", "url": "https://www.heise.de/rss/heise-atom.xml"}])
     opml = REPO / "tests" / "data" / "opml" / "feedly.opml"
     feeds = parse_opml(opml.read_bytes())

@@ -21,16 +21,22 @@ def test_feedly_export() -> None:
     feeds = parse_opml((DATA / "feedly.opml").read_bytes())
     assert feeds == [
         OpmlFeed(
-            "Zone Militaire", "https://www.opex360.com/feed/", "https://www.opex360.com",
+            "Zone Militaire",
+            "https://www.opex360.com/feed/",
+            "https://www.opex360.com",
             "Défense & IA",
         ),
         OpmlFeed(
-            "Le Monde – Défense", "https://www.lemonde.fr/defense/rss_full.xml",
-            "https://www.lemonde.fr/defense/", "Défense & IA",
+            "Le Monde – Défense",
+            "https://www.lemonde.fr/defense/rss_full.xml",
+            "https://www.lemonde.fr/defense/",
+            "Défense & IA",
         ),
         # "Opex360 (copie)" has the same xmlUrl as Zone Militaire: the first one is kept.
         OpmlFeed(
-            "Augen geradeaus!", "https://augengeradeaus.net/feed/", "https://augengeradeaus.net",
+            "Augen geradeaus!",
+            "https://augengeradeaus.net/feed/",
+            "https://augengeradeaus.net",
             "Deutsch/Bundeswehr & Sicherheit",
         ),
         OpmlFeed(
@@ -40,14 +46,18 @@ def test_feedly_export() -> None:
             "Deutsch/Bundeswehr & Sicherheit",
         ),
         OpmlFeed(
-            "NHK 国際", "https://www3.nhk.or.jp/rss/news/cat6.xml", "https://www3.nhk.or.jp/news/",
+            "NHK 国際",
+            "https://www3.nhk.or.jp/rss/news/cat6.xml",
+            "https://www3.nhk.or.jp/news/",
             "日本語ニュース",
         ),
         OpmlFeed(
-            "War on the Rocks", "https://warontherocks.com/feed/", "https://warontherocks.com/",
+            "War on the Rocks",
+            "https://warontherocks.com/feed/",
+            "https://warontherocks.com/",
             None,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def test_netnewswire_export() -> None:
@@ -57,14 +67,18 @@ def test_netnewswire_export() -> None:
             "Breaking Defense", "https://breakingdefense.com/feed/", "https://breakingdefense.com/"
         ),
         OpmlFeed(
-            "Lawfare", "https://www.lawfaremedia.org/feeds/all", "https://www.lawfaremedia.org/",
+            "Lawfare",
+            "https://www.lawfaremedia.org/feeds/all",
+            "https://www.lawfaremedia.org/",
             "Policy",
         ),
         OpmlFeed("Just Security", "http://www.justsecurity.org/feed/", None, "Policy"),  # feed://
         OpmlFeed(None, "https://defensescoop.com/feed/", None, "Policy"),  # named by its URL only
         # gopher:// is not a feed newsmon can fetch: skipped
         OpmlFeed(
-            "Upper-case attribute names", "https://upper.example/rss.xml", "https://upper.example/",
+            "Upper-case attribute names",
+            "https://upper.example/rss.xml",
+            "https://upper.example/",
             "Feeds with odd casing",
         ),
         # whitespace collapsed; nesting wins over the category attribute
@@ -72,7 +86,7 @@ def test_netnewswire_export() -> None:
         OpmlFeed(
             "Categorised by attribute", "https://www.csis.org/rss.xml", None, "Think tanks/US"
         ),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("name", ["feedly.opml", "netnewswire.opml"])

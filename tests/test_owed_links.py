@@ -32,8 +32,9 @@ from tests.outlets import TOPICS, corpus_page, free_port, rss2
 from tests.sites import Site
 
 
-def articles_at(site: Site, count: int, delay: float = 0.0,
-                lang: str = "en") -> list[tuple[str, str]]:  # fmt: skip
+def articles_at(
+    site: Site, count: int, delay: float = 0.0, lang: str = "en"
+) -> list[tuple[str, str]]:
     """`count` distinct real articles of the corpus on `site`, as (title, URL) feed items."""
     items = []
     for n in range(count):
@@ -47,9 +48,13 @@ def stored(database: str) -> Counter[str]:
     engine = create_engine(database)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT u.url FROM article_urls u JOIN articles a ON a.id = u.article_id"
-            )).scalars().all()  # fmt: skip
+            rows = (
+                connection.execute(
+                    text("SELECT u.url FROM article_urls u JOIN articles a ON a.id = u.article_id")
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     return Counter(rows)
@@ -71,8 +76,11 @@ def start_crawl(config: Path, *args: str) -> subprocess.Popen[str]:
     env["PYTHONPATH"] = str(REPO)
     return subprocess.Popen(
         [sys.executable, "-m", "crawler", "crawl", "--config", str(config), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def reap(process: subprocess.Popen[str]) -> None:
@@ -82,7 +90,7 @@ def reap(process: subprocess.Popen[str]) -> None:
         process.communicate(timeout=30)
 
 
-def wait_for(condition, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -121,8 +129,7 @@ def test_retry_delay_next_pass_then_doubling_capped() -> None:
 
 
 def test_owed_links_attempts_give_up_and_drop(tmp_path: Path) -> None:
-    owed = OwedLinks(engine_for(f"sqlite:///{tmp_path / 'x.db'}"), attempts=2, backoff=60,
-                     cap=3600)  # fmt: skip
+    owed = OwedLinks(engine_for(f"sqlite:///{tmp_path / 'x.db'}"), attempts=2, backoff=60, cap=3600)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     link = OwedLink("http://a.example/1", "a", "One", None, "en")
     owed.attempt([link], now)
@@ -152,7 +159,7 @@ def test_owed_links_attempts_give_up_and_drop(tmp_path: Path) -> None:
 # --- faults during a real crawl ---------------------------------------------------------
 
 
-def test_failed_articles_make_a_degraded_pass_owed_then_given_up(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_failed_articles_make_a_degraded_pass_owed_then_given_up(site, make_config) -> None:
     """503 articles and a host that does not resolve: "degraded", never "ok"; owed with a
     count of attempts; given up after `link_attempts`, with the reason in `sources status`."""
     items = articles_at(site, 2)
@@ -160,8 +167,7 @@ def test_failed_articles_make_a_degraded_pass_owed_then_given_up(site, make_conf
     items.append(("Down", site.url("/down")))
     items.append(("Nowhere", "http://newsmon-test.invalid/story"))
     site.add("/feed.xml", rss2(items), content_type="application/rss+xml", etag='"v1"')
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         link_attempts=2)  # fmt: skip
+    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, link_attempts=2)
     database = f"sqlite:///{config.parent / 'newsmon.db'}"
 
     first = run_cli("crawl", "--config", str(config))
@@ -176,7 +182,8 @@ def test_failed_articles_make_a_degraded_pass_owed_then_given_up(site, make_conf
 
     second = run_cli("crawl", "--config", str(config))  # the feed did not change
     assert "wire: degraded, 4 entries, 0 new, 2 owed retried; 2 of 2 articles failed" in (
-        second.stdout), second.stdout  # fmt: skip
+        second.stdout
+    ), second.stdout
     assert site.hits["/down"] > hits
     status = run_cli("sources", "status", "--config", str(config)).stdout
     assert "gave up: 2 link(s)" in status, status  # two attempts each: given up
@@ -190,13 +197,14 @@ def test_failed_articles_make_a_degraded_pass_owed_then_given_up(site, make_conf
     assert stored(database)[items[0][1]] == 1
 
 
-def test_killed_extraction_worker_costs_a_retry_of_its_pages(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_killed_extraction_worker_costs_a_retry_of_its_pages(site, make_config) -> None:
     """SIGKILL of one extraction worker mid-crawl: every page queued in the pool is extracted
     again by new workers; every article is stored, each once, in the same pass."""
     items = articles_at(site, 40, delay=0.05)
     site.add("/feed.xml", rss2(items), content_type="application/rss+xml")
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         extract_workers=2)  # fmt: skip
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, extract_workers=2
+    )
     database = f"sqlite:///{config.parent / 'newsmon.db'}"
     process = start_crawl(config)
     try:
@@ -221,8 +229,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1.5 MB filesystem (tmpfs), enlarged by `enlarge`. Needs root, as CI has."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mount)],
-                   check=True)  # fmt: skip
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:
@@ -233,12 +240,13 @@ def enlarge(mount: Path) -> None:
     subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
 
 
-def test_full_disk_then_enlarged_stores_every_article_once(site, make_config, small_disk) -> None:  # type: ignore[no-untyped-def]
+def test_full_disk_then_enlarged_stores_every_article_once(site, make_config, small_disk) -> None:
     items = articles_at(site, 60)
     site.add("/feed.xml", rss2(items), content_type="application/rss+xml", etag='"v1"')
     database = f"sqlite:///{small_disk / 'newsmon.db'}"
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         database=database)  # fmt: skip
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, database=database
+    )
 
     first = run_cli("crawl", "--config", str(config))
     assert first.returncode == 1, first.stdout  # storage failed
@@ -280,27 +288,37 @@ def own_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
 
     def as_postgres(*command: str, check: bool = True) -> None:
         # Not captured: the server that pg_ctl starts would hold the pipe open.
-        subprocess.run(["runuser", "-u", "postgres", "--", *command], check=check,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command],
+            check=check,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     as_postgres(str(bin_dir / "initdb"), "-A", "trust", "-U", "postgres", "-D", str(data))
     options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
     ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w"]
     as_postgres(*ctl, "start", "-l", str(home / "server.log"))
     try:
-        yield (f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
-               lambda: as_postgres(*ctl, "restart", "-m", "fast"))  # fmt: skip
+        yield (
+            f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+            lambda: as_postgres(*ctl, "restart", "-m", "fast"),
+        )
     finally:
         as_postgres(*ctl, "stop", "-m", "immediate", check=False)
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_postgresql_restarted_mid_pass_stores_all_once(site, make_config, own_postgres) -> None:  # type: ignore[no-untyped-def]
+def test_postgresql_restarted_mid_pass_stores_all_once(site, make_config, own_postgres) -> None:
     database, restart = own_postgres
     items = articles_at(site, 30, delay=0.15)
     site.add("/feed.xml", rss2(items), content_type="application/rss+xml", etag='"v1"')
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         database=database, concurrent_requests_per_host=1)  # fmt: skip
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}],
+        TOPICS,
+        database=database,
+        concurrent_requests_per_host=1,
+    )
     process = start_crawl(config)
     try:
         wait_for(lambda: article_count(database) >= 4)
@@ -319,11 +337,12 @@ def test_postgresql_restarted_mid_pass_stores_all_once(site, make_config, own_po
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_crawl_says_so_and_owes_the_rest(site, make_config, signum) -> None:  # type: ignore[no-untyped-def]
+def test_interrupted_crawl_says_so_and_owes_the_rest(site, make_config, signum) -> None:
     items = articles_at(site, 40, delay=0.2)  # more than the 16 requests Scrapy drains
     site.add("/feed.xml", rss2(items), content_type="application/rss+xml", etag='"v1"')
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         concurrent_requests_per_host=1)  # fmt: skip
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, concurrent_requests_per_host=1
+    )
     database = f"sqlite:///{config.parent / 'newsmon.db'}"
     process = start_crawl(config)
     try:
@@ -344,13 +363,14 @@ def test_interrupted_crawl_says_so_and_owes_the_rest(site, make_config, signum) 
     all_links_stored_once(database, items)
 
 
-def test_sqlite_row_of_owed_link_survives_kill(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_row_of_owed_link_survives_kill(site, make_config, tmp_path: Path) -> None:
     """The debt is written before the page is requested: after SIGKILL of the whole crawl,
     the links it requested and did not store are owed rows with one attempt."""
     items = articles_at(site, 10, delay=0.5)
     site.add("/feed.xml", rss2(items), content_type="application/rss+xml")
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         concurrent_requests_per_host=1)  # fmt: skip
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, concurrent_requests_per_host=1
+    )
     database = config.parent / "newsmon.db"
     process = start_crawl(config)
     try:
@@ -359,7 +379,8 @@ def test_sqlite_row_of_owed_link_survives_kill(site, make_config, tmp_path: Path
     finally:
         reap(process)
     with sqlite3.connect(database) as connection:
-        owed = connection.execute("SELECT count(*), min(attempts) FROM owed_links "
-                                  "WHERE dropped_at IS NULL").fetchone()  # fmt: skip
+        owed = connection.execute(
+            "SELECT count(*), min(attempts) FROM owed_links WHERE dropped_at IS NULL"
+        ).fetchone()
         stored_count = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
     assert owed[0] + stored_count == len(items) and owed[1] == 1

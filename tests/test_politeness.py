@@ -10,7 +10,7 @@ from tests.outlets import page, rss2
 
 
 @pytest.mark.parametrize("per_host", [1, 2])
-def test_concurrency_per_host_is_enforced(site_factory, make_config, per_host: int) -> None:  # type: ignore[no-untyped-def]
+def test_concurrency_per_host_is_enforced(site_factory, make_config, per_host: int) -> None:
     host = site_factory()
     body = page("en_pentagon_ai.html")
     links = []

@@ -42,8 +42,14 @@ def test_jitter_stays_within_bounds_and_varies() -> None:
 
 
 def test_cron() -> None:
-    weekdays = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR,
-                      jitter=0, cron="0 6-22 * * 1-5")  # fmt: skip
+    weekdays = Policy(
+        every=HOUR,
+        min_every=300,
+        max_every=6 * HOUR,
+        max_backoff=24 * HOUR,
+        jitter=0,
+        cron="0 6-22 * * 1-5",
+    )
     friday_noon = NOW  # 2026-11-27 is a Friday
     assert next_run(weekdays, HOUR, 0, None, friday_noon, random.Random()) == NOW.replace(hour=13)
     friday_late = NOW.replace(hour=22, minute=30)
@@ -82,8 +88,7 @@ def test_bounds_include_the_sources_own_interval() -> None:
 
 
 def test_not_adaptive_keeps_interval() -> None:
-    fixed = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=HOUR,
-                   adaptive=False)  # fmt: skip
+    fixed = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=HOUR, adaptive=False)
     assert adapt(fixed, HOUR, Outcome("not_modified")) == HOUR
 
 
@@ -117,7 +122,7 @@ def test_missed_runs_coalesce_into_one_prompt_pass() -> None:
     assert NOW <= first_run(None, NOW, POLICY, HOUR, rng) <= NOW + timedelta(seconds=6)
 
 
-def test_policy_from_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_policy_from_config(tmp_path) -> None:
     directory = tmp_path / "c"
     directory.mkdir()
     (directory / "settings.yaml").write_text("every: 2h\nmin_every: 10m\njitter: 0.2\n")
@@ -155,8 +160,14 @@ def test_policy_from_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ],
 )
 def test_crontab_semantics(expression: str, after: datetime, expected: datetime) -> None:
-    policy = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR,
-                    jitter=0, cron=expression)  # fmt: skip
+    policy = Policy(
+        every=HOUR,
+        min_every=300,
+        max_every=6 * HOUR,
+        max_backoff=24 * HOUR,
+        jitter=0,
+        cron=expression,
+    )
     assert next_run(policy, HOUR, 0, None, after, random.Random()) == expected
 
 
@@ -172,8 +183,9 @@ def test_max_backoff_is_the_longest_wait_jitter_included() -> None:
     """A newcomer saw "next in 26.3h" with max_backoff 1d: jitter came after the cap."""
     rng = random.Random(5)
     for failures in (5, 6, 30):
-        delays = [seconds_until(next_run(POLICY, HOUR, failures, None, NOW, rng))
-                  for _ in range(300)]  # fmt: skip
+        delays = [
+            seconds_until(next_run(POLICY, HOUR, failures, None, NOW, rng)) for _ in range(300)
+        ]
         assert max(delays) <= 24 * HOUR
         assert min(delays) >= 24 * HOUR * 0.9  # still spread: failing sources do not align
         assert max(delays) - min(delays) > HOUR
@@ -189,8 +201,9 @@ def test_max_backoff_is_the_longest_wait_jitter_included() -> None:
 def test_a_cron_that_never_fires_raises_schedule_error() -> None:
     from crawler.schedule.polling import ScheduleError
 
-    february = Policy(every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR,
-                      cron="* * 31 2 *")  # fmt: skip
+    february = Policy(
+        every=HOUR, min_every=300, max_every=6 * HOUR, max_backoff=24 * HOUR, cron="* * 31 2 *"
+    )
     with pytest.raises(ScheduleError, match="never fires"):
         next_run(february, HOUR, 0, None, NOW, random.Random())
     # Back-off after failures does not consult the expression: it stays computable.

@@ -19,16 +19,26 @@ INTERNAL = "intranet.newsmon-test"
 PUBLIC = "93.184.216.34"
 
 
-def test_unresolved_host_refused_through_a_proxy(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_unresolved_host_refused_through_a_proxy(site, make_config) -> None:
     port = urlsplit(site.base).port
     site.add("/story", page("en_pentagon_ai.html"))
     site.add("/secret", page("fr_meta_llama.html"))
     site.add("/local", page("offbeat_sidebar.html"))
-    site.add("/feed.xml", rss2([("Story", f"http://{PUBLIC}:{port}/story"),
-                                ("Secret", f"http://{INTERNAL}:{port}/secret"),
-                                ("Local", f"http://localhost:{port}/local")]))  # fmt: skip
-    config = make_config([{"name": "outside", "url": f"http://{PUBLIC}:{port}/feed.xml"}],
-                         TOPICS, allow_private_networks=False)  # fmt: skip
+    site.add(
+        "/feed.xml",
+        rss2(
+            [
+                ("Story", f"http://{PUBLIC}:{port}/story"),
+                ("Secret", f"http://{INTERNAL}:{port}/secret"),
+                ("Local", f"http://localhost:{port}/local"),
+            ]
+        ),
+    )
+    config = make_config(
+        [{"name": "outside", "url": f"http://{PUBLIC}:{port}/feed.xml"}],
+        TOPICS,
+        allow_private_networks=False,
+    )
     proxy = ForwardProxy({INTERNAL: "127.0.0.1", PUBLIC: "127.0.0.1"})
     try:
         environment = {name: proxy.url for name in ("http_proxy", "HTTP_PROXY")}

@@ -25,23 +25,25 @@ def stored_urls(database: Path) -> list[str]:
             return []
 
 
-def test_killed_mid_pass_then_completed(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_killed_mid_pass_then_completed(site, make_config, tmp_path: Path) -> None:
     body = page("en_pentagon_ai.html")
     links = [
-        (f"Story {n}", site.add(f"/s/{n}", body.replace(b"Monday", f"day {n}".encode()),
-                                delay=0.4))
+        (f"Story {n}", site.add(f"/s/{n}", body.replace(b"Monday", f"day {n}".encode()), delay=0.4))
         for n in range(10)
-    ]  # fmt: skip
+    ]
     site.add("/feed.xml", rss2(links), content_type="application/rss+xml", etag='"v1"')
-    config = make_config([{"name": "slow", "url": site.url("/feed.xml")}], TOPICS,
-                         concurrent_requests_per_host=1)  # fmt: skip
+    config = make_config(
+        [{"name": "slow", "url": site.url("/feed.xml")}], TOPICS, concurrent_requests_per_host=1
+    )
     database = tmp_path / "newsmon.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     env["PYTHONPATH"] = str(REPO)
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while len(stored_urls(database)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -65,7 +67,7 @@ def test_killed_mid_pass_then_completed(site, make_config, tmp_path: Path) -> No
         assert site.hits[url.removeprefix(site.base)] == 1
 
 
-def test_unreachable_database_exits_1(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_database_exits_1(site, make_config) -> None:
     site.add("/feed.xml", rss2([]))
     unreachable = "postgresql+psycopg://nobody:secret@127.0.0.1:1/nowhere"
     config = make_config([{"name": "a", "url": site.url("/feed.xml")}], database=unreachable)
@@ -76,10 +78,12 @@ def test_unreachable_database_exits_1(site, make_config) -> None:  # type: ignor
     assert site.hits == {}
 
 
-def test_unwritable_sqlite_path_exits_1(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unwritable_sqlite_path_exits_1(site, make_config, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
-    config = make_config([{"name": "a", "url": site.url("/feed.xml")}],
-                         database=f"sqlite:///{tmp_path / 'file' / 'db.sqlite'}")  # fmt: skip
+    config = make_config(
+        [{"name": "a", "url": site.url("/feed.xml")}],
+        database=f"sqlite:///{tmp_path / 'file' / 'db.sqlite'}",
+    )
     # A command that writes: one that only reads says the store is missing (exit 2).
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 1

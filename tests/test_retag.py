@@ -11,15 +11,18 @@ from tests.conftest import run_cli
 from tests.outlets import TOPICS, page, rss2
 
 
-def exported(config) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+def exported(config) -> dict[str, dict]:
     result = run_cli("export", "--config", str(config), "--format", "jsonl")
     return {json.loads(line)["title"][:12]: json.loads(line) for line in result.stdout.splitlines()}
 
 
-def test_retag_reports_and_applies(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_retag_reports_and_applies(site, make_config) -> None:
     german = site.add("/de", page("de_bundeswehr_ki.html"), content_type="text/html")
-    links = [("en", site.add("/en", page("en_pentagon_ai.html"))),
-             ("fr", site.add("/fr", page("fr_meta_llama.html"))), ("de", german)]  # fmt: skip
+    links = [
+        ("en", site.add("/en", page("en_pentagon_ai.html"))),
+        ("fr", site.add("/fr", page("fr_meta_llama.html"))),
+        ("de", german),
+    ]
     site.add("/feed.xml", rss2(links))
     config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS)
     assert run_cli("crawl", "--config", str(config)).returncode == 0
@@ -50,15 +53,17 @@ def test_retag_reports_and_applies(site, make_config) -> None:  # type: ignore[n
     assert full.returncode == 0, full.stderr
     after = exported(config)
     assert after["Pentagon exp"]["topics"] == ["ai-military"]
-    assert after["Pentagon exp"]["matches"]["ai-military"] == ["artificial intelligence",
-                                                               "military"]  # fmt: skip
+    assert after["Pentagon exp"]["matches"]["ai-military"] == [
+        "artificial intelligence",
+        "military",
+    ]
     assert after["Meta ouvre l"]["topics"] == ["llama"]
     assert after["Bundeswehr t"]["topics"] == []
     again = run_cli("retag", "--config", str(config))
     assert "+0 gained, -0 lost, 0 with other terms" in again.stdout  # idempotent
 
 
-def test_parallel_retag_matches_in_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_retag_matches_in_process(tmp_path) -> None:
     from datetime import UTC, datetime
 
     from sqlalchemy import insert, select
@@ -68,19 +73,34 @@ def test_parallel_retag_matches_in_process(tmp_path) -> None:  # type: ignore[no
     from crawler.store.retag import BATCH, retag
     from crawler.store.schema import article_topics, articles
 
-    texts = ["The Pentagon and artificial intelligence in military planning, said NATO.",
-             "Meta ouvre ses IA pour un usage militaire et la sécurité nationale.",
-             "A recipe for sourdough bread with flour and water."]  # fmt: skip
-    rules = [TopicRule("ai-military", all=(("artificial intelligence", "IA"),
-                                           ("military", "usage militaire")), near=15),
-             TopicRule("nato", any=("NATO",))]  # fmt: skip
+    texts = [
+        "The Pentagon and artificial intelligence in military planning, said NATO.",
+        "Meta ouvre ses IA pour un usage militaire et la sécurité nationale.",
+        "A recipe for sourdough bread with flour and water.",
+    ]
+    rules = [
+        TopicRule(
+            "ai-military",
+            all=(("artificial intelligence", "IA"), ("military", "usage militaire")),
+            near=15,
+        ),
+        TopicRule("nato", any=("NATO",)),
+    ]
     tagged = {}
     for workers in (1, 2):
         engine = engine_for(f"sqlite:///{tmp_path}/retag-{workers}.db")
         now = datetime.now(UTC)
-        rows = [{"url": f"https://e.org/{n}", "fingerprint": f"{n:064x}", "source": "s",
-                 "title": None, "text": texts[n % 3], "fetched_at": now}
-                for n in range(2 * BATCH + 7)]  # fmt: skip
+        rows = [
+            {
+                "url": f"https://e.org/{n}",
+                "fingerprint": f"{n:064x}",
+                "source": "s",
+                "title": None,
+                "text": texts[n % 3],
+                "fetched_at": now,
+            }
+            for n in range(2 * BATCH + 7)
+        ]
         with engine.begin() as connection:
             connection.execute(insert(articles), rows)
         report = retag(engine, rules, workers=workers)

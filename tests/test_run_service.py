@@ -38,12 +38,15 @@ def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env["PYTHONPATH"] = str(REPO)
     return subprocess.Popen(
         [sys.executable, "-m", "crawler", "run", "--config", str(config), "--log-file", str(log)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
-def test_run_polls_reloads_recovers_and_stops_cleanly(site_factory, make_config,
-                                                      tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_run_polls_reloads_recovers_and_stops_cleanly(
+    site_factory, make_config, tmp_path: Path
+) -> None:
     wire, flaky, late = site_factory(), site_factory(), site_factory()
     body = page("en_pentagon_ai.html")
     stories = [wire.add(f"/s/{n}", body.replace(b"Monday", f"day {n}".encode())) for n in range(3)]
@@ -116,10 +119,11 @@ def test_run_polls_reloads_recovers_and_stops_cleanly(site_factory, make_config,
     assert "next run" in status.stdout
 
 
-def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None:
     site.add("/feed.xml", b"slow down", status=429, headers={"Retry-After": "3600"})
-    config = make_config([{"name": "busy", "url": site.url("/feed.xml"), **FAST}], TOPICS,
-                         jitter=0, retry_times=0)  # fmt: skip
+    config = make_config(
+        [{"name": "busy", "url": site.url("/feed.xml"), **FAST}], TOPICS, jitter=0, retry_times=0
+    )
     log = tmp_path / "run.log"
     process = start(config, log)
     try:
@@ -145,13 +149,24 @@ def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None: 
     assert "(in 5" in status.stdout or "(in 6" in status.stdout  # ~59 minutes away
 
 
-def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:
     body = page("en_pentagon_ai.html")
-    links = [(f"s{n}", site.add(f"/s/{n}", body.replace(b"Monday", f"day {n}".encode()),
-                                delay=0.5 if n < 2 else 20)) for n in range(4)]  # fmt: skip
+    links = [
+        (
+            f"s{n}",
+            site.add(
+                f"/s/{n}", body.replace(b"Monday", f"day {n}".encode()), delay=0.5 if n < 2 else 20
+            ),
+        )
+        for n in range(4)
+    ]
     site.add("/feed.xml", rss2(links))
-    config = make_config([{"name": "slow", "url": site.url("/feed.xml"), **FAST}], TOPICS,
-                         download_timeout=60, concurrent_requests_per_host=4)  # fmt: skip
+    config = make_config(
+        [{"name": "slow", "url": site.url("/feed.xml"), **FAST}],
+        TOPICS,
+        download_timeout=60,
+        concurrent_requests_per_host=4,
+    )
     log = tmp_path / "run.log"
     process = start(config, log)
     try:
@@ -171,8 +186,9 @@ def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_poll_and_reset_requests_are_honoured_within_seconds(site_factory, make_config,
-                                                             tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_poll_and_reset_requests_are_honoured_within_seconds(
+    site_factory, make_config, tmp_path: Path
+) -> None:
     """`sources poll` and `sources reset` reach a running `newsmon run` through the store: an
     hourly source is polled again at once, a failing one leaves its back-off; without `run`,
     the request waits and the CLI says how to poll now."""
@@ -181,9 +197,15 @@ def test_poll_and_reset_requests_are_honoured_within_seconds(site_factory, make_
     wire.add("/feed.xml", rss2([("story", story)]))
     flaky.add("/feed.xml", b"down", status=500)
     hourly = {"every": "1h", "adaptive": False}
-    config = make_config([{"name": "wire", "url": wire.url("/feed.xml"), **hourly},
-                          {"name": "flaky", "url": flaky.url("/feed.xml"), **hourly}],
-                         TOPICS, jitter=0, retry_times=0)  # fmt: skip
+    config = make_config(
+        [
+            {"name": "wire", "url": wire.url("/feed.xml"), **hourly},
+            {"name": "flaky", "url": flaky.url("/feed.xml"), **hourly},
+        ],
+        TOPICS,
+        jitter=0,
+        retry_times=0,
+    )
     log = tmp_path / "run.log"
     process = start(config, log)
     try:
@@ -202,8 +224,11 @@ def test_poll_and_reset_requests_are_honoured_within_seconds(site_factory, make_
         reset = run_cli("sources", "reset", "flaky", "--config", str(config))
         assert reset.returncode == 0, reset.stderr
         assert "Reset 1 source(s)" in reset.stdout
-        wait_for(lambda: "Source flaky: 0 entries, 0 new" in read(log), timeout=10,
-                 what="the reset source polled")  # fmt: skip
+        wait_for(
+            lambda: "Source flaky: 0 entries, 0 new" in read(log),
+            timeout=10,
+            what="the reset source polled",
+        )
         assert "Source flaky: failures and back-off reset; polling now" in read(log)
         assert "Source flaky: 0 entries, 0 new; 0 stored; next in 60m" in read(log)
         process.send_signal(signal.SIGTERM)
@@ -213,8 +238,9 @@ def test_poll_and_reset_requests_are_honoured_within_seconds(site_factory, make_
             process.kill()
     assert wire.hits["/feed.xml"] == 2 and flaky.hits["/feed.xml"] == 2
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
-        assert connection.execute("SELECT count(*) FROM sources WHERE poll_requested_at "
-                                  "IS NOT NULL").fetchone() == (0,)  # fmt: skip
+        assert connection.execute(
+            "SELECT count(*) FROM sources WHERE poll_requested_at IS NOT NULL"
+        ).fetchone() == (0,)
 
     # Without `newsmon run` the request waits, and the CLI says so.
     waiting = run_cli("sources", "poll", "--all", "--config", str(config))
@@ -229,14 +255,19 @@ def test_poll_and_reset_requests_are_honoured_within_seconds(site_factory, make_
         assert "Error: " in refused.stderr
 
 
-def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(site, make_config,
-                                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(
+    site, make_config, tmp_path: Path
+) -> None:
     body = page("en_pentagon_ai.html")
     slow = site.add("/slow", body.replace(b"Monday", b"Tuesday"), delay=30)
     links = [("quick", site.add("/quick", body)), ("slow", slow)]
     site.add("/feed.xml", rss2(links))
-    config = make_config([{"name": "slow", "url": site.url("/feed.xml"), "every": "1h"}], TOPICS,
-                         jitter=0, download_timeout=60)  # fmt: skip
+    config = make_config(
+        [{"name": "slow", "url": site.url("/feed.xml"), "every": "1h"}],
+        TOPICS,
+        jitter=0,
+        download_timeout=60,
+    )
     log = tmp_path / "run.log"
     process = start(config, log)
     try:
@@ -249,7 +280,8 @@ def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(site, make_con
             process.kill()
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         last, following = connection.execute(
-            "SELECT last_fetch_at, next_run_at FROM sources WHERE name = 'slow'").fetchone()
+            "SELECT last_fetch_at, next_run_at FROM sources WHERE name = 'slow'"
+        ).fetchone()
     assert last is not None and following is not None
     assert following >= last, (last, following)  # ISO strings in UTC: they sort as times
     status = run_cli("sources", "status", "--config", str(config))

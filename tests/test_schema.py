@@ -23,8 +23,9 @@ def assert_matches_schema(url: str) -> None:
     migrate(engine)  # idempotent
     with engine.connect() as connection:
         # Objects of one engine (search tables and column, PostgreSQL's list-order indexes).
-        context = MigrationContext.configure(connection, opts={"include_name": lambda name, kind,
-            _: name not in ENGINE_SPECIFIC})  # fmt: skip
+        context = MigrationContext.configure(
+            connection, opts={"include_name": lambda name, kind, _: name not in ENGINE_SPECIFIC}
+        )
         assert context.get_current_revision() == HEAD
         differences = compare_metadata(context, metadata)
         # Alembic does not compare index predicates: the index of copies must be partial.
@@ -36,8 +37,12 @@ def assert_matches_schema(url: str) -> None:
         ).scalar_one()
         assert "duplicate_of IS NOT NULL" in definition
     assert differences == [], differences
-    assert set(inspect(engine).get_table_names()) >= {"articles", "article_urls",
-                                                       "article_topics", "sources"}  # fmt: skip
+    assert set(inspect(engine).get_table_names()) >= {
+        "articles",
+        "article_urls",
+        "article_topics",
+        "sources",
+    }
     engine.dispose()
 
 
@@ -73,20 +78,29 @@ def test_upgrade_keeps_articles_and_search(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with engine.begin() as connection:
         connection.exec_driver_sql(row.format(8, 8, "daily", "copied"))  # the same fingerprint
-        found = connection.exec_driver_sql(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'llama' ORDER BY rowid"
-        ).scalars().all()  # fmt: skip
+        found = (
+            connection.exec_driver_sql(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'llama' ORDER BY rowid"
+            )
+            .scalars()
+            .all()
+        )
         connection.exec_driver_sql("UPDATE articles SET title = 'Renamed' WHERE id = 7")
-        renamed = connection.exec_driver_sql(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'renamed'"
-        ).scalars().all()  # fmt: skip
+        renamed = (
+            connection.exec_driver_sql(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'renamed'"
+            )
+            .scalars()
+            .all()
+        )
     assert found == [7, 8] and renamed == [7]
     engine.dispose()
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_upgrade_recanonicalizes_stored_urls(database: str, tmp_path: Path,
-                                             request: pytest.FixtureRequest) -> None:  # fmt: skip
+def test_upgrade_recanonicalizes_stored_urls(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """0010: articles stored under the old canonical form are still "already stored" when
     their links come back in the new one (RFC 3986 §6.2.2 normalization, IDN hosts, `ref`),
     so they are not downloaded again; owed links follow, and no URL is stored twice."""
@@ -110,19 +124,27 @@ def test_upgrade_recanonicalizes_stored_urls(database: str, tmp_path: Path,
     with engine.begin() as connection:
         for article_id, url in old.items():
             connection.execute(
-                text("INSERT INTO articles (id, url, fingerprint, source, fetched_at, text) "
-                     "VALUES (:id, :url, :f, 'wire', '2026-12-01', 'text')"),
+                text(
+                    "INSERT INTO articles (id, url, fingerprint, source, fetched_at, text) "
+                    "VALUES (:id, :url, :f, 'wire', '2026-12-01', 'text')"
+                ),
                 {"id": article_id, "url": url, "f": f"f{article_id}"},
-            )  # fmt: skip
-            connection.execute(text("INSERT INTO article_urls VALUES (:url, :id)"),
-                               {"url": url, "id": article_id})  # fmt: skip
-        for url in ("https://owed.example/a?ref=hp", "https://owed.example/a",
-                    "https://owed.example/été"):  # fmt: skip
+            )
             connection.execute(
-                text("INSERT INTO owed_links (url, source, first_seen_at) "
-                     "VALUES (:url, 'wire', '2026-12-01')"),
+                text("INSERT INTO article_urls VALUES (:url, :id)"), {"url": url, "id": article_id}
+            )
+        for url in (
+            "https://owed.example/a?ref=hp",
+            "https://owed.example/a",
+            "https://owed.example/été",
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO owed_links (url, source, first_seen_at) "
+                    "VALUES (:url, 'wire', '2026-12-01')"
+                ),
                 {"url": url},
-            )  # fmt: skip
+            )
     migrate(engine)
 
     new = {article_id: canonicalize(url) for article_id, url in old.items()}
@@ -167,12 +189,19 @@ def test_upgrade_makes_the_earliest_published_copy_the_original(
     with engine.begin() as connection:
         for article_id, (published, duplicate_of) in stored.items():
             connection.execute(
-                text("INSERT INTO articles (id, url, fingerprint, source, fetched_at, text, "
-                     "published, duplicate_of) VALUES (:id, :url, :f, 'wire', '2024-11-06', "
-                     "'text', :published, :duplicate_of)"),
-                {"id": article_id, "url": f"https://x.example/{article_id}", "f": f"f{article_id}",
-                 "published": published, "duplicate_of": duplicate_of},
-            )  # fmt: skip
+                text(
+                    "INSERT INTO articles (id, url, fingerprint, source, fetched_at, text, "
+                    "published, duplicate_of) VALUES (:id, :url, :f, 'wire', '2024-11-06', "
+                    "'text', :published, :duplicate_of)"
+                ),
+                {
+                    "id": article_id,
+                    "url": f"https://x.example/{article_id}",
+                    "f": f"f{article_id}",
+                    "published": published,
+                    "duplicate_of": duplicate_of,
+                },
+            )
     migrate(engine)
     with engine.connect() as connection:
         groups = dict(connection.execute(text("SELECT id, duplicate_of FROM articles")).all())

@@ -13,10 +13,15 @@ from tests.conftest import TEST_SETTINGS, run_cli
 from tests.outlets import TOPICS, page, rss2
 
 
-def test_addon_maps_settings(make_config) -> None:  # type: ignore[no-untyped-def]
-    directory = make_config([], user_agent="acme-monitor/1.0 (+https://acme.example/bot)",
-                            concurrent_requests_per_host=3, download_timeout=12,
-                            max_download_size=12345, obey_robots_txt=False)  # fmt: skip
+def test_addon_maps_settings(make_config) -> None:
+    directory = make_config(
+        [],
+        user_agent="acme-monitor/1.0 (+https://acme.example/bot)",
+        concurrent_requests_per_host=3,
+        download_timeout=12,
+        max_download_size=12345,
+        obey_robots_txt=False,
+    )
     settings = crawler_settings(load_config(directory))
     NewsmonAddon().update_settings(settings)
     assert settings["USER_AGENT"] == "acme-monitor/1.0 (+https://acme.example/bot)"
@@ -34,7 +39,7 @@ def test_addon_maps_settings(make_config) -> None:  # type: ignore[no-untyped-de
     assert settings.getbool("COOKIES_ENABLED") is False
 
 
-def test_every_setting_the_addon_maps_reaches_the_crawlers(make_config) -> None:  # type: ignore[no-untyped-def]
+def test_every_setting_the_addon_maps_reaches_the_crawlers(make_config) -> None:
     """settings.yaml wins over the settings module and the spiders: a value set there at a
     higher priority than the add-on's silently replaced `extract_workers`."""
     from scrapy.crawler import Crawler
@@ -43,12 +48,22 @@ def test_every_setting_the_addon_maps_reaches_the_crawlers(make_config) -> None:
     from crawler.addon import scrapy_settings
     from crawler.spiders import SPIDERS
 
-    directory = make_config([], user_agent="acme-monitor/1.0 (+https://acme.example/bot)",
-                            keep_html=False, extract_workers=1, allow_private_networks=False,
-                            max_entries_per_feed=7, download_timeout=12, concurrent_requests=5,
-                            concurrent_requests_per_host=3, download_delay=1.5,
-                            autothrottle=True, obey_robots_txt=True, retry_times=4,
-                            max_download_size=12345)  # fmt: skip
+    directory = make_config(
+        [],
+        user_agent="acme-monitor/1.0 (+https://acme.example/bot)",
+        keep_html=False,
+        extract_workers=1,
+        allow_private_networks=False,
+        max_entries_per_feed=7,
+        download_timeout=12,
+        concurrent_requests=5,
+        concurrent_requests_per_host=3,
+        download_delay=1.5,
+        autothrottle=True,
+        obey_robots_txt=True,
+        retry_times=4,
+        max_download_size=12345,
+    )
     config = load_config(directory)
     expected = scrapy_settings(config)
     plain = Settings()
@@ -64,13 +79,14 @@ def test_every_setting_the_addon_maps_reaches_the_crawlers(make_config) -> None:
 
 
 @pytest.mark.parametrize("workers", [0, 1])
-def test_extract_workers_from_settings_yaml(site, make_config, workers: int) -> None:  # type: ignore[no-untyped-def]
+def test_extract_workers_from_settings_yaml(site, make_config, workers: int) -> None:
     """One real crawl per value: the log says how extraction runs (one per core would be 2
     on the test machines, so 1 is told apart from the default)."""
     story = site.add("/story", page("en_pentagon_ai.html"))
     site.add("/feed.xml", rss2([("Story", story)]))
-    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], TOPICS,
-                         extract_workers=workers)  # fmt: skip
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, extract_workers=workers
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Articles: 1 new" in result.stdout

@@ -611,15 +611,27 @@ href="https://old.example/2026/12/radar"/><id>tag:old.example,2026:1</id>
 @pytest.mark.parametrize(
     ("body", "loc", "date", "title"),
     [
-        (RSS_AS_SITEMAP, "https://www.heise.example/news/ki-1.html",
-         datetime(2026, 12, 1, 8, 30, tzinfo=UTC), "Bundeswehr testet KI"),
-        (ATOM_1_0_AS_SITEMAP, "https://blog.example/2026/12/drones",
-         datetime(2026, 12, 1, 10, 0, tzinfo=UTC), "Drones"),
-        (ATOM_0_3_AS_SITEMAP, "https://old.example/2026/12/radar",
-         datetime(2026, 12, 1, 7, 0, tzinfo=UTC), "Radar"),
+        (
+            RSS_AS_SITEMAP,
+            "https://www.heise.example/news/ki-1.html",
+            datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
+            "Bundeswehr testet KI",
+        ),
+        (
+            ATOM_1_0_AS_SITEMAP,
+            "https://blog.example/2026/12/drones",
+            datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+            "Drones",
+        ),
+        (
+            ATOM_0_3_AS_SITEMAP,
+            "https://old.example/2026/12/radar",
+            datetime(2026, 12, 1, 7, 0, tzinfo=UTC),
+            "Radar",
+        ),
     ],
     ids=["rss-2.0", "atom-1.0", "atom-0.3"],
-)  # fmt: skip
+)
 def test_feed_given_as_sitemap_is_read_with_the_feed_parser(
     body: bytes, loc: str, date: datetime, title: str
 ) -> None:
@@ -664,7 +676,7 @@ def test_a_file_cut_inside_a_loc_drops_the_fragment() -> None:
 
 
 def test_a_sitemap_index_cut_inside_a_loc_drops_the_fragment() -> None:
-    body = index("https://x.example/sitemap-2026-11.xml")[:-len("</sitemapindex>")] + (
+    body = index("https://x.example/sitemap-2026-11.xml")[: -len("</sitemapindex>")] + (
         b"<sitemap><loc>https://x.example/sitemap-2026-1"
     )
     sitemap = parse_sitemap(body, "https://x.example/sitemap_index.xml")

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from tests.conftest import run_cli
 from tests.outlets import TOPICS, page
 
-NEWS_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" ' \
-          'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'  # fmt: skip
+NEWS_NS = (
+    'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+    'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
+)
 
 
 def story(number: int) -> bytes:
@@ -23,46 +25,72 @@ def iso(moment: datetime) -> str:
 
 
 def news_url(loc: str, title: str, published: datetime) -> str:
-    return (f"<url><loc>{loc}</loc><news:news><news:publication><news:name>Wire</news:name>"
-            f"<news:language>en</news:language></news:publication>"
-            f"<news:publication_date>{iso(published)}</news:publication_date>"
-            f"<news:title>{title}</news:title></news:news></url>")  # fmt: skip
+    return (
+        f"<url><loc>{loc}</loc><news:news><news:publication><news:name>Wire</news:name>"
+        f"<news:language>en</news:language></news:publication>"
+        f"<news:publication_date>{iso(published)}</news:publication_date>"
+        f"<news:title>{title}</news:title></news:news></url>"
+    )
 
 
-def test_sitemap_outlet(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_sitemap_outlet(site, make_config) -> None:
     now = datetime.now(UTC)
     fresh = [site.add(f"/2026/story-{n}", story(n)) for n in range(3)]
     old = site.add("/2019/old-story", story(99))
-    site.add("/robots.txt", f"User-agent: *\nAllow: /\nSitemap: {site.url('/sitemap_index.xml')}\n",
-             content_type="text/plain")  # fmt: skip
-    site.add("/sitemap_index.xml", (
-        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{site.url('/news-sitemap.xml')}</loc><lastmod>{iso(now)}</lastmod></sitemap>"
-        f"<sitemap><loc>{site.url('/recent.xml.gz')}</loc><lastmod>{iso(now)}</lastmod></sitemap>"
-        f"<sitemap><loc>{site.url('/archive-2019.xml')}</loc>"
-        "<lastmod>2019-12-31T00:00:00+00:00</lastmod></sitemap>"
-        f"<sitemap><loc>{site.url('/sitemap_index.xml')}</loc></sitemap>"  # refers to itself
-        "</sitemapindex>"
-    ), content_type="application/xml")  # fmt: skip
-    site.add("/news-sitemap.xml", (
-        f'<?xml version="1.0"?><urlset {NEWS_NS}>'
-        + news_url(fresh[0], "Story zero", now - timedelta(hours=1))
-        + news_url(fresh[1], "Story one", now - timedelta(hours=5))
-        + news_url(old, "Old story", now - timedelta(days=5))
-        + "</urlset>"
-    ), content_type="application/xml")  # fmt: skip
-    site.add("/recent.xml.gz", gzip.compress((
-        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<url><loc>{fresh[2]}</loc><lastmod>{iso(now - timedelta(hours=2))}</lastmod></url>"
-        "</urlset>"
-    ).encode()), content_type="application/x-gzip")  # fmt: skip
-    config = make_config([{"name": "wire-sitemap", "kind": "sitemap",
-                           "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
+    site.add(
+        "/robots.txt",
+        f"User-agent: *\nAllow: /\nSitemap: {site.url('/sitemap_index.xml')}\n",
+        content_type="text/plain",
+    )
+    site.add(
+        "/sitemap_index.xml",
+        (
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{site.url('/news-sitemap.xml')}</loc><lastmod>{iso(now)}</lastmod></sitemap>"
+            f"<sitemap><loc>{site.url('/recent.xml.gz')}</loc><lastmod>{iso(now)}</lastmod></sitemap>"
+            f"<sitemap><loc>{site.url('/archive-2019.xml')}</loc>"
+            "<lastmod>2019-12-31T00:00:00+00:00</lastmod></sitemap>"
+            f"<sitemap><loc>{site.url('/sitemap_index.xml')}</loc></sitemap>"  # refers to itself
+            "</sitemapindex>"
+        ),
+        content_type="application/xml",
+    )
+    site.add(
+        "/news-sitemap.xml",
+        (
+            f'<?xml version="1.0"?><urlset {NEWS_NS}>'
+            + news_url(fresh[0], "Story zero", now - timedelta(hours=1))
+            + news_url(fresh[1], "Story one", now - timedelta(hours=5))
+            + news_url(old, "Old story", now - timedelta(days=5))
+            + "</urlset>"
+        ),
+        content_type="application/xml",
+    )
+    site.add(
+        "/recent.xml.gz",
+        gzip.compress(
+            (
+                '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<url><loc>{fresh[2]}</loc>"
+                f"<lastmod>{iso(now - timedelta(hours=2))}</lastmod></url>"
+                "</urlset>"
+            ).encode()
+        ),
+        content_type="application/x-gzip",
+    )
+    config = make_config(
+        [{"name": "wire-sitemap", "kind": "sitemap", "url": site.url("/robots.txt")}], TOPICS
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "wire-sitemap: ok, 3 entries, 3 new" in result.stdout, result.stdout
-    records = json.loads("[" + ",".join(run_cli("export", "--config", str(config), "--format",
-                                                "jsonl").stdout.splitlines()) + "]")  # fmt: skip
+    records = json.loads(
+        "["
+        + ",".join(
+            run_cli("export", "--config", str(config), "--format", "jsonl").stdout.splitlines()
+        )
+        + "]"
+    )
     assert sorted(r["url"] for r in records) == sorted(fresh)
     assert all(r["source"] == "wire-sitemap" and "ai-military" in r["topics"] for r in records)
     assert "/2019/old-story" not in site.hits  # older than max_age (2 days)
@@ -76,7 +104,7 @@ def test_sitemap_outlet(site, make_config) -> None:  # type: ignore[no-untyped-d
     assert all(site.hits[url.removeprefix(site.base)] == 1 for url in fresh)
 
 
-def test_sitemap_forms_over_http(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_sitemap_forms_over_http(site, make_config) -> None:
     """Every form sitemaps.org and robots.txt allow, crawled end to end: robots.txt keys as
     Google reads them (`site-map:`, `Sitemaps:`, no colon), a text sitemap, RSS 2.0 and Atom
     1.0 given as sitemaps, and a sitemap cut inside a <loc> whose fragment is never asked for.
@@ -87,33 +115,53 @@ def test_sitemap_forms_over_http(site, make_config) -> None:  # type: ignore[no-
     in_rss = site.add("/2026/rss-story", story(2))
     in_atom = site.add("/2026/atom-story", story(3))
     in_cut = site.add("/2026/whole-story", story(4))
-    site.add("/robots.txt", f"User-agent: *\nAllow: /\nsite-map: {site.url('/index.xml')}\n"
-             f"Sitemaps: {site.url('/articles.txt')}\nSitemap {site.url('/rss.xml')}\n",
-             content_type="text/plain")  # fmt: skip
-    site.add("/index.xml", (
-        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{site.url('/cut.xml')}</loc></sitemap>"
-        f"<sitemap><loc>{site.url('/atom.xml')}</loc></sitemap></sitemapindex>"
-    ), content_type="application/xml")  # fmt: skip
+    site.add(
+        "/robots.txt",
+        f"User-agent: *\nAllow: /\nsite-map: {site.url('/index.xml')}\n"
+        f"Sitemaps: {site.url('/articles.txt')}\nSitemap {site.url('/rss.xml')}\n",
+        content_type="text/plain",
+    )
+    site.add(
+        "/index.xml",
+        (
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{site.url('/cut.xml')}</loc></sitemap>"
+            f"<sitemap><loc>{site.url('/atom.xml')}</loc></sitemap></sitemapindex>"
+        ),
+        content_type="application/xml",
+    )
     site.add("/articles.txt", f"{in_text}\n", content_type="text/plain; charset=utf-8")
-    site.add("/rss.xml", (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-        f"<item><title>RSS story</title><link>{in_rss}</link>"
-        f"<pubDate>{now.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
-        "</channel></rss>"
-    ), content_type="application/rss+xml")  # fmt: skip
-    site.add("/atom.xml", (
-        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title>'
-        f'<entry><title>Atom story</title><link href="{in_atom}"/><id>urn:a</id>'
-        f"<updated>{iso(now)}</updated></entry></feed>"
-    ), content_type="application/atom+xml")  # fmt: skip
-    site.add("/cut.xml", (
-        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<url><loc>{in_cut}</loc><lastmod>{iso(now)}</lastmod></url>"
-        f"<url><loc>{site.url('/2026/page_')}"
-    ), content_type="application/xml")  # fmt: skip
-    config = make_config([{"name": "forms", "kind": "sitemap",
-                           "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
+    site.add(
+        "/rss.xml",
+        (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<item><title>RSS story</title><link>{in_rss}</link>"
+            f"<pubDate>{now.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+            "</channel></rss>"
+        ),
+        content_type="application/rss+xml",
+    )
+    site.add(
+        "/atom.xml",
+        (
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title>'
+            f'<entry><title>Atom story</title><link href="{in_atom}"/><id>urn:a</id>'
+            f"<updated>{iso(now)}</updated></entry></feed>"
+        ),
+        content_type="application/atom+xml",
+    )
+    site.add(
+        "/cut.xml",
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{in_cut}</loc><lastmod>{iso(now)}</lastmod></url>"
+            f"<url><loc>{site.url('/2026/page_')}"
+        ),
+        content_type="application/xml",
+    )
+    config = make_config(
+        [{"name": "forms", "kind": "sitemap", "url": site.url("/robots.txt")}], TOPICS
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "forms: ok, 4 entries, 4 new" in result.stdout, result.stdout
@@ -125,19 +173,24 @@ def test_sitemap_forms_over_http(site, make_config) -> None:  # type: ignore[no-
     assert "no colon after 'Sitemap'" in listed  # said, not silently dropped
 
 
-def test_sitemap_source_whose_sitemaps_cannot_be_read_fails(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_sitemap_source_whose_sitemaps_cannot_be_read_fails(site, make_config) -> None:
     """0 entries because no child sitemap could be read is a failed pass, not "ok, 0
     entries": the source shows as failing in the summary and in `sources list`."""
     site.add("/robots.txt", f"Sitemap: {site.url('/index.xml')}\n", content_type="text/plain")
-    site.add("/index.xml", (
-        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{site.url('/gone.xml')}</loc></sitemap>"
-        f"<sitemap><loc>{site.url('/login.xml')}</loc></sitemap></sitemapindex>"
-    ), content_type="application/xml")  # fmt: skip
+    site.add(
+        "/index.xml",
+        (
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{site.url('/gone.xml')}</loc></sitemap>"
+            f"<sitemap><loc>{site.url('/login.xml')}</loc></sitemap></sitemapindex>"
+        ),
+        content_type="application/xml",
+    )
     site.add("/gone.xml", "not here", status=404, content_type="text/plain")
     site.add("/login.xml", "<!DOCTYPE html><html><body>Please log in</body></html>")
-    config = make_config([{"name": "unreadable", "kind": "sitemap",
-                           "url": site.url("/robots.txt")}], TOPICS)  # fmt: skip
+    config = make_config(
+        [{"name": "unreadable", "kind": "sitemap", "url": site.url("/robots.txt")}], TOPICS
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "Sources: 0 ok, 0 degraded, 1 failed" in result.stdout, result.stdout
@@ -146,18 +199,22 @@ def test_sitemap_source_whose_sitemaps_cannot_be_read_fails(site, make_config) -
     assert "error" in listed and "could not be read" in listed, listed
 
 
-def test_listing_outlet(site, make_config) -> None:  # type: ignore[no-untyped-def]
+def test_listing_outlet(site, make_config) -> None:
     first = [site.add(f"/2026/11/27/pentagon-story-number-{n}", story(n)) for n in range(2)]
     second = [site.add(f"/2026/11/26/defense-story-number-{n}", story(10 + n)) for n in range(2)]
     third = site.add("/2026/11/25/third-page-story-here", story(20))
-    chrome = ('<header><nav><a href="/">Home</a> <a href="/about">About us</a> '
-              '<a href="/subscribe">Subscribe now</a> <a href="/tag/artificial-intelligence">AI'
-              "</a></nav></header>")  # fmt: skip
+    chrome = (
+        '<header><nav><a href="/">Home</a> <a href="/about">About us</a> '
+        '<a href="/subscribe">Subscribe now</a> <a href="/tag/artificial-intelligence">AI'
+        "</a></nav></header>"
+    )
 
     def listing(links: list[str], next_page: str | None) -> str:
-        items = "".join(f'<article><h2><a href="{url}">Story</a></h2>'
-                        f'<a rel="author" href="/author/jane-porter-smith">Jane</a></article>'
-                        for url in links)  # fmt: skip
+        items = "".join(
+            f'<article><h2><a href="{url}">Story</a></h2>'
+            f'<a rel="author" href="/author/jane-porter-smith">Jane</a></article>'
+            for url in links
+        )
         pager = f'<a rel="next" href="{next_page}">Next page</a>' if next_page else ""
         return (
             f"<html><body>{chrome}<main>{items}</main>{pager}<footer>"
@@ -167,8 +224,9 @@ def test_listing_outlet(site, make_config) -> None:  # type: ignore[no-untyped-d
     site.add("/news", listing(first, "/news?page=2"))
     site.add("/news?page=2", listing(second, "/news?page=3"))
     site.add("/news?page=3", listing([third], None))
-    config = make_config([{"name": "wire-front", "kind": "listing", "url": site.url("/news"),
-                           "pages": 2}], TOPICS)  # fmt: skip
+    config = make_config(
+        [{"name": "wire-front", "kind": "listing", "url": site.url("/news"), "pages": 2}], TOPICS
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "wire-front: ok, 4 entries, 4 new" in result.stdout, result.stdout
@@ -176,7 +234,12 @@ def test_listing_outlet(site, make_config) -> None:  # type: ignore[no-untyped-d
     urls = sorted(json.loads(line)["url"] for line in exported.splitlines())
     assert urls == sorted(first + second)
     assert "/news?page=3" not in site.hits  # pages: 2
-    not_articles = ["/about", "/subscribe", "/tag/artificial-intelligence",
-                    "/author/jane-porter-smith", "/privacy-policy-and-cookies"]  # fmt: skip
+    not_articles = [
+        "/about",
+        "/subscribe",
+        "/tag/artificial-intelligence",
+        "/author/jane-porter-smith",
+        "/privacy-policy-and-cookies",
+    ]
     for path in not_articles:
         assert path not in site.hits, path

@@ -40,27 +40,44 @@ def backed_off(database: str) -> None:
     engine = engine_for(database)
     with engine.begin() as connection:
         for name in ("a", "b"):
-            connection.execute(insert(sources).values(
-                name=name, url=f"https://{name}.example/feed", consecutive_failures=7,
-                last_status="error", last_error="HTTP 503", next_run_at=NOW + timedelta(hours=20),
-            ))  # fmt: skip
+            connection.execute(
+                insert(sources).values(
+                    name=name,
+                    url=f"https://{name}.example/feed",
+                    consecutive_failures=7,
+                    last_status="error",
+                    last_error="HTTP 503",
+                    next_run_at=NOW + timedelta(hours=20),
+                )
+            )
             for n in range(2):
-                connection.execute(insert(owed_links).values(
-                    url=f"https://{name}.example/{n}", source=name, attempts=5 + n,
-                    first_seen_at=NOW, next_attempt_at=NOW + timedelta(hours=8),
-                    gave_up_at=NOW if n else None, last_error="HTTP 503",
-                ))  # fmt: skip
+                connection.execute(
+                    insert(owed_links).values(
+                        url=f"https://{name}.example/{n}",
+                        source=name,
+                        attempts=5 + n,
+                        first_seen_at=NOW,
+                        next_attempt_at=NOW + timedelta(hours=8),
+                        gave_up_at=NOW if n else None,
+                        last_error="HTTP 503",
+                    )
+                )
     engine.dispose()
 
 
-def config_for(make_config, database: str):  # type: ignore[no-untyped-def]
-    return make_config([{"name": "a", "url": "https://a.example/feed"},
-                        {"name": "b", "url": "https://b.example/feed", "enabled": False}],
-                       TOPICS, database=database)  # fmt: skip
+def config_for(make_config, database: str):
+    return make_config(
+        [
+            {"name": "a", "url": "https://a.example/feed"},
+            {"name": "b", "url": "https://b.example/feed", "enabled": False},
+        ],
+        TOPICS,
+        database=database,
+    )
 
 
 def test_reset_clears_failures_and_back_off_of_sources_and_owed_links(
-    make_config, database: str  # type: ignore[no-untyped-def]
+    make_config, database: str
 ) -> None:
     backed_off(database)
     config = config_for(make_config, database)
@@ -92,7 +109,7 @@ def test_reset_clears_failures_and_back_off_of_sources_and_owed_links(
     engine.dispose()
 
 
-def test_poll_requests_wait_until_taken(make_config, database: str) -> None:  # type: ignore[no-untyped-def]
+def test_poll_requests_wait_until_taken(make_config, database: str) -> None:
     config = config_for(make_config, database)
     engine = engine_for(database)
     assert source_requests.pending(engine) == []
@@ -114,14 +131,18 @@ def test_poll_requests_wait_until_taken(make_config, database: str) -> None:  # 
 
 
 def test_a_schedule_that_cannot_be_computed_falls_back_and_flags(
-    make_config, database: str, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    make_config, database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """`cron: '* * 31 2 *'` passed `config check` before; `newsmon run` then logged an
     AssertionError and never polled the source again. Now: one line naming the source, the
     default interval, and a flag in `sources status` and the dashboard until it heals."""
-    config_dir = make_config([{"name": "feb", "url": "https://feb.example/feed",
-                               "cron": "0 6 * * *"}], TOPICS, database=database,
-                             every="2h", jitter=0)  # fmt: skip
+    config_dir = make_config(
+        [{"name": "feb", "url": "https://feb.example/feed", "cron": "0 6 * * *"}],
+        TOPICS,
+        database=database,
+        every="2h",
+        jitter=0,
+    )
     config = load_config(config_dir)
     service = Service(config, rng=random.Random(1))
     service._sync_sources()  # planned, as at start-up (no scheduler: stored only)

@@ -11,8 +11,9 @@ from crawler.match.stories import MIN_OVERLAP, MIN_SHARED, MIN_TITLE, StoryIndex
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
 
-def best_stories(index: StoryIndex, terms: frozenset[str],
-                 title_terms: frozenset[str]) -> tuple[set[int], float]:  # fmt: skip
+def best_stories(
+    index: StoryIndex, terms: frozenset[str], title_terms: frozenset[str]
+) -> tuple[set[int], float]:
     """Every story that scores best against the whole window, and that score."""
     weight = index._weight
     own = sum(weight(term) for term in terms)
@@ -25,8 +26,9 @@ def best_stories(index: StoryIndex, terms: frozenset[str],
         overlap = sum(weight(term) for term in shared) / max(
             min(own, sum(weight(term) for term in entry.terms)), 1e-9
         )
-        title_total = min(sum(weight(t) for t in title_terms),
-                          sum(weight(t) for t in entry.title_terms))  # fmt: skip
+        title_total = min(
+            sum(weight(t) for t in title_terms), sum(weight(t) for t in entry.title_terms)
+        )
         title_weight = sum(weight(t) for t in title_terms & entry.title_terms)
         title_overlap = title_weight / title_total if title_total else 0.0
         if overlap < MIN_OVERLAP or title_overlap < MIN_TITLE or overlap < best_score:
@@ -51,8 +53,9 @@ def test_find_agrees_with_comparing_every_article() -> None:
     index = StoryIndex()
     for key in range(1, 1500):
         terms, title_terms = article()
-        index.add(key, chance.choice([key, max(1, key - 3)]), terms, title_terms,
-                  NOW - timedelta(hours=1))  # fmt: skip
+        index.add(
+            key, chance.choice([key, max(1, key - 3)]), terms, title_terms, NOW - timedelta(hours=1)
+        )
     found = 0
     for _ in range(600):
         terms, title_terms = article()
@@ -69,6 +72,11 @@ def test_find_agrees_with_comparing_every_article() -> None:
 def test_an_article_with_fewer_weighted_terms_than_needed_joins_nothing() -> None:
     index = StoryIndex()
     for key in range(1, 50):
-        index.add(key, key, frozenset({"story", f"n{key}", "alpha"}), frozenset({"story"}),
-                  NOW - timedelta(hours=1))  # fmt: skip
+        index.add(
+            key,
+            key,
+            frozenset({"story", f"n{key}", "alpha"}),
+            frozenset({"story"}),
+            NOW - timedelta(hours=1),
+        )
     assert index.find(frozenset({"story", "alpha"}), frozenset({"story"}), NOW) is None

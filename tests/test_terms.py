@@ -1,4 +1,5 @@
-"""Tests for crawler.match.terms: a table of cases for every matching rule, in English, French, German.
+"""Tests for crawler.match.terms: a table of cases for every matching rule, in English, French,
+German.
 
 Two tables: one term against one text (case, accents, whole words, wildcards, phrases), then
 whole rules against a title and a text (segments, `none`, `all`, `near`, reporting).
@@ -412,8 +413,17 @@ def test_check_term_rejects(term: str, complaint: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "term", ["AI", "militar*", "künstlich* Intelligenz", "l'IA", "KI-Strategie", "G7",
-             "national\nsecurity", "人工智能"],
+    "term",
+    [
+        "AI",
+        "militar*",
+        "künstlich* Intelligenz",
+        "l'IA",
+        "KI-Strategie",
+        "G7",
+        "national\nsecurity",
+        "人工智能",
+    ],
 )
 def test_check_term_accepts(term: str) -> None:
     check_term(term)
@@ -425,8 +435,8 @@ def test_check_term_accepts(term: str) -> None:
         (TopicRule("ai", any=("AI", "*ai")), "topic 'ai': term '*ai'"),
         (TopicRule("ai", all=(("AI",), ("mil*tary",))), "topic 'ai': term 'mil*tary'"),
         (TopicRule("ai", any=("AI",), none=("",)), "topic 'ai': term '' is empty"),
-        (TopicRule("ai", any="AI"), "topic 'ai': `any` must be a list of terms"),  # type: ignore[arg-type]
-        (TopicRule("ai", all=("AI", "military")), "topic 'ai': each `all` group must be a list"),  # type: ignore[arg-type]
+        (TopicRule("ai", any="AI"), "topic 'ai': `any` must be a list of terms"),
+        (TopicRule("ai", all=("AI", "military")), "topic 'ai': each `all` group must be a list"),
         (TopicRule("ai", none=("AI",)), "topic 'ai' has no `any` or `all` terms"),
         (TopicRule("ai", all=(("AI",), ())), "topic 'ai' has an empty `all` group"),
         (TopicRule("ai", any=("AI",), near=15), "topic 'ai': `near` needs `all` groups"),
@@ -451,9 +461,12 @@ def test_matcher_agrees_with_term_spans_on_real_texts() -> None:
     from bench.tagging import rule_terms, shipped_rules, texts, vocabulary
 
     corpus = texts()[::20]  # 21 articles, of most languages of the corpus
-    terms = list(dict.fromkeys(
-        [t for rule in shipped_rules() for t in rule_terms(rule)]
-        + [t for found in vocabulary(corpus).values() for t in found[:30]]))  # fmt: skip
+    terms = list(
+        dict.fromkeys(
+            [t for rule in shipped_rules() for t in rule_terms(rule)]
+            + [t for found in vocabulary(corpus).values() for t in found[:30]]
+        )
+    )
     matcher = Matcher([TopicRule(str(i), any=(term,)) for i, term in enumerate(terms)])
     disagreements, found = [], 0
     for title, text in corpus:
@@ -476,7 +489,7 @@ def test_why_not() -> None:
     assert "closest window: 22 words, over `near: 15`" in far.reasons()
     assert "the title has no match of any group" in " ".join(far.reasons())
     assert far.cancelled == (("=defense", "cyber defense"), ("Cyber*", "cyber defense"))
-    assert found.why_not("k") is not None and found.why_not("k").no_any  # type: ignore[union-attr]
+    assert found.why_not("k") is not None and found.why_not("k").no_any
     cyber = matcher.match(None, "AI for cyber defense")
     miss = cyber.why_not("t")
     assert miss is not None and miss.absent_groups == (2,)

@@ -20,36 +20,64 @@ from crawler.store.reviews import set_review
 from tests.web_fixtures import store_items, synthetic
 
 TOPICS = [
-    {"name": "ai-military", "description": "AI for armed forces.",
-     "all": [["AI", "KI", "IA"], ["military", "militaire*", "=defense", "Bundeswehr"]],
-     "near": 15, "none": ["NFL"], "except": ["cyber defense"]},
+    {
+        "name": "ai-military",
+        "description": "AI for armed forces.",
+        "all": [["AI", "KI", "IA"], ["military", "militaire*", "=defense", "Bundeswehr"]],
+        "near": 15,
+        "none": ["NFL"],
+        "except": ["cyber defense"],
+    },
     {"name": "killer-robots", "any": ["killer robot*"]},
-]  # fmt: skip
+]
 
 RECORDS = [
     # On the beat and tagged (title with lead), in English, French and German.
-    {"id": "a", "title": "Military picks vendors", "text": "AI for targeting.", "lang": "en",
-     "label": True, "topics": ["ai-military"]},
-    {"id": "b", "title": "L'IA", "text": "Un usage militaire.", "lang": "fr", "label": True,
-     "topics": ["ai-military"]},
+    {
+        "id": "a",
+        "title": "Military picks vendors",
+        "text": "AI for targeting.",
+        "lang": "en",
+        "label": True,
+        "topics": ["ai-military"],
+    },
+    {
+        "id": "b",
+        "title": "L'IA",
+        "text": "Un usage militaire.",
+        "lang": "fr",
+        "label": True,
+        "topics": ["ai-military"],
+    },
     {"id": "c", "title": None, "text": "KI für die Bundeswehr", "lang": "de", "label": True},
     # On the beat, missed: the groups are too far apart; vetoed.
-    {"id": "d", "title": "News", "text": "AI " + "x " * 30 + "military", "lang": "en",
-     "label": True},
+    {
+        "id": "d",
+        "title": "News",
+        "text": "AI " + "x " * 30 + "military",
+        "lang": "en",
+        "label": True,
+    },
     {"id": "e", "title": None, "text": "AI military NFL", "lang": "en", "label": True},
     # Off the beat: tagged (a false positive), and rightly left alone (cyber defense).
-    {"id": "f", "title": "Killer robots", "text": "A film review.", "lang": "en",
-     "label": False, "topics": []},
+    {
+        "id": "f",
+        "title": "Killer robots",
+        "text": "A film review.",
+        "lang": "en",
+        "label": False,
+        "topics": [],
+    },
     {"id": "g", "title": None, "text": "AI for cyber defense", "lang": "en", "label": False},
-]  # fmt: skip
+]
 
 
 @pytest.fixture
-def config(make_config) -> Path:  # type: ignore[no-untyped-def]
+def config(make_config) -> Path:
     return make_config([], TOPICS)
 
 
-def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+def invoke(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, list(args), input=input)
 
 
@@ -63,8 +91,9 @@ def write(path: Path, records: list[dict], zipped: bool = False) -> Path:
 
 
 def test_topics_test_explains_and_reads_stdin(config: Path) -> None:
-    result = invoke("topics", "test", "--config", str(config), "-",
-                    input="AI " + "x " * 30 + "military")  # fmt: skip
+    result = invoke(
+        "topics", "test", "--config", str(config), "-", input="AI " + "x " * 30 + "military"
+    )
     assert result.exit_code == 0, result.output
     assert "No topic matches." in result.output
     assert "ai-military: no match" in result.output
@@ -74,15 +103,23 @@ def test_topics_test_explains_and_reads_stdin(config: Path) -> None:
     assert "vetoed by `none` term 'NFL'" in cyber.output
     assert "`all` group 2 (military, militaire*, =defense, Bundeswehr) has no match" in cyber.output
     assert "'=defense' did not count where it stood inside cyber defense" in cyber.output
-    titled = invoke("topics", "test", "--config", str(config), "--title", "Army picks AI",
-                    "The military wants it.")  # fmt: skip
+    titled = invoke(
+        "topics",
+        "test",
+        "--config",
+        str(config),
+        "--title",
+        "Army picks AI",
+        "The military wants it.",
+    )
     assert "ai-military: AI, military" in titled.output
 
 
 def test_topics_eval_file(config: Path, tmp_path: Path) -> None:
     for name, zipped in (("dev.jsonl.gz", True), ("dev.jsonl", False)):
-        result = invoke("topics", "eval", "--config", str(config),
-                        str(write(tmp_path / name, RECORDS, zipped)))  # fmt: skip
+        result = invoke(
+            "topics", "eval", "--config", str(config), str(write(tmp_path / name, RECORDS, zipped))
+        )
         assert result.exit_code == 0, result.output
         lines = result.output.splitlines()
         overall = next(line for line in lines if line.startswith("any topic"))
@@ -93,17 +130,41 @@ def test_topics_eval_file(config: Path, tmp_path: Path) -> None:
         assert "      killer-robots: killer robot*" in result.output
         assert "closest window: 32 words, over `near: 15`" in result.output
         assert "      ai-military: vetoed by `none` term 'NFL'" in result.output
-    data = json.loads(invoke("topics", "eval", "--config", str(config), "--format", "json",
-                             str(tmp_path / "dev.jsonl")).output)  # fmt: skip
-    assert data["overall"] == {"records": 7, "positives": 5, "tp": 3, "fp": 1, "fn": 2,
-                               "precision": 0.75, "recall": 0.6, "f1": 0.6667}  # fmt: skip
+    data = json.loads(
+        invoke(
+            "topics",
+            "eval",
+            "--config",
+            str(config),
+            "--format",
+            "json",
+            str(tmp_path / "dev.jsonl"),
+        ).output
+    )
+    assert data["overall"] == {
+        "records": 7,
+        "positives": 5,
+        "tp": 3,
+        "fp": 1,
+        "fn": 2,
+        "precision": 0.75,
+        "recall": 0.6,
+        "f1": 0.6667,
+    }
     assert data["languages"]["de"]["recall"] == 1.0 and data["languages"]["en"]["recall"] == 0.3333
     # Per topic where records say which topics they should get (a, b and f).
     assert data["labelled_topics"]["ai-military"]["recall"] == 1.0
     assert data["labelled_topics"]["killer-robots"]["fp"] == 1
-    assert data["terms"]["killer robot*"] == {"records": 1, "positives": 0, "tp": 0, "fp": 1,
-                                              "fn": 0, "precision": 0.0, "recall": None,
-                                              "f1": None}  # fmt: skip
+    assert data["terms"]["killer robot*"] == {
+        "records": 1,
+        "positives": 0,
+        "tp": 0,
+        "fp": 1,
+        "fn": 0,
+        "precision": 0.0,
+        "recall": None,
+        "f1": None,
+    }
     assert [r["id"] for r in data["false_negatives"]] == ["d", "e"]
     assert data["false_positives"][0]["matches"] == {"killer-robots": ["killer robot*"]}
     # Another topics.yaml, without touching the configured one: no exception, a wider window.
@@ -131,8 +192,9 @@ def test_topics_eval_file(config: Path, tmp_path: Path) -> None:
         (b'{"text": "\xff"}', "bad.jsonl:1: unreadable"),
     ],
 )
-def test_topics_eval_bad_file(config: Path, tmp_path: Path, content: str | bytes,
-                              complaint: str) -> None:  # fmt: skip
+def test_topics_eval_bad_file(
+    config: Path, tmp_path: Path, content: str | bytes, complaint: str
+) -> None:
     bad = tmp_path / "bad.jsonl"
     if isinstance(content, bytes):
         bad.write_bytes(content)
@@ -149,8 +211,9 @@ def test_topics_eval_usage(config: Path, tmp_path: Path) -> None:
     dev = write(tmp_path / "dev.jsonl", RECORDS)
     both = invoke("topics", "eval", "--config", str(config), "--reviews", str(dev))
     assert both.exit_code == 2 and "either FILE or --reviews" in both.output
-    missing = invoke("topics", "eval", "--config", str(config), "--topics",
-                     str(tmp_path / "nope.yaml"), str(dev))  # fmt: skip
+    missing = invoke(
+        "topics", "eval", "--config", str(config), "--topics", str(tmp_path / "nope.yaml"), str(dev)
+    )
     assert missing.exit_code == 2 and "nope.yaml" in missing.output
 
 
@@ -161,11 +224,12 @@ def test_topics_eval_reviews(config: Path) -> None:
         synthetic(1, "Military picks vendors", "AI for targeting.", {"ai-military": ["AI"]}),
         synthetic(2, "Killer robots on screen", "A film.", {"killer-robots": ["killer robot*"]}),
         synthetic(3, "Ban killer robots", "Talks at the UN.", {"killer-robots": ["killer robot*"]}),
-        synthetic(4, None, "AI far " + "x " * 30 + "from the military", {}),  # type: ignore[arg-type]
+        synthetic(4, None, "AI far " + "x " * 30 + "from the military", {}),
         synthetic(5, "Unreviewed", "KI für die Bundeswehr", {}),
     )
-    for article_id, action in zip(ids, ("relevant", "irrelevant", "relevant", "relevant"),
-                                  strict=False):  # fmt: skip
+    for article_id, action in zip(
+        ids, ("relevant", "irrelevant", "relevant", "relevant"), strict=False
+    ):
         set_review(engine, article_id, action)
     set_review(engine, ids[4], "star")  # starred, no verdict: not counted
     result = invoke("topics", "eval", "--config", str(config), "--reviews", "--format", "json")
@@ -190,7 +254,7 @@ def test_topics_eval_reviews(config: Path) -> None:
         ({"except": ["*x"]}, "field 'except': term '*x'"),
     ],
 )
-def test_config_lead_and_except(make_config, change: dict, complaint: str) -> None:  # type: ignore[no-untyped-def]
+def test_config_lead_and_except(make_config, change: dict, complaint: str) -> None:
     config = make_config([], [{"name": "t", "any": ["AI"], **change}])
     with pytest.raises(ConfigError, match=re.escape(complaint)):
         load_config(config)

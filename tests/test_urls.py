@@ -53,7 +53,10 @@ def test_canonicalize(url: str, canonical: str) -> None:
     [
         # RFC 3986 §6.2.2.1: percent-encoding hex digits are case-insensitive (WordPress writes
         # lowercase, most others uppercase).
-        ("https://www.lemonde.example/actualit%c3%a9-ia/", "https://www.lemonde.example/actualit%C3%A9-ia/"),
+        (
+            "https://www.lemonde.example/actualit%c3%a9-ia/",
+            "https://www.lemonde.example/actualit%C3%A9-ia/",
+        ),
         ("https://x.example/s?q=caf%c3%a9&page=2", "https://x.example/s?q=caf%C3%A9&page=2"),
         # §6.2.2.2: percent-encoded unreserved characters are the characters.
         ("https://x.example/%7Ejdoe/notes", "https://x.example/~jdoe/notes"),
@@ -62,11 +65,18 @@ def test_canonicalize(url: str, canonical: str) -> None:
         ("https://x.example/a?tag=%7Eai", "https://x.example/a?tag=~ai"),
         # RFC 3987 §3.1: an IRI's non-ASCII characters are their UTF-8 percent-encoding, in
         # path and query (French and German slugs; a search link with a space).
-        ("https://www.lemonde.example/actualité-ia/", "https://www.lemonde.example/actualit%C3%A9-ia/"),
-        ("https://www.zeit.example/digital/künstliche-intelligenz-bundeswehr",
-         "https://www.zeit.example/digital/k%C3%BCnstliche-intelligenz-bundeswehr"),
-        ("https://www.spiegel.example/suche?q=Drohnen Abwehr&s=ö",
-         "https://www.spiegel.example/suche?q=Drohnen%20Abwehr&s=%C3%B6"),
+        (
+            "https://www.lemonde.example/actualité-ia/",
+            "https://www.lemonde.example/actualit%C3%A9-ia/",
+        ),
+        (
+            "https://www.zeit.example/digital/künstliche-intelligenz-bundeswehr",
+            "https://www.zeit.example/digital/k%C3%BCnstliche-intelligenz-bundeswehr",
+        ),
+        (
+            "https://www.spiegel.example/suche?q=Drohnen Abwehr&s=ö",
+            "https://www.spiegel.example/suche?q=Drohnen%20Abwehr&s=%C3%B6",
+        ),
         ("https://x.example/a|b", "https://x.example/a%7Cb"),
         # An internationalized host is its IDNA 2008 (UTS #46) A-label.
         ("https://bücher.de/neu", "https://xn--bcher-kva.de/neu"),
@@ -96,7 +106,7 @@ def test_canonicalize(url: str, canonical: str) -> None:
         ("https://www.example.org/2026/\nai", "https://www.example.org/2026/ai"),
         ("\u00a0https://www.example.org/a\u00a0", "https://www.example.org/a"),
     ],
-)  # fmt: skip
+)
 def test_equivalent_urls_canonicalize_equal(a: str, b: str) -> None:
     assert canonicalize(a) == canonicalize(b)
 
@@ -158,9 +168,16 @@ def test_repair_url(link: str, repaired: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://x.com/a", "javascript:alert(1)", "/relative/path", "mailto:a@b.c", "http://",
-     "https://exa mple.com/a", "https://exa<mple.com/"],
-)  # fmt: skip
+    [
+        "ftp://x.com/a",
+        "javascript:alert(1)",
+        "/relative/path",
+        "mailto:a@b.c",
+        "http://",
+        "https://exa mple.com/a",
+        "https://exa<mple.com/",
+    ],
+)
 def test_canonicalize_refuses_non_http(url: str) -> None:
     with pytest.raises(ValueError):
         canonicalize(url)
@@ -169,16 +186,60 @@ def test_canonicalize_refuses_non_http(url: str) -> None:
 # --- properties over generated URLs ---
 
 _HOSTS = st.sampled_from(
-    ["example.org", "WWW.Example.ORG", "bücher.de", "xn--bcher-kva.de", "127.0.0.1", "[::1]",
-     "news.example.", "straße.de", "例え.テスト"]
-)  # fmt: skip
+    [
+        "example.org",
+        "WWW.Example.ORG",
+        "bücher.de",
+        "xn--bcher-kva.de",
+        "127.0.0.1",
+        "[::1]",
+        "news.example.",
+        "straße.de",
+        "例え.テスト",
+    ]
+)
 # Characters that make canonicalization work: escapes and stray %, dots, slashes and
 # backslashes, reserved and forbidden ASCII, non-ASCII letters, spaces, tracker names.
 _PIECES = st.sampled_from(
-    ["%", "%2e", "%2E", "%7e", "%41", "%c3%a9", "%2C", "%2F", "%25", ".", "..", "/", "\\",
-     "é", "ü", "ß", "€", "日本", " ", "+", ",", ";", "=", "&", "?", "#", "|", "{", "\"", "a", "Z",
-     "utm_source=x", "ref=rss", "id=1", "\t", "\n"]
-)  # fmt: skip
+    [
+        "%",
+        "%2e",
+        "%2E",
+        "%7e",
+        "%41",
+        "%c3%a9",
+        "%2C",
+        "%2F",
+        "%25",
+        ".",
+        "..",
+        "/",
+        "\\",
+        "é",
+        "ü",
+        "ß",
+        "€",
+        "日本",
+        " ",
+        "+",
+        ",",
+        ";",
+        "=",
+        "&",
+        "?",
+        "#",
+        "|",
+        "{",
+        '"',
+        "a",
+        "Z",
+        "utm_source=x",
+        "ref=rss",
+        "id=1",
+        "\t",
+        "\n",
+    ]
+)
 _TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=3)), max_size=12).map("".join)
 
 
@@ -212,8 +273,10 @@ def test_canonicalization_is_idempotent_on_any_text(prefix: str, rest: str) -> N
 
 
 # A lone surrogate has no UTF-8 form, so no URI spells it: IRIs are made of characters.
-@given(_HOSTS, st.text(alphabet=st.characters(codec="utf-8", exclude_characters="%?#\\\t\n\r"),
-                       max_size=20))
+@given(
+    _HOSTS,
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="%?#\\\t\n\r"), max_size=20),
+)
 def test_an_iri_and_its_uri_canonicalize_equal(host: str, path: str) -> None:
     """RFC 3987 §3.1: the IRI's characters, UTF-8 percent-encoded, are the same resource."""
     # The path ends inside the URL: surrounding whitespace is trimmed from a whole URL.

@@ -77,7 +77,7 @@ def article_id(engine: Engine, title_start: str) -> int:
     with engine.connect() as connection:
         return connection.execute(
             select(articles.c.id).where(articles.c.title.startswith(title_start))
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
 
 
 def csrf(client: FlaskClient, path: str = "/hits") -> str:
@@ -93,7 +93,7 @@ def page(client: FlaskClient, path: str) -> str:
     return response.get_data(as_text=True)
 
 
-def post_review(client: FlaskClient, article: int, query: str = "", **form: str):  # type: ignore[no-untyped-def]
+def post_review(client: FlaskClient, article: int, query: str = "", **form: str):
     return client.post(f"/articles/{article}/review{query}", data=form)
 
 
@@ -121,8 +121,9 @@ def test_copies_are_counted_and_listed(client: FlaskClient, store: tuple[Engine,
     engine, hostile = store
     meta = article_id(engine, "Meta")
     with engine.begin() as connection:  # as the dedup stage marks a near copy
-        connection.execute(update(articles).where(articles.c.id == hostile)
-                           .values(duplicate_of=meta))  # fmt: skip
+        connection.execute(
+            update(articles).where(articles.c.id == hostile).values(duplicate_of=meta)
+        )
     html = page(client, "/hits")
     assert 'title="1 near copies stored">1</span>' in html
     # The copy is shown under its original (its article page), not as a hit of its own...
@@ -188,7 +189,10 @@ def test_counting_stops_at_the_count_limit(
     monkeypatch.setattr(search, "COUNT_LIMIT", 2)
     pages = [page_of_hits(engine, HitFilter(), n, per_page=1) for n in (1, 3, 4)]
     assert [(p.total, p.more, p.pages, p.page) for p in pages] == [
-        (2, True, 2, 1), (3, True, 3, 3), (4, False, 4, 4)]  # fmt: skip
+        (2, True, 2, 1),
+        (3, True, 3, 3),
+        (4, False, 4, 4),
+    ]
     assert len({p.records[0]["id"] for p in pages}) == 3
 
 
@@ -224,16 +228,29 @@ def test_search(client: FlaskClient) -> None:
     assert found("Llama&topic=nato") == []  # search and filters combine
     assert "Llama" in page(client, "/hits?q=Llama")  # the query stays in the box
     # Query syntax of FTS5 or tsquery in the input never reaches the database.
-    for hostile in ('"', "*", "NEAR(a b)", "a OR", "-x", "a:b", "'); DROP TABLE articles;--",
-                    "title:Meta", "(((", "&|!<->", "\\"):  # fmt: skip
+    for hostile in (
+        '"',
+        "*",
+        "NEAR(a b)",
+        "a OR",
+        "-x",
+        "a:b",
+        "'); DROP TABLE articles;--",
+        "title:Meta",
+        "(((",
+        "&|!<->",
+        "\\",
+    ):
         assert client.get("/hits", query_string={"q": hostile}).status_code == 200
 
 
 def test_search_terms_parsing() -> None:
     assert search_terms('Llama "usage militaire" milit* l\'IA') == [
-        (("Llama",), False), (("usage", "militaire"), False), (("milit",), True),
+        (("Llama",), False),
+        (("usage", "militaire"), False),
+        (("milit",), True),
         (("l", "IA"), False),
-    ]  # fmt: skip
+    ]
     assert search_terms('" * () :') == []
 
 
@@ -252,8 +269,9 @@ def test_article_page(client: FlaskClient, store: tuple[Engine, int]) -> None:
     assert client.get("/articles/abc").status_code == 404
 
 
-def test_article_neighbors_follow_the_filter(client: FlaskClient,
-                                             store: tuple[Engine, int]) -> None:  # fmt: skip
+def test_article_neighbors_follow_the_filter(
+    client: FlaskClient, store: tuple[Engine, int]
+) -> None:
     engine, _ = store
     listed = [r["id"] for r in page_of_hits(engine, HitFilter()).records]
     assert neighbors(engine, HitFilter(), listed[0]) == (None, listed[1])
@@ -265,8 +283,9 @@ def test_article_neighbors_follow_the_filter(client: FlaskClient,
     assert f'href="/articles/{listed[2]}?topic=ai-military"' in html.replace("&amp;", "&")
     # Undated articles end the list (nulls last) and are still reachable in order.
     with engine.begin() as connection:
-        connection.execute(update(articles).where(articles.c.id == listed[0])
-                           .values(published=None))  # fmt: skip
+        connection.execute(
+            update(articles).where(articles.c.id == listed[0]).values(published=None)
+        )
     order = [r["id"] for r in page_of_hits(engine, HitFilter()).records]
     assert order[-1] == listed[0]
     assert neighbors(engine, HitFilter(), listed[0]) == (order[-2], None)
@@ -280,13 +299,17 @@ def test_review_actions_persist_and_show(client: FlaskClient, store: tuple[Engin
     engine, _ = store
     meta = article_id(engine, "Meta")
     token = csrf(client)
-    response = client.post(f"/articles/{meta}/review", data={
-        "csrf_token": token, "action": "relevant", "back": "/hits?q=Llama"})  # fmt: skip
+    response = client.post(
+        f"/articles/{meta}/review",
+        data={"csrf_token": token, "action": "relevant", "back": "/hits?q=Llama"},
+    )
     assert response.status_code == 302 and response.location == "/hits?q=Llama"
     assert review_marks(engine, [meta]) == {meta: "relevant"}
     client.post(f"/articles/{meta}/review", data={"csrf_token": token, "action": "star"})
-    client.post(f"/articles/{meta}/review", data={"csrf_token": token, "action": "note",
-                                                  "note": "  Llama for defence  "})  # fmt: skip
+    client.post(
+        f"/articles/{meta}/review",
+        data={"csrf_token": token, "action": "note", "note": "  Llama for defence  "},
+    )
     assert review_marks(engine, [meta]) == {meta: "relevant ★"}
     html = page(client, "/hits?q=Llama")
     assert 'class="hit relevant starred"' in html and "Llama for defence" in html
@@ -300,22 +323,33 @@ def test_review_actions_persist_and_show(client: FlaskClient, store: tuple[Engin
     # A verdict with go=next moves on to the next article of the filter.
     listed = [r["id"] for r in page_of_hits(engine, HitFilter()).records]
     query = "?topic=ai-military"
-    response = post_review(client, listed[0], query, csrf_token=token, action="irrelevant",
-                           go="next")  # fmt: skip
+    response = post_review(
+        client, listed[0], query, csrf_token=token, action="irrelevant", go="next"
+    )
     following = neighbors(engine, HitFilter(topic="ai-military"), listed[0])[1]
     assert response.location == f"/articles/{following}?topic=ai-military"
     # Starring is orthogonal to the verdict; clear takes the verdict back, keeps the star.
     client.post(f"/articles/{meta}/review", data={"csrf_token": token, "action": "clear"})
     assert review_marks(engine, [meta]) == {meta: "★"}
-    json_reply = client.post(f"/articles/{meta}/review", headers={"Accept": "application/json"},
-                             data={"csrf_token": token, "action": "unstar"})  # fmt: skip
-    assert json_reply.json == {"id": meta, "verdict": None, "starred": False,
-                               "note": "Llama for defence", "mark": ""}  # fmt: skip
+    json_reply = client.post(
+        f"/articles/{meta}/review",
+        headers={"Accept": "application/json"},
+        data={"csrf_token": token, "action": "unstar"},
+    )
+    assert json_reply.json == {
+        "id": meta,
+        "verdict": None,
+        "starred": False,
+        "note": "Llama for defence",
+        "mark": "",
+    }
     # Unknown actions and articles; an off-site `back` is not followed.
     assert post_review(client, meta, csrf_token=token, action="delete").status_code == 400
     assert post_review(client, 999999, csrf_token=token, action="relevant").status_code == 404
-    away = client.post(f"/articles/{meta}/review", data={
-        "csrf_token": token, "action": "star", "back": "//evil.example/"})  # fmt: skip
+    away = client.post(
+        f"/articles/{meta}/review",
+        data={"csrf_token": token, "action": "star", "back": "//evil.example/"},
+    )
     assert away.location == f"/articles/{meta}"
 
 
@@ -336,8 +370,9 @@ def test_csrf_is_required(client: FlaskClient, store: tuple[Engine, int]) -> Non
     missing = client.post(f"/articles/{meta}/review", data={"action": "relevant"})
     assert missing.status_code == 400 and "Form expired" in missing.get_data(as_text=True)
     csrf(client)  # a session exists, and still a forged token fails
-    forged = client.post(f"/articles/{meta}/review",
-                         data={"action": "relevant", "csrf_token": "x" * 40})  # fmt: skip
+    forged = client.post(
+        f"/articles/{meta}/review", data={"action": "relevant", "csrf_token": "x" * 40}
+    )
     assert forged.status_code == 400
     # A token from another browser's session is useless in this one.
     other = create_app(engine).test_client()
@@ -369,8 +404,16 @@ def test_scraped_content_is_escaped_and_links_are_http_only(
 
 
 def test_security_headers(client: FlaskClient, store: tuple[Engine, int]) -> None:
-    paths = ["/hits", f"/articles/{store[1]}", "/topics", "/dashboard", "/feeds/ai-military.atom",
-             "/hits.csv", "/static/keys.js", "/nowhere"]  # fmt: skip
+    paths = [
+        "/hits",
+        f"/articles/{store[1]}",
+        "/topics",
+        "/dashboard",
+        "/feeds/ai-military.atom",
+        "/hits.csv",
+        "/static/keys.js",
+        "/nowhere",
+    ]
     for path in paths:
         response = client.get(path)
         response.close()
@@ -447,8 +490,9 @@ def test_downloads_have_the_export_fields(client: FlaskClient, store: tuple[Engi
     records = [json.loads(line) for line in jsonl.get_data(as_text=True).splitlines()]
     assert len(records) == 1 and tuple(records[0]) == FIELDS
     assert records[0]["review"]["verdict"] == "relevant"
-    every = [json.loads(line) for line in client.get("/hits.jsonl").get_data(as_text=True)
-             .splitlines()]  # fmt: skip
+    every = [
+        json.loads(line) for line in client.get("/hits.jsonl").get_data(as_text=True).splitlines()
+    ]
     assert len(every) == 4
     rows = list(csv.DictReader(io.StringIO(client.get("/hits.csv").get_data(as_text=True))))
     assert len(rows) == 4 and tuple(rows[0]) == FIELDS
@@ -459,12 +503,15 @@ def test_downloads_have_the_export_fields(client: FlaskClient, store: tuple[Engi
     assert big.get_data(as_text=True).count("id,url,seen_urls") == 1
 
 
-def test_download_batches_keep_one_header(store: tuple[Engine, int],
-                                          crawled_outlets: Crawled) -> None:  # fmt: skip
+def test_download_batches_keep_one_header(
+    store: tuple[Engine, int], crawled_outlets: Crawled
+) -> None:
     engine, _ = store
     matches = {"ai-military": ["AI", "military"]}
-    items = [synthetic(n, f"AI and the military {n}", "AI for the military.", matches)
-             for n in range(1, 451)]  # fmt: skip
+    items = [
+        synthetic(n, f"AI and the military {n}", "AI for the military.", matches)
+        for n in range(1, 451)
+    ]
     store_items(engine, *items)
     client = create_app(engine).test_client()
     text = client.get("/hits.csv").get_data(as_text=True)
@@ -517,8 +564,9 @@ def test_highlight_follows_the_term_rules() -> None:
     assert term_spans("anything", ["*bad"]) == []
     # The article page marks what `Matcher.match` counted: not a match an exception cancels,
     # and a span across lines in each paragraph.
-    rule = TopicRule("t", all=(("AI",), ("=defense", "usage militaire")), near=15,
-                     exceptions=("cyber defense",))  # fmt: skip
+    rule = TopicRule(
+        "t", all=(("AI",), ("=defense", "usage militaire")), near=15, exceptions=("cyber defense",)
+    )
     text = "AI cyber defense\n\nAI for defense, usage\nmilitaire"
     stored = {"t": ["AI", "=defense", "usage militaire"]}
     title, body = marked(Matcher([rule]), "AI <b>", text, stored)
@@ -534,8 +582,16 @@ def test_highlight_follows_the_term_rules() -> None:
     assert paragraphs("a\u2028b", [(0, 3)]) == [Markup("<mark>a</mark>"), Markup("<mark>b</mark>")]
     assert safe_href("https://a.example/x") == "https://a.example/x"
     assert safe_href("HTTP://a.example") == "HTTP://a.example"
-    for hostile in ("javascript:x", " data:text/html,x", "//a.example", "ftp://a.example", "",
-                    "http://[::1", "vbscript:x", "JaVaScRiPt:alert(1)"):  # fmt: skip
+    for hostile in (
+        "javascript:x",
+        " data:text/html,x",
+        "//a.example",
+        "ftp://a.example",
+        "",
+        "http://[::1",
+        "vbscript:x",
+        "JaVaScRiPt:alert(1)",
+    ):
         assert safe_href(hostile) is None, hostile
 
 
@@ -548,16 +604,18 @@ def newsmon() -> click.Group:
     return cli
 
 
-def test_review_command(newsmon: click.Group, store: tuple[Engine, int],
-                        crawled_outlets: Crawled, tmp_path: Path) -> None:  # fmt: skip
+def test_review_command(
+    newsmon: click.Group, store: tuple[Engine, int], crawled_outlets: Crawled, tmp_path: Path
+) -> None:
     engine, _ = store
     config = tmp_path / "config"
     shutil.copytree(crawled_outlets.config, config)
     (config / "settings.yaml").write_text(f"database: {engine.url}\n")
     meta = article_id(engine, "Meta")
     runner = CliRunner()
-    done = runner.invoke(newsmon, ["review", str(meta), "relevant", "--note", "Llama",
-                                   "--config", str(config)])  # fmt: skip
+    done = runner.invoke(
+        newsmon, ["review", str(meta), "relevant", "--note", "Llama", "--config", str(config)]
+    )
     assert done.exit_code == 0, done.output
     assert f"Article {meta}: relevant; note: Llama" in done.output
     runner.invoke(newsmon, ["review", str(meta), "star", "--config", str(config)])
@@ -570,17 +628,20 @@ def test_review_command(newsmon: click.Group, store: tuple[Engine, int],
     assert bad_config.exit_code == 2 and "config directory not found" in bad_config.output
 
 
-def test_serve_token_rules(newsmon: click.Group, crawled_outlets: Crawled,
-                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_serve_token_rules(
+    newsmon: click.Group, crawled_outlets: Crawled, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`serve --host 0.0.0.0 --token " "` started, and one-character tokens were accepted. A
     token has 16 characters or more, no space; without one, off loopback, one is drawn and
     printed in the URL to open (as Jupyter does)."""
     runner = CliRunner()
     config = ["--config", str(crawled_outlets.config)]
-    for token, problem in ((" ", "at least 16 characters (this one has 1)"),
-                           ("x", "at least 16 characters"),
-                           ("correct horse battery", "cannot hold spaces"),
-                           ("0123456789abcde\x00", "control characters")):  # fmt: skip
+    for token, problem in (
+        (" ", "at least 16 characters (this one has 1)"),
+        ("x", "at least 16 characters"),
+        ("correct horse battery", "cannot hold spaces"),
+        ("0123456789abcde\x00", "control characters"),
+    ):
         for host in ("0.0.0.0", "127.0.0.1"):
             result = runner.invoke(newsmon, ["serve", "--host", host, "--token", token, *config])
             assert result.exit_code == 2, result.output
@@ -603,8 +664,9 @@ def test_serve_token_rules(newsmon: click.Group, crawled_outlets: Crawled,
         create_app(engine_for("sqlite://"), token="x", host="0.0.0.0")
 
 
-def test_serve_command_serves_over_http(store: tuple[Engine, int], crawled_outlets: Crawled,
-                                        tmp_path: Path) -> None:  # fmt: skip
+def test_serve_command_serves_over_http(
+    store: tuple[Engine, int], crawled_outlets: Crawled, tmp_path: Path
+) -> None:
     engine, _ = store
     config = tmp_path / "config"
     shutil.copytree(crawled_outlets.config, config)
@@ -613,8 +675,11 @@ def test_serve_command_serves_over_http(store: tuple[Engine, int], crawled_outle
     code = "import sys; from crawler.cli.review import serve; serve(sys.argv[1:])"
     process = subprocess.Popen(
         [sys.executable, "-c", code, "--config", str(config), "--port", str(port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         html = _get_when_up(f"http://127.0.0.1:{port}/hits?q=Llama", process)
         assert META.replace("'", "&#39;") in html
@@ -647,8 +712,9 @@ def _get_when_up(url: str, process: subprocess.Popen[str], timeout: float = 30) 
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
-def test_web_on_postgresql(postgres_url: str, tmp_path: Path,
-                           site_factory: Callable[[], Site]) -> None:  # fmt: skip
+def test_web_on_postgresql(
+    postgres_url: str, tmp_path: Path, site_factory: Callable[[], Site]
+) -> None:
     crawled = crawl_fixture_outlets(tmp_path, postgres_url, site_factory())
     engine = engine_for(postgres_url)
     hostile = insert_hostile(engine)
@@ -684,9 +750,8 @@ def test_web_on_postgresql(postgres_url: str, tmp_path: Path,
         )
         assert "ix_articles_search_vector" in " ".join(row[0] for row in plan)
         plan = connection.exec_driver_sql(  # a page walks the index in list order, no sort
-            "EXPLAIN SELECT id FROM articles "
-            "ORDER BY published DESC NULLS LAST, id DESC LIMIT 50"
-        )  # fmt: skip
+            "EXPLAIN SELECT id FROM articles ORDER BY published DESC NULLS LAST, id DESC LIMIT 50"
+        )
         assert "ix_articles_published_listed" in " ".join(row[0] for row in plan)
     with engine.connect() as connection:
         assert connection.execute(select(reviews.c.verdict)).scalars().all() == ["relevant"]

@@ -1,7 +1,8 @@
 """`newsmon serve` answers every input without a 500, on SQLite and PostgreSQL: page numbers,
 ids and dates out of range, names that name nothing, hostile redirect targets and Host
 headers get a 404 or a 400 page saying what was wrong (or a visible notice), never a silent
-fallback. Also the dashboard's "Poll now" button. The checks themselves: crawler.review.web.inputs."""
+fallback. Also the dashboard's "Poll now" button. The checks themselves:
+crawler.review.web.inputs."""
 
 from __future__ import annotations
 
@@ -35,18 +36,31 @@ class Served:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def served(request: pytest.FixtureRequest, make_config, tmp_path: Path) -> Iterator[Served]:  # type: ignore[no-untyped-def]
-    database = (f"sqlite:///{tmp_path / 'newsmon.db'}" if request.param == "sqlite"
-                else str(request.getfixturevalue("postgres_url")))  # fmt: skip
-    config = load_config(make_config(
-        [{"name": "wire", "url": "https://wire.example/feed"},
-         {"name": "quiet", "url": "https://quiet.example/feed"},
-         {"name": "off", "url": "https://off.example/feed", "enabled": False}],
-        TOPICS, database=database,
-    ))  # fmt: skip
+def served(request: pytest.FixtureRequest, make_config, tmp_path: Path) -> Iterator[Served]:
+    database = (
+        f"sqlite:///{tmp_path / 'newsmon.db'}"
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    config = load_config(
+        make_config(
+            [
+                {"name": "wire", "url": "https://wire.example/feed"},
+                {"name": "quiet", "url": "https://quiet.example/feed"},
+                {"name": "off", "url": "https://off.example/feed", "enabled": False},
+            ],
+            TOPICS,
+            database=database,
+        )
+    )
     engine = engine_for(database)
-    ids = store_items(engine, *(synthetic(n, f"AI and the military {n}", "AI for the military.",
-                                          MATCHES) for n in range(1, 4)))  # fmt: skip
+    ids = store_items(
+        engine,
+        *(
+            synthetic(n, f"AI and the military {n}", "AI for the military.", MATCHES)
+            for n in range(1, 4)
+        ),
+    )
     app = create_app(engine, config)
     yield Served(app, app.test_client(), engine, ids)
     engine.dispose()
@@ -70,8 +84,17 @@ def refused(client: FlaskClient, path: str, message: str, status: int = 400) -> 
 
 def test_page_numbers_out_of_range_are_400(served: Served) -> None:
     """`page=9223372036854775807` and `page=99999999999999999999999` were a 500 on both."""
-    for page in ("9223372036854775807", "99999999999999999999999", "0", "-1", "abc", "1.5",
-                 "10001", "٣", "1e3"):  # fmt: skip
+    for page in (
+        "9223372036854775807",
+        "99999999999999999999999",
+        "0",
+        "-1",
+        "abc",
+        "1.5",
+        "10001",
+        "٣",
+        "1e3",
+    ):
         refused(served.client, f"/hits?page={page}", "page: not a page number from 1 to 10,000")
     assert served.client.get("/hits?page=1").status_code == 200
     # Past the last page: the last page, with a notice that says so.
@@ -85,11 +108,16 @@ def test_huge_article_ids_are_404(served: Served) -> None:
     """`/articles/9223372036854775808` (SQLite) and ids from 99999999999 (PostgreSQL's 32-bit
     key) were a 500, also when reviewed."""
     token = csrf(served.client)
-    for article_id in ("9223372036854775808", "99999999999", "2147483648",
-                       "99999999999999999999999999"):  # fmt: skip
+    for article_id in (
+        "9223372036854775808",
+        "99999999999",
+        "2147483648",
+        "99999999999999999999999999",
+    ):
         refused(served.client, f"/articles/{article_id}", "Nothing here.", 404)
-        review = served.client.post(f"/articles/{article_id}/review",
-                                    data={"csrf_token": token, "action": "star"})  # fmt: skip
+        review = served.client.post(
+            f"/articles/{article_id}/review", data={"csrf_token": token, "action": "star"}
+        )
         assert review.status_code == 404, article_id
     assert served.client.get(f"/articles/{served.ids[0]}").status_code == 200
 
@@ -125,9 +153,18 @@ def test_unknown_names_and_choices_are_400(served: Served) -> None:
     refused(client, "/feeds/a%00b.atom", "topic: control characters are not allowed")
     refused(client, "/feeds/nope.atom", "Nothing here.", 404)
     # What exists is accepted: configured sources without articles, stored topics, choices.
-    for fine in ("source=quiet", "source=wire", "topic=nato", "topic=*", "sort=fetched",
-                 "review=starred", "copies=1", "language=fr", "days=90",
-                 "q=" + "a" * 500):  # fmt: skip
+    for fine in (
+        "source=quiet",
+        "source=wire",
+        "topic=nato",
+        "topic=*",
+        "sort=fetched",
+        "review=starred",
+        "copies=1",
+        "language=fr",
+        "days=90",
+        "q=" + "a" * 500,
+    ):
         path = "/dashboard?" if fine.startswith("days") else "/hits?"
         assert client.get(path + fine).status_code == 200, fine
 
@@ -142,11 +179,14 @@ def test_review_form_values_are_checked(served: Served) -> None:
     ):
         response = client.post(f"/articles/{article}/review", data={"csrf_token": token, **form})
         assert response.status_code == 400 and message in response.get_data(as_text=True), form
-    bad_filter = client.post(f"/articles/{article}/review?until=9999-12-31",
-                             data={"csrf_token": token, "action": "star"})  # fmt: skip
+    bad_filter = client.post(
+        f"/articles/{article}/review?until=9999-12-31", data={"csrf_token": token, "action": "star"}
+    )
     assert bad_filter.status_code == 400
-    note = client.post(f"/articles/{article}/review",
-                       data={"csrf_token": token, "action": "note", "note": "line\n\tindented"})
+    note = client.post(
+        f"/articles/{article}/review",
+        data={"csrf_token": token, "action": "note", "note": "line\n\tindented"},
+    )
     assert note.status_code == 302
 
 
@@ -159,15 +199,29 @@ def test_back_accepts_only_same_site_paths(served: Served) -> None:
     token = csrf(client)
 
     def back_to(back: str) -> str:
-        response = client.post(f"/articles/{article}/review",
-                               data={"csrf_token": token, "action": "star", "back": back})
+        response = client.post(
+            f"/articles/{article}/review",
+            data={"csrf_token": token, "action": "star", "back": back},
+        )
         assert response.status_code == 302, (back, response.status_code)
         return response.headers["Location"]
 
-    for hostile in ("\n", "/\n", "/\t/evil.example/", "/%09/evil.example/", "//evil.example/",
-                    "/\\evil.example/", "/%5Cevil.example/", "/%2F/evil.example/",
-                    "https://evil.example/", "javascript:alert(1)", "/x\r\nSet-Cookie: a=b",
-                    "/%0d%0aSet-Cookie:%20a=b", " /hits", "/\u200b/evil.example"):  # fmt: skip
+    for hostile in (
+        "\n",
+        "/\n",
+        "/\t/evil.example/",
+        "/%09/evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "/%5Cevil.example/",
+        "/%2F/evil.example/",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/x\r\nSet-Cookie: a=b",
+        "/%0d%0aSet-Cookie:%20a=b",
+        " /hits",
+        "/\u200b/evil.example",
+    ):
         assert back_to(hostile) == f"/articles/{article}", hostile
     for fine in ("/hits?q=Llama", "/hits?q=usage%20militaire&topic=nato", "/dashboard"):
         assert back_to(fine) == fine
@@ -179,8 +233,14 @@ def test_host_check_accepts_ipv6_loopback_with_a_port(served: Served) -> None:
         client = create_app(served.engine, host=bound).test_client()
         for host in ("[::1]:8000", "[::1]", "127.0.0.1:8000", "localhost:8000", "LOCALHOST"):
             assert client.get("/hits", headers={"Host": host}).status_code == 200, (bound, host)
-        for host in ("evil.example", "evil.example:8000", "[::2]:8000", "[::1]:99999", "[::1",
-                     "127.0.0.1.evil.example"):  # fmt: skip
+        for host in (
+            "evil.example",
+            "evil.example:8000",
+            "[::2]:8000",
+            "[::1]:99999",
+            "[::1",
+            "127.0.0.1.evil.example",
+        ):
             response = client.get("/hits", headers={"Host": host})
             assert response.status_code == 400, (bound, host)
             assert "answers only to its own address" in response.get_data(as_text=True)
@@ -201,9 +261,13 @@ def test_poll_now_button(served: Served) -> None:
     assert "Poll requested for quiet: a running `newsmon run` polls it within seconds" in after
     assert after.count(">Poll now</button>") == 1 and ">requested</span>" in after
     with served.engine.connect() as connection:
-        requested = connection.execute(
-            select(sources.c.name).where(sources.c.poll_requested_at.is_not(None))
-        ).scalars().all()  # fmt: skip
+        requested = (
+            connection.execute(
+                select(sources.c.name).where(sources.c.poll_requested_at.is_not(None))
+            )
+            .scalars()
+            .all()
+        )
     assert requested == ["quiet"]
     assert client.post("/sources/quiet/poll").status_code == 400  # no CSRF token
     assert client.post("/sources/nobody/poll", data={"csrf_token": token}).status_code == 404

@@ -36,8 +36,9 @@ class Crawled:
     site: Site
 
 
-def crawl_fixture_outlets(directory: Path, database: str, site: Site,
-                          topics: Sequence[TopicRule] | None = None) -> Crawled:  # fmt: skip
+def crawl_fixture_outlets(
+    directory: Path, database: str, site: Site, topics: Sequence[TopicRule] | None = None
+) -> Crawled:
     """One real `newsmon crawl` of an outlet serving the English Pentagon article, the French
     Meta article (with "Llama"), the German Bundeswehr article and an off-beat page; tagged
     by the topics of tests/outlets.py unless others are given."""
@@ -50,30 +51,52 @@ def crawl_fixture_outlets(directory: Path, database: str, site: Site,
     # The German page is ISO-8859-1 and says so in its <meta>, not in its Content-Type.
     links = [(path, site.add(path, body, content_type="text/html")) for path, body in pages.items()]
     site.add("/feed.xml", rss2(links), content_type="application/rss+xml")
-    sources = [{"name": "wire", "url": site.url("/feed.xml")},
-               {"name": "dead", "url": site.url("/nothing.xml")}]  # fmt: skip
-    rules = TOPICS if topics is None else [
-        {key: value for key, value in asdict(rule).items() if value not in ((), None, "")}
-        for rule in topics
-    ]  # fmt: skip
-    config = write_config(directory / "config", {"database": database, **TEST_SETTINGS},
-                          sources, rules)  # fmt: skip
+    sources = [
+        {"name": "wire", "url": site.url("/feed.xml")},
+        {"name": "dead", "url": site.url("/nothing.xml")},
+    ]
+    rules = (
+        TOPICS
+        if topics is None
+        else [
+            {key: value for key, value in asdict(rule).items() if value not in ((), None, "")}
+            for rule in topics
+        ]
+    )
+    config = write_config(
+        directory / "config", {"database": database, **TEST_SETTINGS}, sources, rules
+    )
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr
     return Crawled(config, database, site)
 
 
-def synthetic(n: int, title: str, text: str, matches: dict[str, list[str]], source: str = "wire",
-              language: str = "en", when: datetime | None = None, url: str | None = None,
-              seen: list[str] | None = None) -> Article:  # fmt: skip
+def synthetic(
+    n: int,
+    title: str,
+    text: str,
+    matches: dict[str, list[str]],
+    source: str = "wire",
+    language: str = "en",
+    when: datetime | None = None,
+    url: str | None = None,
+    seen: list[str] | None = None,
+) -> Article:
     """An article as the pipelines leave it for the store stage."""
     when = when or datetime.now(UTC)
     return Article(
-        source=source, url=url or f"https://news.example.org/{source}/{n}", title=title,
-        text=text, language=language, published=when, fetched_at=when, matches=matches,
+        source=source,
+        url=url or f"https://news.example.org/{source}/{n}",
+        title=title,
+        text=text,
+        language=language,
+        published=when,
+        fetched_at=when,
+        matches=matches,
         fingerprint=hashlib.sha256(f"{n}:{title}:{text}".encode()).hexdigest(),
-        seen_urls=seen or [], extractor="synthetic",
-    )  # fmt: skip
+        seen_urls=seen or [],
+        extractor="synthetic",
+    )
 
 
 def store_items(engine: Engine, *items: Article) -> list[int]:
@@ -88,12 +111,16 @@ def store_items(engine: Engine, *items: Article) -> list[int]:
 def insert_hostile(engine: Engine) -> int:
     """An on-topic article whose title, text and URLs attack the page that shows them."""
     item = synthetic(
-        0, XSS_TITLE,
+        0,
+        XSS_TITLE,
         "The AI system gives military planners <b>bold</b> <script>alert(5)</script> advice.\n"
         '"><svg onload=alert(6)> javascript:alert(7)',
-        {"ai-military": ["AI", "military"]}, source="hostile-outlet", url=XSS_URL, seen=[XSS_SEEN],
+        {"ai-military": ["AI", "military"]},
+        source="hostile-outlet",
+        url=XSS_URL,
+        seen=[XSS_SEEN],
         when=datetime.now(UTC) - timedelta(hours=1),
-    )  # fmt: skip
+    )
     return store_items(engine, item)[0]
 
 

@@ -14,7 +14,7 @@ from typing import TextIO
 CLEAR_LINE = "\r\033[K"
 
 
-class LiveStatusHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class LiveStatusHandler(logging.StreamHandler):
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self.status: Callable[[], str] = lambda: ""

@@ -54,10 +54,16 @@ def cli() -> None:
 
 @cli.command()
 @config_option
-@click.option("--source", "sources", multiple=True, metavar="NAME",
-              help="Crawl only this source (repeatable; also disabled ones).")  # fmt: skip
-@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS,
-              help="Log verbosity.")  # fmt: skip
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    help="Crawl only this source (repeatable; also disabled ones).",
+)
+@click.option(
+    "--log-level", default="INFO", show_default=True, type=LOG_LEVELS, help="Log verbosity."
+)
 def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> None:
     """One pass over the enabled sources, then a summary.
 
@@ -70,8 +76,11 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
     config = load_config(config_dir)
     summary = run_pass(config, list(sources), log_level.upper())
     unwell = len(summary.failed) + len(summary.degraded) + len(summary.interrupted)
-    counts = [f"{len(summary.sources) - unwell} ok", f"{len(summary.degraded)} degraded",
-              f"{len(summary.failed)} failed"]  # fmt: skip
+    counts = [
+        f"{len(summary.sources) - unwell} ok",
+        f"{len(summary.degraded)} degraded",
+        f"{len(summary.failed)} failed",
+    ]
     if summary.interrupted:
         counts.append(f"{len(summary.interrupted)} interrupted")
     click.echo(f"Sources: {', '.join(counts)}")
@@ -84,13 +93,18 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
     )
     click.echo("Hits: " + (", ".join(f"{t} {n}" for t, n in summary.hits.items()) or "no topics"))
     if summary.storage_errors:
-        click.echo(f"Error: storage: {summary.storage_errors} article(s) could not be stored "
-                   f"in {safe_url(config.settings.database)}", err=True)  # fmt: skip
+        click.echo(
+            f"Error: storage: {summary.storage_errors} article(s) could not be stored "
+            f"in {safe_url(config.settings.database)}",
+            err=True,
+        )
     if summary.signal is not None:
         name = signal.Signals(summary.signal).name
-        click.echo(f"Interrupted by {name}: what was stored stays; "
-                   f"{summary.failed_articles} article link(s) are owed to the next pass",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"Interrupted by {name}: what was stored stays; "
+            f"{summary.failed_articles} article link(s) are owed to the next pass",
+            err=True,
+        )
         sys.exit(128 + summary.signal)  # 130 for SIGINT, as shells expect
     if summary.storage_errors:
         sys.exit(EXIT_STORAGE)
@@ -121,10 +135,14 @@ def setup_logging(
 
 @cli.command()
 @config_option
-@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS,
-              help="Log verbosity.")  # fmt: skip
-@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the log to this file.")  # fmt: skip
+@click.option(
+    "--log-level", default="INFO", show_default=True, type=LOG_LEVELS, help="Log verbosity."
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the log to this file.",
+)
 def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
     """Poll every enabled source on its schedule until SIGTERM or Ctrl-C.
 
@@ -143,14 +161,20 @@ def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
 
 @cli.command()
 @config_option
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True,
-              help="Output format.")  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True, help="Output format."
+)
 @click.option("--topic", metavar="T", help="Only articles tagged with this topic.")
 @click.option("--since", metavar="DATE", help="Fetched since an ISO date or a duration (7d).")
-@click.option("--output", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output.")  # fmt: skip
-def export(config_dir: Path | None, fmt: str, topic: str | None, since: str | None,
-           output: Path | None) -> None:  # fmt: skip
+@click.option(
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
+def export(
+    config_dir: Path | None, fmt: str, topic: str | None, since: str | None, output: Path | None
+) -> None:
     """One record per stored article, oldest first."""
     config = load_config(config_dir)
     _check_topic(config, topic)
@@ -181,18 +205,37 @@ def export(config_dir: Path | None, fmt: str, topic: str | None, since: str | No
 @cli.command()
 @config_option
 @click.option("--topic", metavar="T", help="Only this topic.")
-@click.option("--since", default="7d", show_default=True, metavar="DATE",
-              help="Fetched since a duration (7d, 24h) or an ISO date.")  # fmt: skip
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1),
-              help="At most this many rows.")  # fmt: skip
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    metavar="DATE",
+    help="Fetched since a duration (7d, 24h) or an ISO date.",
+)
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="At most this many rows.",
+)
 def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> None:
     """Tagged articles, newest first, as a terminal table; near copies are listed under
     their original."""
     config = load_config(config_dir)
     _check_topic(config, topic)
     engine = open_store(config.settings.database)
-    rows = list(iter_records(engine, topic, parse_since(since), newest_first=True, limit=limit,
-                             tagged=True, originals=True))  # fmt: skip
+    rows = list(
+        iter_records(
+            engine,
+            topic,
+            parse_since(since),
+            newest_first=True,
+            limit=limit,
+            tagged=True,
+            originals=True,
+        )
+    )
     copies = copies_of(engine, [record["id"] for record in rows])
     if not rows:
         click.echo("No hits.")
@@ -239,8 +282,10 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
         f"{report.articles} articles re-tagged{' (dry run: nothing written)' if dry_run else ''}"
     )
     for name, change in report.topics.items():
-        click.echo(f"{name}: {verb}: +{change.gained} gained, -{change.lost} lost, "
-                   f"{change.changed_terms} with other terms")  # fmt: skip
+        click.echo(
+            f"{name}: {verb}: +{change.gained} gained, -{change.lost} lost, "
+            f"{change.changed_terms} with other terms"
+        )
         for sign, examples in (("+", change.gained_examples), ("-", change.lost_examples)):
             for article_id, title in examples:
                 click.echo(f"    {sign} {article_id:>6}  {title[:90]}")
@@ -249,24 +294,37 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
 @cli.command()
 @config_option
 @click.option("--topic", metavar="T", help="Only stories with an article tagged T.")
-@click.option("--since", default="7d", show_default=True, metavar="DATE",
-              help="With an article fetched since a duration (7d) or an ISO date.")  # fmt: skip
-@click.option("--min-articles", default=2, show_default=True, type=click.IntRange(min=1),
-              help="Hide smaller stories.")  # fmt: skip
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    metavar="DATE",
+    help="With an article fetched since a duration (7d) or an ISO date.",
+)
+@click.option(
+    "--min-articles",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Hide smaller stories.",
+)
 def stories(config_dir: Path | None, topic: str | None, since: str, min_articles: int) -> None:
     """Stories: articles from one or more outlets about the same event, largest first."""
     from crawler.review.export import list_stories
 
     config = load_config(config_dir)
     _check_topic(config, topic)
-    found = list_stories(open_store(config.settings.database), topic, parse_since(since),
-                         min_articles)  # fmt: skip
+    found = list_stories(
+        open_store(config.settings.database), topic, parse_since(since), min_articles
+    )
     if not found:
         click.echo("No stories.")
     for story in found:
-        click.echo(f"{story.id:>6}  {story.first_seen:%Y-%m-%d %H:%M}  {story.articles} articles, "
-                   f"{len(story.outlets)} outlets ({', '.join(story.outlets[:5])}); "
-                   f"{', '.join(story.languages) or '?'}")  # fmt: skip
+        click.echo(
+            f"{story.id:>6}  {story.first_seen:%Y-%m-%d %H:%M}  {story.articles} articles, "
+            f"{len(story.outlets)} outlets ({', '.join(story.outlets[:5])}); "
+            f"{', '.join(story.languages) or '?'}"
+        )
         click.echo(f"        {' '.join(story.title.split())[:100]}")
 
 
@@ -285,8 +343,9 @@ def versions(config_dir: Path | None, article_id: int) -> None:
     if not found:
         click.echo(f"Article {article_id} has no earlier versions.")
     for version in found:
-        click.echo(f"{version['fetched_at']} until {version['replaced_at']}: then "
-                   f"{version['change']}")  # fmt: skip
+        click.echo(
+            f"{version['fetched_at']} until {version['replaced_at']}: then {version['change']}"
+        )
         click.echo(f"    {' '.join((version['title'] or '').split())[:100]}")
 
 
@@ -297,8 +356,9 @@ def config_group() -> None:
 
 @config_group.command("check")
 @config_option
-@click.option("--connect", is_flag=True,
-              help="Also open the database (creating nothing) and report on it.")  # fmt: skip
+@click.option(
+    "--connect", is_flag=True, help="Also open the database (creating nothing) and report on it."
+)
 def config_check(config_dir: Path | None, connect: bool) -> None:
     """Validate settings.yaml, sources.yaml, topics.yaml and the database URL; exit 2 on the
     first problem."""
@@ -320,8 +380,10 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
 
 def _database_origin(config: Config) -> str:
     """Where the database URL comes from, for messages."""
-    return f"${DATABASE_ENV}" if os.environ.get(DATABASE_ENV) else str(
-        config.directory / "settings.yaml"
+    return (
+        f"${DATABASE_ENV}"
+        if os.environ.get(DATABASE_ENV)
+        else str(config.directory / "settings.yaml")
     )
 
 

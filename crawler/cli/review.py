@@ -24,21 +24,38 @@ class UsageProblem(click.ClickException):
     exit_code = 2
 
 
-def _config_option(command):  # type: ignore[no-untyped-def]
-    return click.option("--config", "config_dir", metavar="DIR", type=click.Path(path_type=Path),
-                        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
-                        )(command)  # fmt: skip
+def _config_option(command):
+    return click.option(
+        "--config",
+        "config_dir",
+        metavar="DIR",
+        type=click.Path(path_type=Path),
+        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
+    )(command)
 
 
 @click.command()
 @_config_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; off loopback a token guards it.")  # fmt: skip
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
-              help="Port to listen on.")  # fmt: skip
-@click.option("--token", envvar="NEWSMON_TOKEN", metavar="T",
-              help="Secret of 16 characters or more that every request must carry (default: "
-                   "$NEWSMON_TOKEN; off loopback, one is made up and printed).")  # fmt: skip
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; off loopback a token guards it.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--token",
+    envvar="NEWSMON_TOKEN",
+    metavar="T",
+    help="Secret of 16 characters or more that every request must carry (default: "
+    "$NEWSMON_TOKEN; off loopback, one is made up and printed).",
+)
 def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> None:
     """Review hits in a web browser: hits, articles, topic quality, dashboard, Atom feeds.
 
@@ -62,8 +79,11 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"newsmon: serving http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
     if drawn and token:
-        click.echo(f"newsmon: open {open_url(host, port, token)} (a new token at each start; "
-                   "--token or $NEWSMON_TOKEN keeps one)", err=True)  # fmt: skip
+        click.echo(
+            f"newsmon: open {open_url(host, port, token)} (a new token at each start; "
+            "--token or $NEWSMON_TOKEN keeps one)",
+            err=True,
+        )
     elif token:
         click.echo("newsmon: open it once with ?token=YOUR_TOKEN; the browser keeps it", err=True)
     try:
@@ -116,5 +136,6 @@ def review(config_dir: Path | None, article_id: int, action: str, note: str | No
     except UnknownArticle as exc:
         raise click.BadParameter(str(exc), param_hint="ID") from None
     state = decision.mark or "not reviewed"
-    click.echo(f"Article {article_id}: {state}" + (f"; note: {decision.note}" if decision.note
-                                                      else ""))  # fmt: skip
+    click.echo(
+        f"Article {article_id}: {state}" + (f"; note: {decision.note}" if decision.note else "")
+    )

@@ -2,7 +2,8 @@
 and poll.
 
 Part of the command line (see crawler/cli/main.py). Edits of sources.yaml go through
-`crawler.config.files` (comments and layout kept); discovery and previews through `crawler.sources.onboarding`.
+`crawler.config.files` (comments and layout kept); discovery and previews through
+`crawler.sources.onboarding`.
 """
 
 from __future__ import annotations
@@ -119,26 +120,35 @@ def sources_status(config_dir: Path | None) -> None:
         flags = source_flags(row, source.enabled, now, silent_after)
         head = f"{source.name}{' [' + ', '.join(flags) + ']' if flags else ''}"
         click.echo(click.style(head, fg="red" if flags else None, bold=bool(flags)))
-        click.echo(f"    last run {_when(row.get('last_fetch_at'), now)}"
-                   f" ({row.get('last_status') or 'never'}), "
-                   f"last success {_when(row.get('last_success_at'), now)}")  # fmt: skip
+        click.echo(
+            f"    last run {_when(row.get('last_fetch_at'), now)}"
+            f" ({row.get('last_status') or 'never'}), "
+            f"last success {_when(row.get('last_success_at'), now)}"
+        )
         if row.get("last_status") == "interrupted":
             click.echo(f"    last pass {row['last_error']}")
         elif row.get("last_error"):
-            click.echo(f"    last error: {row['last_error']} "
-                       f"({row.get('consecutive_failures', 0)} in a row)")  # fmt: skip
+            click.echo(
+                f"    last error: {row['last_error']} "
+                f"({row.get('consecutive_failures', 0)} in a row)"
+            )
         if row.get("last_failed") and row.get("last_status") != "interrupted":
             click.echo(f"    last pass: {row['last_failure']}")
         debt = debts.get(source.name)
         if debt and debt.owed:
-            click.echo(f"    owed links: {debt.owed}, fetched again at the next passes "
-                       f"(last error: {debt.last_error or 'none yet'})")  # fmt: skip
+            click.echo(
+                f"    owed links: {debt.owed}, fetched again at the next passes "
+                f"(last error: {debt.last_error or 'none yet'})"
+            )
         if debt and debt.gave_up:
-            click.echo(f"    gave up: {debt.gave_up} link(s) after {config.settings.link_attempts}"
-                       f" attempts (last error: {debt.last_error})")  # fmt: skip
+            click.echo(
+                f"    gave up: {debt.gave_up} link(s) after {config.settings.link_attempts}"
+                f" attempts (last error: {debt.last_error})"
+            )
         if row.get("schedule_error"):
-            click.echo(f"    schedule error: {row['schedule_error']} (the default interval "
-                       "applies)")  # fmt: skip
+            click.echo(
+                f"    schedule error: {row['schedule_error']} (the default interval applies)"
+            )
         if row.get("poll_requested_at"):
             click.echo(f"    poll requested {_when(row['poll_requested_at'], now)}")
         interval = row.get("interval")
@@ -161,11 +171,15 @@ def _when(moment: datetime | None, now: datetime) -> str:
 @config_option
 @click.argument("url")
 @click.option("--name", help="Source name (default: from the site's host).")
-@click.option("--kind", type=click.Choice(SOURCE_KINDS),
-              help="Only look for this kind; `listing` monitors the page itself.")  # fmt: skip
+@click.option(
+    "--kind",
+    type=click.Choice(SOURCE_KINDS),
+    help="Only look for this kind; `listing` monitors the page itself.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Add without asking.")
-def sources_add(config_dir: Path | None, url: str, name: str | None, kind: str | None,
-                yes: bool) -> None:  # fmt: skip
+def sources_add(
+    config_dir: Path | None, url: str, name: str | None, kind: str | None, yes: bool
+) -> None:
     """Find the feed or sitemap of URL (a homepage or a feed), preview it, and add it to
     sources.yaml (comments and layout are kept)."""
     config = load_config(config_dir)
@@ -182,8 +196,9 @@ def sources_add(config_dir: Path | None, url: str, name: str | None, kind: str |
     entry: dict[str, Any] = {"name": name, "kind": found.kind, "url": found.url}
     if found.language:
         entry["language"] = found.language
-    if not yes and not click.confirm(f"Add {found.kind} source {name!r} ({found.url})?",
-                                     default=True):  # fmt: skip
+    if not yes and not click.confirm(
+        f"Add {found.kind} source {name!r} ({found.url})?", default=True
+    ):
         click.echo("Nothing added.")
         return
     outlet = discovery.page_title or found.title or urlsplit(found.url).hostname
@@ -295,22 +310,39 @@ def sources_import(config_dir: Path | None, file: Path) -> None:
 
     if added:
         edit_sources(config.directory, change)
-    click.echo(f"Imported {len(added)} feeds from {file}; skipped {len(feeds) - len(added)} "
-               "already there.")  # fmt: skip
+    click.echo(
+        f"Imported {len(added)} feeds from {file}; skipped {len(feeds) - len(added)} already there."
+    )
 
 
 @sources.command("export")
 @config_option
-@click.option("--format", "fmt", type=click.Choice(["opml"]), default="opml", show_default=True,
-              help="Output format.")  # fmt: skip
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["opml"]),
+    default="opml",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
 def sources_export(config_dir: Path | None, fmt: str, output: Path | None) -> None:
     """The feed sources as OPML, for a feed reader."""
     config = load_config(config_dir)
-    feeds = [OpmlFeed(title=source.name, xml_url=source.url, html_url=None,
-                      category="/".join(source.tags) or None)
-             for source in config.sources if source.kind == "feed"]  # fmt: skip
+    feeds = [
+        OpmlFeed(
+            title=source.name,
+            xml_url=source.url,
+            html_url=None,
+            category="/".join(source.tags) or None,
+        )
+        for source in config.sources
+        if source.kind == "feed"
+    ]
     body = write_opml(feeds, title="newsmon sources")
     if output is None:
         sys.stdout.buffer.write(body)
@@ -343,8 +375,10 @@ def sources_reset(config_dir: Path | None, names: tuple[str, ...], every: bool) 
     config = load_config(config_dir)
     chosen = _chosen(config, names, every, enabled_only=False)
     owed = source_requests.reset(engine_for(config.settings.database), chosen)
-    click.echo(f"Reset {len(chosen)} source(s): failures and back-off cleared, {owed} owed "
-               "link(s) due again. `newsmon run` polls them now (or when it starts).")
+    click.echo(
+        f"Reset {len(chosen)} source(s): failures and back-off cleared, {owed} owed "
+        "link(s) due again. `newsmon run` polls them now (or when it starts)."
+    )
 
 
 @sources.command("poll")
@@ -359,8 +393,10 @@ def sources_poll(config_dir: Path | None, names: tuple[str, ...], every: bool) -
     known = {source.name: source for source in config.sources}
     disabled = [name for name in chosen if not known[name].enabled]
     if disabled:
-        raise click.UsageError(f"{disabled[0]} is disabled: `newsmon run` does not poll it; "
-                               f"`newsmon crawl --source {disabled[0]}` does")  # fmt: skip
+        raise click.UsageError(
+            f"{disabled[0]} is disabled: `newsmon run` does not poll it; "
+            f"`newsmon crawl --source {disabled[0]}` does"
+        )
     engine = engine_for(config.settings.database)
     source_requests.request_poll(engine, {name: known[name].url for name in chosen})
     deadline = time.monotonic() + POLL_WAIT
@@ -373,9 +409,11 @@ def sources_poll(config_dir: Path | None, names: tuple[str, ...], every: bool) -
         click.echo(f"newsmon run is polling {_names(taken)} now.")
     if waiting:
         left = [name for name in chosen if name in waiting]
-        click.echo(f"Poll requested for {_names(left)}: no running `newsmon run` took it yet "
-                   "(not running, or a pass is under way); it polls them as soon as it can. "
-                   f"To poll now without it: newsmon crawl --source {left[0]}")  # fmt: skip
+        click.echo(
+            f"Poll requested for {_names(left)}: no running `newsmon run` took it yet "
+            "(not running, or a pass is under way); it polls them as soon as it can. "
+            f"To poll now without it: newsmon crawl --source {left[0]}"
+        )
 
 
 def _names(names: list[str]) -> str:

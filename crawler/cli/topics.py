@@ -18,9 +18,11 @@ from crawler.match.terms import Matcher, TopicRule
 from crawler.sources.fetch import FetchError, fetch
 
 topics_file_option = click.option(
-    "--topics", "topics_file", type=click.Path(dir_okay=False, path_type=Path),
+    "--topics",
+    "topics_file",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Use the topics of this topics.yaml instead of the configured ones (to try a change).",
-)  # fmt: skip
+)
 
 
 @click.group()
@@ -35,13 +37,23 @@ def _rules(config: Config, topics_file: Path | None) -> tuple[TopicRule, ...]:
 @topics.command("test")
 @config_option
 @click.argument("text", required=False)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Read the text from a file (an .html file is extracted first).")  # fmt: skip
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the text from a file (an .html file is extracted first).",
+)
 @click.option("--url", help="Fetch this page and extract its article text.")
 @click.option("--title", help="A title to match with the text, as a crawl does.")
 @topics_file_option
-def topics_test(config_dir: Path | None, text: str | None, file: Path | None, url: str | None,
-                title: str | None, topics_file: Path | None) -> None:  # fmt: skip
+def topics_test(
+    config_dir: Path | None,
+    text: str | None,
+    file: Path | None,
+    url: str | None,
+    title: str | None,
+    topics_file: Path | None,
+) -> None:
     """Which topics and which terms match TEXT (`-`: standard input), a file or a page, and
     why each other topic does not."""
     if sum(x is not None for x in (text, file, url)) != 1:
@@ -76,16 +88,26 @@ def topics_test(config_dir: Path | None, text: str | None, file: Path | None, ur
 
 @topics.command("eval")
 @config_option
-@click.argument("file", required=False,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
-@click.option("--reviews", is_flag=True,
-              help="Measure on the store's review verdicts (relevant/irrelevant) instead of a "
-                   "file.")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")  # fmt: skip
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--reviews",
+    is_flag=True,
+    help="Measure on the store's review verdicts (relevant/irrelevant) instead of a file.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @topics_file_option
-def topics_eval(config_dir: Path | None, file: Path | None, reviews: bool, fmt: str,
-                topics_file: Path | None) -> None:  # fmt: skip
+def topics_eval(
+    config_dir: Path | None, file: Path | None, reviews: bool, fmt: str, topics_file: Path | None
+) -> None:
     """Precision, recall and F1 of the topics on FILE, labelled articles (JSONL, gzipped or
     not: title, text, lang, label, optional topics), or on the review verdicts: overall, per
     language, per topic and per term, with every false positive and false negative, and why
@@ -102,7 +124,7 @@ def topics_eval(config_dir: Path | None, file: Path | None, reviews: bool, fmt: 
         records = review_records(open_store(config.settings.database))
         source = "review verdicts"
     else:
-        records = read_records(file)  # type: ignore[arg-type]
+        records = read_records(file)
         source = str(file)
     result = evaluate(records, Matcher(rules), [rule.name for rule in rules], source)
     if fmt == "json":

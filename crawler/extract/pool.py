@@ -43,9 +43,14 @@ if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datas
     Result = tuple[Extracted, TextKeys] | None
 
 __all__ = [
-    "QUIET_LOGGERS", "ExtractionPool", "WorkerLost", "acquire", "extract", "release",
+    "QUIET_LOGGERS",
+    "ExtractionPool",
+    "WorkerLost",
+    "acquire",
+    "extract",
+    "release",
     "start_fork_server",
-]  # fmt: skip
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +60,14 @@ QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
 # modules, the language data, dateparser (htmldate imports it for its first odd date),
 # datasketch. And `__main__`: without it each worker would import the `newsmon` script's
 # module (the whole CLI) again.
-_PRELOAD = ["__main__", "crawler.extract.page", "crawler.match.fingerprints", "crawler.extract.language_data",
-            "dateparser", "datasketch"]  # fmt: skip
+_PRELOAD = [
+    "__main__",
+    "crawler.extract.page",
+    "crawler.match.fingerprints",
+    "crawler.extract.language_data",
+    "dateparser",
+    "datasketch",
+]
 
 
 def extract(html: str, page_url: str, feed_published: datetime | None) -> Result:
@@ -88,8 +99,12 @@ class ExtractionPool:
 
     def _start(self) -> tuple[ProcessPoolExecutor, Future[None]]:
         start_fork_server()
-        executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(
-            "forkserver"), initializer=_start_worker, initargs=(self.log_level,))  # fmt: skip
+        executor = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_start_worker,
+            initargs=(self.log_level,),
+        )
         started: Future[None] = Future()
 
         def start_all() -> None:
@@ -106,8 +121,7 @@ class ExtractionPool:
         threading.Thread(target=start_all, name="extraction-workers", daemon=True).start()
         return executor, started
 
-    async def extract(self, html: str, page_url: str,
-                      feed_published: datetime | None) -> Result:  # fmt: skip
+    async def extract(self, html: str, page_url: str, feed_published: datetime | None) -> Result:
         executor = self._executor
         try:
             await asyncio.wrap_future(self._started)
@@ -143,7 +157,7 @@ def _kill_survivors(executor: ProcessPoolExecutor) -> None:
     for process in list((executor._processes or {}).values()):
         if process.is_alive():
             with contextlib.suppress(ProcessLookupError, TypeError):
-                os.kill(process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+                os.kill(process.pid, signal.SIGKILL)
 
 
 _pool: ExtractionPool | None = None

@@ -210,9 +210,14 @@ class NearDuplicateIndex:
         self.lead_words = lead_words
         self._header = _HEADER.pack(_VERSION, shingle, num_perm, lead_words, 0, 0)[:6]
         self._layout = np.dtype(
-            [("header", "u1", 6), ("count", "<u4"), ("lead_count", "<u4"),
-             ("full", "<u4", num_perm), ("lead", "<u4", num_perm)]
-        )  # fmt: skip
+            [
+                ("header", "u1", 6),
+                ("count", "<u4"),
+                ("lead_count", "<u4"),
+                ("full", "<u4", num_perm),
+                ("lead", "<u4", num_perm),
+            ]
+        )
         # Full-text bands, then lead bands (whose values follow the text's): which values each
         # band hashes, with which multipliers (0 pads a band shorter than the longest).
         (full_bands, full_rows), (lead_bands, lead_rows) = (

@@ -49,9 +49,10 @@ def story_terms(title: str | None, text: str) -> tuple[frozenset[str], frozenset
     """(terms of the article, terms of its title): capitalised words not opening a sentence,
     acronyms and figures of the title and lead, and the title's longer words."""
     title_terms = {
-        _fold(word) for word in TOKEN.findall(title or "")
+        _fold(word)
+        for word in TOKEN.findall(title or "")
         if len(word) >= 4 or word.isupper() or word[:1].isdigit()
-    } - STOP  # fmt: skip
+    } - STOP
     terms = set(title_terms)
     lead = TOKEN.findall(text)[:LEAD_WORDS]
     for position, word in enumerate(lead):
@@ -103,16 +104,17 @@ class StoryIndex:
             return 0.0
         return math.log((total + 1) / (count + 1)) + 1.0
 
-    def find(self, terms: frozenset[str], title_terms: frozenset[str],
-             now: datetime) -> int | None:  # fmt: skip
+    def find(self, terms: frozenset[str], title_terms: frozenset[str], now: datetime) -> int | None:
         """The story of the recent article closest to these terms, or None."""
         self._expire(now)
         # A candidate shares MIN_SHARED terms that weigh something (a term in too many of the
         # window's articles weighs nothing), so it is in the postings of one of those terms
         # but the MIN_SHARED - 1 most common: these, as long as the window for a recurring
         # word, are only looked up, never read (reading them made each find linear).
-        weighted = sorted((term for term in terms if self._weight(term) > 0),
-                          key=lambda term: len(self.by_term.get(term, ())))  # fmt: skip
+        weighted = sorted(
+            (term for term in terms if self._weight(term) > 0),
+            key=lambda term: len(self.by_term.get(term, ())),
+        )
         split = max(len(weighted) - (MIN_SHARED - 1), 0)
         rare, common = weighted[:split], weighted[split:]
         candidates: Counter[int] = Counter()
@@ -132,15 +134,18 @@ class StoryIndex:
             other = sum(self._weight(term) for term in entry.terms)
             overlap = weight / max(min(own, other), 1e-9)
             title_weight = sum(self._weight(t) for t in title_terms & entry.title_terms)
-            title_total = min(sum(self._weight(t) for t in title_terms),
-                              sum(self._weight(t) for t in entry.title_terms))  # fmt: skip
+            title_total = min(
+                sum(self._weight(t) for t in title_terms),
+                sum(self._weight(t) for t in entry.title_terms),
+            )
             title_overlap = title_weight / title_total if title_total else 0.0
             if overlap >= MIN_OVERLAP and title_overlap >= MIN_TITLE and overlap > best_score:
                 best, best_score = entry.story, overlap
         return best
 
-    def add(self, key: int, story: int, terms: frozenset[str], title_terms: frozenset[str],
-            at: datetime) -> None:  # fmt: skip
+    def add(
+        self, key: int, story: int, terms: frozenset[str], title_terms: frozenset[str], at: datetime
+    ) -> None:
         entry = _Entry(key, story, at, terms, title_terms)
         self.entries.append(entry)
         for term in terms:

@@ -172,8 +172,10 @@ def _parse(term: str) -> tuple[_Word, ...]:
     for char in term:
         if unicodedata.category(char) in ("Cf", "Cc", "Cs") and not char.isspace():
             name = unicodedata.name(char, "a control character")
-            raise TermError(f"term {term!r} contains an invisible character, U+{ord(char):04X} "
-                            f"({name}), so it never matches as it reads: remove it")  # fmt: skip
+            raise TermError(
+                f"term {term!r} contains an invisible character, U+{ord(char):04X} "
+                f"({name}), so it never matches as it reads: remove it"
+            )
     stripped = strip_every_mark(body)
     if _BAD_STAR.search(stripped):
         raise TermError(f"term {term!r}: '*' may only end a word, as in 'militar*'")
@@ -209,8 +211,9 @@ def _anywhere(words: tuple[_Word, ...]) -> re.Pattern[str] | None:
     return re.compile(r"\W*".join(parts))
 
 
-def _anywhere_end(segment: _Segment, pattern: re.Pattern[str], words: tuple[_Word, ...],
-                  start: int) -> int:  # fmt: skip
+def _anywhere_end(
+    segment: _Segment, pattern: re.Pattern[str], words: tuple[_Word, ...], start: int
+) -> int:
     """Where the term of `pattern` (see `_anywhere`) ends if it matches at folded[start], with
     its capitals; 0 if it does not."""
     found = pattern.match(segment.folded, start)
@@ -236,7 +239,7 @@ def _word_matches(word: _Word, exact: str, folded: str, original: Callable[[], s
 def _accented(word: _Word, written: str) -> bool:
     """Whether a text word, as written with its accents, has the accents of `word`."""
     text = unicodedata.normalize("NFC", written).casefold()
-    return text.startswith(word.accents) if word.prefix else text == word.accents  # type: ignore[arg-type]
+    return text.startswith(word.accents) if word.prefix else text == word.accents
 
 
 def _is_word(char: str) -> bool:
@@ -253,7 +256,7 @@ def _unfolding() -> re.Pattern[str]:
 
 def _cased(word: _Word, written: str) -> bool:
     """Whether a text word, accent-stripped but as written, has the capitals of `word`."""
-    return written.startswith(word.exact) if word.prefix else written == word.exact  # type: ignore[arg-type]
+    return written.startswith(word.exact) if word.prefix else written == word.exact
 
 
 class _Segment:
@@ -409,10 +412,14 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
         for term in parsed:
             end = i + len(term) - 1
             if end < len(words) and all(
-                _word_matches(word, words[j][2], words[j][3],
-                              lambda j=j: _written(text, source, words[j][0], words[j][1]))
+                _word_matches(
+                    word,
+                    words[j][2],
+                    words[j][3],
+                    lambda j=j: _written(text, source, words[j][0], words[j][1]),
+                )
                 for j, word in enumerate(term, i)
-            ):  # fmt: skip
+            ):
                 stop = source[words[end][1] - 1] + 1
                 while stop < len(text) and unicodedata.category(text[stop]).startswith("M"):
                     stop += 1  # the marks of the last letter (a decomposed "é") go with it
@@ -420,8 +427,9 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     return merge_spans(spans)
 
 
-def _anywhere_spans(text: str, terms: list[tuple[re.Pattern[str], tuple[_Word, ...]]]
-                    ) -> list[tuple[int, int]]:  # fmt: skip
+def _anywhere_spans(
+    text: str, terms: list[tuple[re.Pattern[str], tuple[_Word, ...]]]
+) -> list[tuple[int, int]]:
     """Character spans of `text` where terms of scripts without spaces match (`_anywhere`)."""
     pieces = [strip_every_mark(char) for char in text]
     source = [i for i, piece in enumerate(pieces) for _ in piece]
@@ -535,8 +543,9 @@ class Matcher:
                 folded.setdefault(first.folded, ([], []))[first.prefix].append(tid)
         self._automaton = _automaton(folded)
         self._anywhere = _automaton(anywhere)
-        self._short = {key: (tuple(whole), tuple(prefixed))
-                       for key, (whole, prefixed) in short.items()}  # fmt: skip
+        self._short = {
+            key: (tuple(whole), tuple(prefixed)) for key, (whole, prefixed) in short.items()
+        }
         self._capitals = (
             re.compile("|".join(map(re.escape, sorted(short, key=len, reverse=True))))
             if short
@@ -576,7 +585,7 @@ class Matcher:
             if whole and (last + 1 == size or not ((c := folded[last + 1]).isalnum() or c == "_")):
                 self._candidates(segment, whole, start, last + 1)
             if prefixed:
-                self._candidates(segment, prefixed, start, _WORD.match(folded, start).end())  # type: ignore[union-attr]
+                self._candidates(segment, prefixed, start, _WORD.match(folded, start).end())
         if self._capitals is not None:
             exact = segment.exact
             for capitals in self._capitals.finditer(exact):
@@ -591,7 +600,7 @@ class Matcher:
                     if whole and (end == size or not _is_word(folded[end])):
                         self._candidates(segment, whole, begin, end)
                     if prefixed:
-                        self._candidates(segment, prefixed, begin, _WORD.match(folded, begin).end())  # type: ignore[union-attr]
+                        self._candidates(segment, prefixed, begin, _WORD.match(folded, begin).end())
         if self._anywhere is not None:
             for last, (length, tids, _) in self._anywhere.iter(folded):
                 start = last - length + 1
@@ -649,8 +658,9 @@ def _rest(segment: _Segment, words: Iterable[_Word], end: int) -> int:
 Hits = dict[int, list[tuple[int, int]]]  # term id -> (start, end) in a segment's `folded`
 
 
-def _counted(rule: _Rule, segments: Sequence[_Segment | None],
-             found: set[int]) -> tuple[list[Hits], set[int]]:  # fmt: skip
+def _counted(
+    rule: _Rule, segments: Sequence[_Segment | None], found: set[int]
+) -> tuple[list[Hits], set[int]]:
     """The hits of each segment (title, text) that count for `rule`, without those inside a
     match of one of its exceptions, and their term ids. Most articles have no exception: the
     segments' own hits then, and `found`, the ids of all of them."""
@@ -661,15 +671,18 @@ def _counted(rule: _Rule, segments: Sequence[_Segment | None],
         hits = segment.hits if segment else {}
         cancel = [span for t in rule.exceptions for span in hits.get(t, ())]
         if cancel:
-            kept = {tid: [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in cancel)]
-                    for tid, spans in hits.items()}  # fmt: skip
+            kept = {
+                tid: [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in cancel)]
+                for tid, spans in hits.items()
+            }
             hits = {tid: spans for tid, spans in kept.items() if spans}
         counted.append(hits)
     return counted, {tid for hits in counted for tid in hits}
 
 
-def _applies(rule: _Rule, segments: Sequence[_Segment | None], hits: Sequence[Hits],
-             found: set[int]) -> set[int]:  # fmt: skip
+def _applies(
+    rule: _Rule, segments: Sequence[_Segment | None], hits: Sequence[Hits], found: set[int]
+) -> set[int]:
     """The terms through which `rule` applies, given the hits that count and their ids; empty
     if it does not. (`none` is checked before.)"""
     matched = {t for t in rule.any if t in found}
@@ -684,16 +697,21 @@ def _applies(rule: _Rule, segments: Sequence[_Segment | None], hits: Sequence[Hi
     return matched
 
 
-def _lead(groups: tuple[tuple[int, ...], ...], lead: int, title: Hits, text: _Segment,
-          text_hits: Hits) -> set[int]:  # fmt: skip
+def _lead(
+    groups: tuple[tuple[int, ...], ...], lead: int, title: Hits, text: _Segment, text_hits: Hits
+) -> set[int]:
     """The terms of the title and of the first `lead` words of the text, if together they
     hold a match of every group and the title one at least ("Army picks vendors" over
     "machine learning targeting" in the first sentence); else none."""
     in_title = {g for g, group in enumerate(groups) if any(t in title for t in group)}
     if not in_title:
         return set()
-    ends = sorted((end, tid, g) for g, group in enumerate(groups) for tid in group
-                  for _, end in text_hits.get(tid, ()))  # fmt: skip
+    ends = sorted(
+        (end, tid, g)
+        for g, group in enumerate(groups)
+        for tid in group
+        for _, end in text_hits.get(tid, ())
+    )
     # Words are counted from the start, and only as far as the lead: a long text with many
     # matches costs no more than a short one.
     in_lead: set[tuple[int, int]] = set()
@@ -710,17 +728,20 @@ def _lead(groups: tuple[tuple[int, ...], ...], lead: int, title: Hits, text: _Se
     return {t for g in in_title for t in groups[g] if t in title} | {t for t, _ in in_lead}
 
 
-def _near(groups: tuple[tuple[int, ...], ...], span: int,
-          segments: Iterable[tuple[_Segment, Hits]]) -> set[int]:  # fmt: skip
+def _near(
+    groups: tuple[tuple[int, ...], ...], span: int, segments: Iterable[tuple[_Segment, Hits]]
+) -> set[int]:
     """Terms of the matches that lie in a window of `span` words holding one match per group."""
     matched: set[int] = set()
     for segment, hits in segments:
         if not all(any(t in hits for t in group) for group in groups):
             continue
-        spans = [(start, end, tid, g)
-                 for g, group in enumerate(groups)
-                 for tid in group
-                 for start, end in hits.get(tid, ())]  # fmt: skip
+        spans = [
+            (start, end, tid, g)
+            for g, group in enumerate(groups)
+            for tid in group
+            for start, end in hits.get(tid, ())
+        ]
         index = segment.word_indexes((o for start, end, _, _ in spans for o in (start, end)), span)
         # (first word, last word) of each match.
         occurrences = sorted((index[start], index[end] - 1, tid, g) for start, end, tid, g in spans)
@@ -798,8 +819,9 @@ class Matches(dict[str, list[str]]):
             if lost:
                 exceptions = [texts[e].text for e in rule.exceptions if e in found]
                 cancelled.append((texts[t].text, ", ".join(exceptions)))
-        absent = tuple(g for g, group in enumerate(rule.all)
-                       if not any(t in counted for t in group))  # fmt: skip
+        absent = tuple(
+            g for g, group in enumerate(rule.all) if not any(t in counted for t in group)
+        )
         closest = None
         if rule.all and not absent and rule.near is not None:
             pairs = [(s, h) for s, h in zip(segments, hits, strict=True) if s is not None]
@@ -813,8 +835,9 @@ class Matches(dict[str, list[str]]):
                 for end, t in ends:
                     if index[end] <= rule.lead:
                         lead_hits.setdefault(t, [])
-            lead_absent = tuple(g for g, group in enumerate(rule.all)
-                                if not any(t in lead_hits for t in group))  # fmt: skip
+            lead_absent = tuple(
+                g for g, group in enumerate(rule.all) if not any(t in lead_hits for t in group)
+            )
         return Miss(
             topic=topic,
             vetoed_by=vetoed,
@@ -862,8 +885,10 @@ class Miss:
             else:
                 lines.append(f"closest window: {self.closest} words, over `near: {self.near}`")
             if self.lead and not self.title_groups:
-                lines.append("the title has no match of any group, so it makes no window "
-                             f"with the first {self.lead} words")  # fmt: skip
+                lines.append(
+                    "the title has no match of any group, so it makes no window "
+                    f"with the first {self.lead} words"
+                )
             elif self.lead:
                 groups = ", ".join(map(str, self.lead_absent))
                 lines.append(f"title + first {self.lead} words: no match of group {groups}")
@@ -872,15 +897,20 @@ class Miss:
         return lines
 
 
-def _closest(groups: tuple[tuple[int, ...], ...],
-             segments: Iterable[tuple[_Segment, Hits]]) -> int | None:  # fmt: skip
+def _closest(
+    groups: tuple[tuple[int, ...], ...], segments: Iterable[tuple[_Segment, Hits]]
+) -> int | None:
     """The fewest words of a span of one segment holding a match of every group, or None."""
     best: int | None = None
     for segment, hits in segments:
         if not all(any(t in hits for t in group) for group in groups):
             continue
-        spans = [(start, end, g) for g, group in enumerate(groups) for tid in group
-                 for start, end in hits.get(tid, ())]  # fmt: skip
+        spans = [
+            (start, end, g)
+            for g, group in enumerate(groups)
+            for tid in group
+            for start, end in hits.get(tid, ())
+        ]
         index = segment.word_indexes((o for s, e, _ in spans for o in (s, e)), len(segment.folded))
         occurrences = sorted((index[s], index[e] - 1, g) for s, e, g in spans)
         for k, (first, _, _) in enumerate(occurrences):

@@ -20,10 +20,24 @@ from crawler.store.reviews import UnknownArticle
 from crawler.store.schema import article_topics, article_urls, article_versions, articles, reviews
 
 FIELDS = (
-    "id", "url", "seen_urls", "source", "title", "author", "published", "fetched_at",
-    "language", "text", "topics", "matches", "duplicate_of", "review", "story_id",
-    "updated_at", "copies",
-)  # fmt: skip
+    "id",
+    "url",
+    "seen_urls",
+    "source",
+    "title",
+    "author",
+    "published",
+    "fetched_at",
+    "language",
+    "text",
+    "topics",
+    "matches",
+    "duplicate_of",
+    "review",
+    "story_id",
+    "updated_at",
+    "copies",
+)
 LIST_SEPARATOR = "|"
 # Spreadsheets run a cell that starts with one of these as a formula: scraped text is hostile.
 # They also skip leading whitespace (a newline, a no-break space...) before the sign, so the
@@ -36,8 +50,12 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
-def article_query(topic: str | None = None, since: datetime | None = None,
-                  tagged: bool = False, originals: bool = False) -> Select[Any]:  # fmt: skip
+def article_query(
+    topic: str | None = None,
+    since: datetime | None = None,
+    tagged: bool = False,
+    originals: bool = False,
+) -> Select[Any]:
     """Articles oldest first; with `topic` only those tagged with it, with `tagged` any topic,
     with `originals` no near copies."""
     query = select(articles).order_by(articles.c.fetched_at, articles.c.id)
@@ -54,10 +72,16 @@ def article_query(topic: str | None = None, since: datetime | None = None,
     return query
 
 
-def iter_records(engine: Engine, topic: str | None = None, since: datetime | None = None,
-                 newest_first: bool = False, limit: int | None = None, tagged: bool = False,
-                 originals: bool = False,
-                 batch: int = 500) -> Iterator[dict[str, Any]]:  # fmt: skip
+def iter_records(
+    engine: Engine,
+    topic: str | None = None,
+    since: datetime | None = None,
+    newest_first: bool = False,
+    limit: int | None = None,
+    tagged: bool = False,
+    originals: bool = False,
+    batch: int = 500,
+) -> Iterator[dict[str, Any]]:
     """Export records, oldest first (or newest first), fetched in batches."""
     query = article_query(topic, since, tagged, originals).with_only_columns(
         *(column for column in articles.c if column.name not in ("html", "signature"))
@@ -72,7 +96,7 @@ def iter_records(engine: Engine, topic: str | None = None, since: datetime | Non
             yield from _records(connection, rows)
 
 
-def _records(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _records(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:
     ids = [row["id"] for row in rows]
     urls: dict[int, list[str]] = {}
     for article_id, url in connection.execute(
@@ -89,10 +113,14 @@ def _records(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:  # type: 
     ):
         matches.setdefault(article_id, {})[topic] = list(terms)
     decisions = {
-        review.article_id: {"verdict": review.verdict, "starred": bool(review.starred),
-                            "note": review.note, "reviewed_at": _iso(review.reviewed_at)}
+        review.article_id: {
+            "verdict": review.verdict,
+            "starred": bool(review.starred),
+            "note": review.note,
+            "reviewed_at": _iso(review.reviewed_at),
+        }
         for review in connection.execute(select(reviews).where(reviews.c.article_id.in_(ids)))
-    }  # fmt: skip
+    }
     copies = dict(
         connection.execute(
             select(articles.c.duplicate_of, func.count())
@@ -128,11 +156,16 @@ def copies_of(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]
     found: dict[int, list[dict[str, Any]]] = {}
     with engine.connect() as connection:
         rows = connection.execute(
-            select(articles.c.id, articles.c.duplicate_of, articles.c.source, articles.c.title,
-                   articles.c.url)
+            select(
+                articles.c.id,
+                articles.c.duplicate_of,
+                articles.c.source,
+                articles.c.title,
+                articles.c.url,
+            )
             .where(articles.c.duplicate_of.in_(ids))
             .order_by(articles.c.fetched_at, articles.c.id)
-        ).mappings()  # fmt: skip
+        ).mappings()
         for row in rows:
             found.setdefault(row["duplicate_of"], []).append(dict(row))
     return found
@@ -148,8 +181,9 @@ class Story:
     title: str  # its first article's
 
 
-def list_stories(engine: Engine, topic: str | None = None, since: datetime | None = None,
-                 min_articles: int = 1) -> list[Story]:  # fmt: skip
+def list_stories(
+    engine: Engine, topic: str | None = None, since: datetime | None = None, min_articles: int = 1
+) -> list[Story]:
     """Stories with an article fetched since `since` (and tagged `topic`), largest first."""
     with engine.connect() as connection:
         members = select(articles.c.story_id).where(articles.c.story_id.is_not(None))
@@ -159,17 +193,23 @@ def list_stories(engine: Engine, topic: str | None = None, since: datetime | Non
             tagged = select(article_topics.c.article_id).where(article_topics.c.topic == topic)
             members = members.where(articles.c.id.in_(tagged))
         rows = connection.execute(
-            select(articles.c.story_id, articles.c.source, articles.c.language,
-                   articles.c.fetched_at, articles.c.title, articles.c.id)
+            select(
+                articles.c.story_id,
+                articles.c.source,
+                articles.c.language,
+                articles.c.fetched_at,
+                articles.c.title,
+                articles.c.id,
+            )
             .where(articles.c.story_id.in_(members))
             .order_by(articles.c.fetched_at, articles.c.id)
-        ).all()  # fmt: skip
+        ).all()
     stories: dict[int, Story] = {}
     for row in rows:
         story = stories.get(row.story_id)
         if story is None:
             first_seen = as_utc(row.fetched_at)
-            story = Story(row.story_id, 0, [], [], first_seen, row.title or "")  # type: ignore[arg-type]
+            story = Story(row.story_id, 0, [], [], first_seen, row.title or "")
             stories[row.story_id] = story
         story.articles += 1
         if row.source not in story.outlets:
@@ -187,12 +227,19 @@ def versions_of(engine: Engine, article_id: int) -> list[dict[str, Any]]:
         found = select(articles.c.id).where(articles.c.id == article_id)
         if connection.execute(found).first() is None:
             raise UnknownArticle(f"no article with id {article_id}")
-        rows = connection.execute(
-            select(article_versions).where(article_versions.c.article_id == article_id)
-            .order_by(article_versions.c.replaced_at)
-        ).mappings().all()  # fmt: skip
-    return [{**row, "fetched_at": _iso(row["fetched_at"]),
-             "replaced_at": _iso(row["replaced_at"])} for row in rows]  # fmt: skip
+        rows = (
+            connection.execute(
+                select(article_versions)
+                .where(article_versions.c.article_id == article_id)
+                .order_by(article_versions.c.replaced_at)
+            )
+            .mappings()
+            .all()
+        )
+    return [
+        {**row, "fetched_at": _iso(row["fetched_at"]), "replaced_at": _iso(row["replaced_at"])}
+        for row in rows
+    ]
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
@@ -206,8 +253,9 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and (value.startswith(FORMULA_START)
-                                   or _visible_start(value).startswith(FORMULA_START)):  # fmt: skip
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_START) or _visible_start(value).startswith(FORMULA_START)
+    ):
         return "'" + value
     return value
 

@@ -71,9 +71,16 @@ class Score:
         return 2 * p * r / (p + r) if p and r else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"records": self.records, "positives": self.positives, "tp": self.tp,
-                "fp": self.fp, "fn": self.fn, "precision": _round(self.precision),
-                "recall": _round(self.recall), "f1": _round(self.f1)}  # fmt: skip
+        return {
+            "records": self.records,
+            "positives": self.positives,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": _round(self.precision),
+            "recall": _round(self.recall),
+            "f1": _round(self.f1),
+        }
 
 
 @dataclass
@@ -91,15 +98,21 @@ class Evaluation:
         def scores(found: dict[str, Score]) -> dict[str, Any]:
             return {name: score.as_dict() for name, score in found.items()}
 
-        return {"source": self.source, "overall": self.overall.as_dict(),
-                "languages": scores(self.languages), "topics": scores(self.topics),
-                "labelled_topics": scores(self.labelled_topics), "terms": scores(self.terms),
-                "false_positives": self.false_positives,
-                "false_negatives": self.false_negatives}  # fmt: skip
+        return {
+            "source": self.source,
+            "overall": self.overall.as_dict(),
+            "languages": scores(self.languages),
+            "topics": scores(self.topics),
+            "labelled_topics": scores(self.labelled_topics),
+            "terms": scores(self.terms),
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+        }
 
 
-def evaluate(records: Iterable[Record], matcher: Matcher, topics: Iterable[str],
-             source: str) -> Evaluation:  # fmt: skip
+def evaluate(
+    records: Iterable[Record], matcher: Matcher, topics: Iterable[str], source: str
+) -> Evaluation:
     """Match every record and count; `topics` are the matcher's topic names, in order."""
     names = list(topics)
     result = Evaluation(source)
@@ -125,8 +138,9 @@ def evaluate(records: Iterable[Record], matcher: Matcher, topics: Iterable[str],
                 miss = matches.why_not(name)
                 why[name] = miss.reasons() if miss else []
             result.false_negatives.append({**_describe(record), "why_not": why})
-    result.languages = dict(sorted(result.languages.items(),
-                                   key=lambda item: (-item[1].records, item[0])))  # fmt: skip
+    result.languages = dict(
+        sorted(result.languages.items(), key=lambda item: (-item[1].records, item[0]))
+    )
     result.terms = dict(sorted(result.terms.items(), key=lambda item: (-item[1].fp, item[0])))
     return result
 
@@ -161,8 +175,12 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[Record]:
 def _record(data: object, number: int) -> Record:
     if not isinstance(data, dict):
         raise ValueError("a record must be a JSON object")
-    for key, kinds in (("title", (str, type(None))), ("text", (str,)),
-                       ("lang", (str, type(None))), ("label", (bool,))):  # fmt: skip
+    for key, kinds in (
+        ("title", (str, type(None))),
+        ("text", (str,)),
+        ("lang", (str, type(None))),
+        ("label", (bool,)),
+    ):
         if key not in data and key != "title":
             raise ValueError(f"field {key!r} is missing")
         if not isinstance(data.get(key), kinds):
@@ -172,38 +190,55 @@ def _record(data: object, number: int) -> Record:
         not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)
     ):
         raise ValueError("field 'topics' must be a list of topic names")
-    return Record(id=str(data.get("id", f"line {number}")), title=data.get("title"),
-                  text=data["text"], lang=data["lang"] or "?", label=data["label"],
-                  topics=None if topics is None else frozenset(topics))  # fmt: skip
+    return Record(
+        id=str(data.get("id", f"line {number}")),
+        title=data.get("title"),
+        text=data["text"],
+        lang=data["lang"] or "?",
+        label=data["label"],
+        topics=None if topics is None else frozenset(topics),
+    )
 
 
 def review_records(engine: Engine) -> Iterator[Record]:
     """Every article of the store with a relevant or irrelevant verdict, as a record."""
     query = (
-        select(articles.c.id, articles.c.title, articles.c.text, articles.c.language,
-               reviews.c.verdict)
+        select(
+            articles.c.id, articles.c.title, articles.c.text, articles.c.language, reviews.c.verdict
+        )
         .join(reviews, reviews.c.article_id == articles.c.id)
         .where(reviews.c.verdict.is_not(None))
         .order_by(articles.c.id)
-    )  # fmt: skip
+    )
     with engine.connect() as connection:
         for row in connection.execute(query):
-            yield Record(id=str(row.id), title=row.title, text=row.text,
-                         lang=row.language or "?", label=row.verdict == "relevant")  # fmt: skip
+            yield Record(
+                id=str(row.id),
+                title=row.title,
+                text=row.text,
+                lang=row.language or "?",
+                label=row.verdict == "relevant",
+            )
 
 
 def render(result: Evaluation) -> str:
     """The evaluation as text, for people."""
-    out = [f"{result.source}: {result.overall.records} records, "
-           f"{result.overall.positives} on the beat", "",
-           f"{'':<28}{'records':>8}{'beat':>6}{'TP':>6}{'FP':>6}{'FN':>6}"
-           f"{'precision':>11}{'recall':>8}{'F1':>7}"]  # fmt: skip
+    out = [
+        f"{result.source}: {result.overall.records} records, "
+        f"{result.overall.positives} on the beat",
+        "",
+        f"{'':<28}{'records':>8}{'beat':>6}{'TP':>6}{'FP':>6}{'FN':>6}"
+        f"{'precision':>11}{'recall':>8}{'F1':>7}",
+    ]
     out.append(_row("any topic", result.overall))
     for lang, score in result.languages.items():
         if score.positives or score.tp + score.fp:
             out.append(_row(f"  {lang}", score))
-    quiet = [lang for lang, score in result.languages.items()
-             if not (score.positives or score.tp + score.fp)]  # fmt: skip
+    quiet = [
+        lang
+        for lang, score in result.languages.items()
+        if not (score.positives or score.tp + score.fp)
+    ]
     if quiet:
         out.append(f"  (nothing on the beat or tagged in: {', '.join(quiet)})")
     if result.labelled_topics:
@@ -226,8 +261,12 @@ def render(result: Evaluation) -> str:
 
 
 def _describe(record: Record) -> dict[str, Any]:
-    return {"id": record.id, "lang": record.lang, "title": record.title,
-            "lead": " ".join(record.text.split()[:30])}  # fmt: skip
+    return {
+        "id": record.id,
+        "lang": record.lang,
+        "title": record.title,
+        "lead": " ".join(record.text.split()[:30]),
+    }
 
 
 def _head(record: dict[str, Any]) -> str:
@@ -236,14 +275,18 @@ def _head(record: dict[str, Any]) -> str:
 
 
 def _row(name: str, score: Score) -> str:
-    return (f"{name[:27]:<28}{score.records:>8}{score.positives:>6}{score.tp:>6}{score.fp:>6}"
-            f"{score.fn:>6}{_number(score.precision):>11}{_number(score.recall):>8}"
-            f"{_number(score.f1):>7}")  # fmt: skip
+    return (
+        f"{name[:27]:<28}{score.records:>8}{score.positives:>6}{score.tp:>6}{score.fp:>6}"
+        f"{score.fn:>6}{_number(score.precision):>11}{_number(score.recall):>8}"
+        f"{_number(score.f1):>7}"
+    )
 
 
 def _tagged(name: str, score: Score) -> str:
-    return (f"{name[:40]:<42} tagged {score.tp + score.fp:>5}, relevant {score.tp:>5}, "
-            f"precision {_number(score.precision)}")  # fmt: skip
+    return (
+        f"{name[:40]:<42} tagged {score.tp + score.fp:>5}, relevant {score.tp:>5}, "
+        f"precision {_number(score.precision)}"
+    )
 
 
 def _number(value: float | None) -> str:

@@ -36,17 +36,24 @@ def _weekdays(field: str) -> str:
     return ",".join(DAY_NAMES[day] for day in sorted(days))
 
 
-def cron_trigger(expression: str, timezone: tzinfo | str = "UTC",
-                 end: datetime | None = None) -> CronTrigger:  # fmt: skip
+def cron_trigger(
+    expression: str, timezone: tzinfo | str = "UTC", end: datetime | None = None
+) -> CronTrigger:
     """A trigger for a five-field crontab expression, firing no later than `end` when given.
     Raises ValueError when it is not one."""
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=_weekdays(weekday), timezone=timezone,
-                       end_date=end)  # fmt: skip
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_weekdays(weekday),
+        timezone=timezone,
+        end_date=end,
+    )
 
 
 def next_fire(expression: str, after: datetime, timezone: tzinfo | str = "UTC") -> datetime | None:

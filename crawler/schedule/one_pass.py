@@ -51,8 +51,9 @@ def project_settings() -> Settings:
     return settings
 
 
-def crawler_settings(config: Config, source_names: list[str] | None = None,
-                     log_level: str | None = None) -> Settings:  # fmt: skip
+def crawler_settings(
+    config: Config, source_names: list[str] | None = None, log_level: str | None = None
+) -> Settings:
     settings = project_settings()
     settings.set("NEWSMON_CONFIG", config, priority="cmdline")
     settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
@@ -61,8 +62,9 @@ def crawler_settings(config: Config, source_names: list[str] | None = None,
     return settings
 
 
-def run_pass(config: Config, source_names: list[str] | None = None,
-             log_level: str | None = None) -> PassSummary:  # fmt: skip
+def run_pass(
+    config: Config, source_names: list[str] | None = None, log_level: str | None = None
+) -> PassSummary:
     """Crawl once; raises ConfigError for unknown source names, StorageError for the store.
 
     One crawler per kind of source with something to poll, in one process and one reactor.
@@ -73,15 +75,14 @@ def run_pass(config: Config, source_names: list[str] | None = None,
     if not kinds:
         return summary
     process = _CrawlerProcess(crawler_settings(config, source_names, log_level))
-    crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items()
-                if kind in kinds]  # fmt: skip
+    crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items() if kind in kinds]
     for crawler in crawlers:
         process.crawl(crawler)
     process.start()
     stats: Counter[str] = Counter()
     for crawler in crawlers:
         stats.update({k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)})
-        for name, outcome in crawler.spider.results.items():  # type: ignore[union-attr]
+        for name, outcome in crawler.spider.results.items():
             summary.sources[name] = describe_outcome(outcome)
             summary.failed_articles += outcome.failed
             if outcome.status == "error":

@@ -96,8 +96,14 @@ class ScheduleError(ValueError):
     """No next run can be computed for this policy (a crontab expression that never fires)."""
 
 
-def next_run(policy: Policy, interval: float, failures: int, retry_after: float | None,
-             now: datetime, rng: random.Random) -> datetime:  # fmt: skip
+def next_run(
+    policy: Policy,
+    interval: float,
+    failures: int,
+    retry_after: float | None,
+    now: datetime,
+    rng: random.Random,
+) -> datetime:
     """When to poll next, jitter included; a site's Retry-After is honoured up to
     `max_backoff`. After failures the wait never exceeds `max_backoff` (or the regular
     interval, when longer), jitter included: at the cap, jitter is drawn below it. Raises
@@ -120,8 +126,9 @@ def next_run(policy: Policy, interval: float, failures: int, retry_after: float 
     return now + timedelta(seconds=delay)
 
 
-def first_run(next_run_at: datetime | None, now: datetime, policy: Policy, interval: float,
-              rng: random.Random) -> datetime:  # fmt: skip
+def first_run(
+    next_run_at: datetime | None, now: datetime, policy: Policy, interval: float, rng: random.Random
+) -> datetime:
     """The first poll after start-up. Runs missed during downtime coalesce into one catch-up
     pass, spread over the first jitter window so sources do not all fire together."""
     if next_run_at is not None and next_run_at > now:

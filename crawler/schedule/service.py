@@ -87,8 +87,9 @@ class Tracked:
 
 
 class Service:
-    def __init__(self, config: Config, log_level: str = "INFO",
-                 rng: random.Random | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, config: Config, log_level: str = "INFO", rng: random.Random | None = None
+    ) -> None:
         self.config = config
         self.log_level = log_level
         self.rng = rng or random.Random()
@@ -107,17 +108,32 @@ class Service:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.runner = AsyncCrawlerRunner(project_settings())
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
-        self.scheduler.add_job(self._watch_config, "interval", seconds=WATCH_EVERY,
-                               id="newsmon:config", max_instances=1, coalesce=True)  # fmt: skip
-        self.scheduler.add_job(self.check_requests, "interval", seconds=REQUESTS_EVERY,
-                               id="newsmon:requests", max_instances=1, coalesce=True)  # fmt: skip
+        self.scheduler.add_job(
+            self._watch_config,
+            "interval",
+            seconds=WATCH_EVERY,
+            id="newsmon:config",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.check_requests,
+            "interval",
+            seconds=REQUESTS_EVERY,
+            id="newsmon:requests",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.start()
         self._sync_sources()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        logger.info("newsmon run: %d sources scheduled (config %s)", len(self.tracked),
-                    self.config.directory)  # fmt: skip
+        logger.info(
+            "newsmon run: %d sources scheduled (config %s)",
+            len(self.tracked),
+            self.config.directory,
+        )
 
     def on_stop_signal(self, signum: int) -> None:
         if self.stopping:
@@ -125,8 +141,11 @@ class Service:
             logging.shutdown()
             os._exit(128 + signum)  # every article is one transaction: the store stays whole
         self.stopping = True
-        logger.info("%s: stopping (%d passes running; again to exit at once)",
-                    signal.Signals(signum).name, len(self.running))  # fmt: skip
+        logger.info(
+            "%s: stopping (%d passes running; again to exit at once)",
+            signal.Signals(signum).name,
+            len(self.running),
+        )
         asyncio.ensure_future(self.stop())
 
     async def stop(self) -> None:
@@ -171,8 +190,9 @@ class Service:
                 continue
             row = stored.get(name, {})
             failures = int(row.get("consecutive_failures") or 0)
-            tracked = Tracked(source, policy, stored_interval(policy, row.get("interval")),
-                              failures)  # fmt: skip
+            tracked = Tracked(
+                source, policy, stored_interval(policy, row.get("interval")), failures
+            )
             self.tracked[name] = tracked
             when = first_run(row.get("next_run_at"), now, policy, tracked.interval, self.rng)
             self._plan(tracked, when)
@@ -196,8 +216,13 @@ class Service:
 
     def _save(self, tracked: Tracked, when: datetime) -> None:
         try:
-            self.state.save_schedule(tracked.source.name, tracked.source.url, tracked.interval,
-                                     when, tracked.schedule_error)  # fmt: skip
+            self.state.save_schedule(
+                tracked.source.name,
+                tracked.source.url,
+                tracked.interval,
+                when,
+                tracked.schedule_error,
+            )
         except Exception as exc:  # noqa: BLE001 - the schedule in memory stands
             logger.error("Source %s: could not store its next run: %s", tracked.source.name, exc)
 
@@ -213,15 +238,19 @@ class Service:
         interval, and the source is flagged until a next run is computed normally."""
         try:
             interval = adapt(tracked.policy, tracked.interval, outcome)
-            when = next_run(tracked.policy, interval, tracked.failures, outcome.retry_after,
-                            now, self.rng)  # fmt: skip
+            when = next_run(
+                tracked.policy, interval, tracked.failures, outcome.retry_after, now, self.rng
+            )
         except Exception as exc:  # noqa: BLE001 - whatever it is, the source stays scheduled
             fallback = self.default_interval()
             tracked.interval = fallback  # an interval that broke the arithmetic is not kept
             tracked.schedule_error = f"{type(exc).__name__}: {exc}"
-            logger.error("Source %s: cannot compute the next run (%s); next in %s, the default "
-                         "interval", tracked.source.name, tracked.schedule_error,
-                         describe_delay(fallback))  # fmt: skip
+            logger.error(
+                "Source %s: cannot compute the next run (%s); next in %s, the default interval",
+                tracked.source.name,
+                tracked.schedule_error,
+                describe_delay(fallback),
+            )
             return now + timedelta(seconds=fallback)
         tracked.interval, tracked.schedule_error = interval, None
         return when
@@ -270,9 +299,14 @@ class Service:
         line = f"degraded: {outcome.summary}" if outcome.degraded else outcome.summary
         if outcome.status == "error":
             line = f"failed ({tracked.failures} in a row): {outcome.summary}"
-        logger.info("Source %s: %s; %d stored%s; next in %s", tracked.source.name, line,
-                    stats.get("newsmon/store/new", 0), f"; hits {hits}" if hits else "",
-                    describe_delay((when - now).total_seconds()))  # fmt: skip
+        logger.info(
+            "Source %s: %s; %d stored%s; next in %s",
+            tracked.source.name,
+            line,
+            stats.get("newsmon/store/new", 0),
+            f"; hits {hits}" if hits else "",
+            describe_delay((when - now).total_seconds()),
+        )
 
     async def check_requests(self) -> None:
         """Honour `newsmon sources poll` and the dashboard's "Poll now" (a pass now), and
@@ -313,8 +347,9 @@ class Service:
             logger.exception("Re-tagging after the topics change failed")
             return
         changes = ", ".join(f"{name} +{c.gained}/-{c.lost}" for name, c in report.topics.items())
-        logger.info("Topics changed: %d articles re-tagged (%s)", report.articles,
-                    changes or "no topics")  # fmt: skip
+        logger.info(
+            "Topics changed: %d articles re-tagged (%s)", report.articles, changes or "no topics"
+        )
 
     def status_line(self) -> str:
         """Passes under way with their progress, then the next runs."""
@@ -322,12 +357,15 @@ class Service:
         running = []
         for name, crawler in list(self.running.items()):
             stats = crawler.stats.get_stats() if crawler.stats else {}
-            running.append(f"{name} ({stats.get('downloader/response_count', 0)} pages, "
-                            f"{stats.get('newsmon/store/new', 0)} new)")  # fmt: skip
+            running.append(
+                f"{name} ({stats.get('downloader/response_count', 0)} pages, "
+                f"{stats.get('newsmon/store/new', 0)} new)"
+            )
         upcoming = sorted(
-            (t.next_run_at, name) for name, t in self.tracked.items()
+            (t.next_run_at, name)
+            for name, t in self.tracked.items()
             if t.next_run_at and name not in self.running
-        )[:4]  # fmt: skip
+        )[:4]
         following = ", ".join(
             f"{name} in {describe_delay(max(0.0, (when - now).total_seconds()))}"
             for when, name in upcoming
@@ -361,14 +399,18 @@ class Service:
         topics_changed = config.topics != self.config.topics
         self.config = config
         self._sync_sources()
-        logger.info("Config reloaded: %d sources scheduled, %d topics", len(self.tracked),
-                    len(config.topics))  # fmt: skip
+        logger.info(
+            "Config reloaded: %d sources scheduled, %d topics",
+            len(self.tracked),
+            len(config.topics),
+        )
         if topics_changed:
             asyncio.ensure_future(self._retag(config))
 
 
-def run_forever(config: Config, log_level: str = "INFO",
-                live: LiveStatusHandler | None = None) -> None:  # fmt: skip
+def run_forever(
+    config: Config, log_level: str = "INFO", live: LiveStatusHandler | None = None
+) -> None:
     """Run until SIGTERM or SIGINT, on one asyncio reactor."""
     from scrapy.utils.reactor import install_reactor
 
@@ -384,8 +426,8 @@ def run_forever(config: Config, log_level: str = "INFO",
             live.status = service.status_line
             service.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
         await service.stopped.wait()
-        reactor.stop()  # type: ignore[attr-defined]
+        reactor.stop()
 
-    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))
+    reactor.run(installSignalHandlers=False)
     logger.info("newsmon run: stopped")

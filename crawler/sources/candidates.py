@@ -4,7 +4,8 @@ config → schedule → spiders → `Article` item → pipelines → store → r
 before all of that, when an analyst onboards a site (`newsmon sources add URL`): the command
 fetches the page, reads its declared feeds with `feed_links`, probes `candidate_urls` (common
 feed paths, then `COMMON_SITEMAP_PATHS` and the `Sitemap:` lines of `robots_url`), verifies each
-candidate with the real parsers (`crawler.sources.feeds.parse_feed`, `crawler.sources.sitemaps.parse_sitemap`)
+candidate with the real parsers (`crawler.sources.feeds.parse_feed`,
+`crawler.sources.sitemaps.parse_sitemap`)
 and proposes the best by `rank` and `rank_sitemaps`. Pure: no Scrapy, no network, no files.
 """
 
@@ -181,9 +182,15 @@ def robots_url(url: str) -> str:
 # --- details ---
 
 _RSS_TYPES = frozenset(
-    {"application/rss+xml", "application/rdf+xml", "application/rss", "text/rss",
-     "text/rss+xml", "application/x-rss+xml"}
-)  # fmt: skip
+    {
+        "application/rss+xml",
+        "application/rdf+xml",
+        "application/rss",
+        "text/rss",
+        "text/rss+xml",
+        "application/x-rss+xml",
+    }
+)
 _ATOM_TYPES = frozenset({"application/atom+xml", "application/x-atom+xml"})
 _GENERIC_XML_TYPES = frozenset({"application/xml", "text/xml"})
 _FEED_SEGMENTS = frozenset({"feed", "feeds", "rss", "rss2", "atom", "rdf"})

@@ -56,15 +56,17 @@ def check_address(url: str, settings: Settings) -> None:
         raise FetchError(f"{url}: cannot resolve {parts.hostname}: {exc}") from None
     for *_, address in addresses:
         if not is_public_address(address[0]):
-            raise FetchError(f"{url}: {parts.hostname} resolves to non-public address "
-                             f"{address[0]} (allow_private_networks is off)")  # fmt: skip
+            raise FetchError(
+                f"{url}: {parts.hostname} resolves to non-public address "
+                f"{address[0]} (allow_private_networks is off)"
+            )
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         check_address(newurl, self.settings)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 

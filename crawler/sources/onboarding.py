@@ -80,8 +80,12 @@ def discover(url: str, fetch: Fetch, kind: str | None = None) -> Discovery:
         feeds = [c.url for c in rank(feed_links(html, page.url))] + candidate_urls(page.url)
         discovery.found = _first(feeds, fetch, discovery, _as_feed)
     if discovery.found is None and kind in (None, "sitemap"):
-        discovery.found = _first(_sitemap_candidates(page.url, fetch, discovery), fetch,
-                                 discovery, lambda p, d: _as_sitemap(p, fetch, d))  # fmt: skip
+        discovery.found = _first(
+            _sitemap_candidates(page.url, fetch, discovery),
+            fetch,
+            discovery,
+            lambda p, d: _as_sitemap(p, fetch, d),
+        )
     return discovery
 
 
@@ -97,8 +101,12 @@ def _get(url: str, fetch: Fetch, discovery: Discovery) -> Fetched | None:
     return page
 
 
-def _first(urls: list[str], fetch: Fetch, discovery: Discovery,
-           judge: Callable[[Fetched, Discovery], Found | None]) -> Found | None:  # fmt: skip
+def _first(
+    urls: list[str],
+    fetch: Fetch,
+    discovery: Discovery,
+    judge: Callable[[Fetched, Discovery], Found | None],
+) -> Found | None:
     seen = {attempt.url for attempt in discovery.tried}
     for url in [u for u in dict.fromkeys(urls) if u not in seen][:MAX_CANDIDATES]:
         page = _get(url, fetch, discovery)
@@ -120,8 +128,7 @@ def _as_feed(page: Fetched, discovery: Discovery) -> Found | None:
     return Found("feed", page.url, feed.title, feed.language, feed.entries)
 
 
-def _as_sitemap(page: Fetched, fetch: Fetch, discovery: Discovery,
-                depth: int = 0) -> Found | None:  # fmt: skip
+def _as_sitemap(page: Fetched, fetch: Fetch, discovery: Discovery, depth: int = 0) -> Found | None:
     try:
         sitemap = parse_sitemap(page.body, page.url, max_urls=5000)
     except SitemapError as exc:
@@ -129,8 +136,9 @@ def _as_sitemap(page: Fetched, fetch: Fetch, discovery: Discovery,
         return None
     now = datetime.now(UTC)
     if sitemap.kind == "index":
-        discovery.tried.append(Attempt(page.url, f"sitemap index, {len(sitemap.sitemaps)} "
-                                                 "sitemaps"))  # fmt: skip
+        discovery.tried.append(
+            Attempt(page.url, f"sitemap index, {len(sitemap.sitemaps)} sitemaps")
+        )
         if depth >= 2:
             return None
         for child in rank_sitemaps(sitemap.sitemaps)[:3]:
@@ -140,12 +148,14 @@ def _as_sitemap(page: Fetched, fetch: Fetch, discovery: Discovery,
                 return Found("sitemap", page.url, None, found.language, found.entries)
         return None
     entries = recent(sitemap.entries, SITEMAP_AGE, now)
-    discovery.tried.append(Attempt(page.url, f"sitemap, {len(sitemap.entries)} entries, "
-                                             f"{len(entries)} recent"))  # fmt: skip
+    discovery.tried.append(
+        Attempt(page.url, f"sitemap, {len(sitemap.entries)} entries, {len(entries)} recent")
+    )
     if not sitemap.entries:
         return None
-    links = [FeedEntry(e.loc, e.news_title, e.date, None, None) for e in entries or
-             sitemap.entries[:20]]  # fmt: skip
+    links = [
+        FeedEntry(e.loc, e.news_title, e.date, None, None) for e in entries or sitemap.entries[:20]
+    ]
     language = next((e.language for e in entries if e.language), None)
     return Found("sitemap", page.url, None, language, links)
 

@@ -190,8 +190,9 @@ def parse_sitemap(
             problem=problem,
             cut_locs=cut_locs,
         )
-    return Sitemap(kind="urlset", entries=entries, truncated=truncated, problem=problem,
-                   cut_locs=cut_locs)  # fmt: skip
+    return Sitemap(
+        kind="urlset", entries=entries, truncated=truncated, problem=problem, cut_locs=cut_locs
+    )
 
 
 # --- the other forms sitemaps.org allows ---
@@ -239,8 +240,9 @@ def _text_sitemap(
     if ignored:
         problems.append(f"text sitemap: {ignored} lines that are not URLs ignored")
     problem = _clip("; ".join(problems)) if problems else None
-    return Sitemap(kind="urlset", entries=entries, truncated=truncated, problem=problem,
-                   form="text")  # fmt: skip
+    return Sitemap(
+        kind="urlset", entries=entries, truncated=truncated, problem=problem, form="text"
+    )
 
 
 _ABSOLUTE_HTTP = re.compile(r"(?i)https?://")
@@ -262,8 +264,13 @@ def _feed_sitemap(
     if feed.problem:
         problems.append(feed.problem)
     problem = _clip("; ".join(problems)) if problems else None
-    return Sitemap(kind="urlset", entries=entries, truncated=truncated or feed.truncated,
-                   problem=problem, form="feed")  # fmt: skip
+    return Sitemap(
+        kind="urlset",
+        entries=entries,
+        truncated=truncated or feed.truncated,
+        problem=problem,
+        form="feed",
+    )
 
 
 def sitemaps_from_robots(body: bytes | str, base_url: str) -> RobotsSitemaps:

@@ -84,7 +84,7 @@ class SourceSpider(scrapy.Spider):
         self.recorded_at = time.monotonic()
 
     @classmethod
-    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
         crawler.signals.connect(spider.closed_pass, signal=signals.spider_closed)
@@ -101,8 +101,12 @@ class SourceSpider(scrapy.Spider):
         engine = engine_for(settings["NEWSMON_DATABASE"])
         self.state = CrawlState(engine)
         ours = config.settings
-        self.owed = OwedLinks(engine, ours.link_attempts, parse_duration(ours.link_backoff),
-                              parse_duration(ours.max_backoff))  # fmt: skip
+        self.owed = OwedLinks(
+            engine,
+            ours.link_attempts,
+            parse_duration(ours.link_backoff),
+            parse_duration(ours.max_backoff),
+        )
         names = settings.getlist("NEWSMON_SOURCES")
         self.sources = [s for s in config.enabled_sources(names) if s.kind == self.kind]
         self.by_name = {source.name: source for source in self.sources}
@@ -129,8 +133,9 @@ class SourceSpider(scrapy.Spider):
                 dont_filter=True,
             )
 
-    def _source_response(self, response: Response, source: Source,
-                         validators: Validators) -> Iterator[scrapy.Request]:  # fmt: skip
+    def _source_response(
+        self, response: Response, source: Source, validators: Validators
+    ) -> Iterator[scrapy.Request]:
         self.crawler.stats.inc_value(f"newsmon/{self.kind}/fetched")
         progress = self.progress[source.name]
         if response.status == 304:
@@ -165,8 +170,9 @@ class SourceSpider(scrapy.Spider):
             meta={"newsmon_kind": self.kind},
         )
 
-    def _part_response(self, response: Response, source: Source, parse: Any,
-                       **cb_kwargs: Any) -> Iterator[scrapy.Request]:  # fmt: skip
+    def _part_response(
+        self, response: Response, source: Source, parse: Any, **cb_kwargs: Any
+    ) -> Iterator[scrapy.Request]:
         yield from parse(response, source, **cb_kwargs)
         yield from self.part_done(source)
 
@@ -191,8 +197,9 @@ class SourceSpider(scrapy.Spider):
             return
         self._record(source, summarize(progress))
 
-    def follow_links(self, source: Source, entries: Iterable[FeedEntry],
-                     language: str | None = None) -> Iterator[scrapy.Request]:  # fmt: skip
+    def follow_links(
+        self, source: Source, entries: Iterable[FeedEntry], language: str | None = None
+    ) -> Iterator[scrapy.Request]:
         """Requests for the entries' pages that are neither stored nor requested already,
         nor owed and waiting for their next attempt."""
         links: dict[str, FeedEntry] = {}
@@ -232,8 +239,10 @@ class SourceSpider(scrapy.Spider):
                 wanted.append(row)
                 progress.retried += 1
         yield from self._request(source, wanted, exhausted, now)
-        rechecks = [OwedLink(url, source.name, links[url].title, links[url].published, language)
-                    for url in sorted(recheck)]  # fmt: skip
+        rechecks = [
+            OwedLink(url, source.name, links[url].title, links[url].published, language)
+            for url in sorted(recheck)
+        ]
         yield from self._request(source, rechecks, [], now, recheck=True)
 
     def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
@@ -242,8 +251,9 @@ class SourceSpider(scrapy.Spider):
             return
         now = datetime.now(UTC)
         try:
-            due = [link for link in self.owed.due(source.name, now)
-                   if link.url not in self.scheduled]  # fmt: skip
+            due = [
+                link for link in self.owed.due(source.name, now) if link.url not in self.scheduled
+            ]
             stored = self.state.known_urls([link.url for link in due]) if due else set()
             if stored:  # stored meanwhile, by another process or through another URL
                 self.owed.settle(sorted(stored))
@@ -257,8 +267,14 @@ class SourceSpider(scrapy.Spider):
         self.progress[source.name].retried += len(wanted)
         yield from self._request(source, wanted, exhausted, now)
 
-    def _request(self, source: Source, links: list[OwedLink], exhausted: list[str],
-                 now: datetime, recheck: bool = False) -> Iterator[scrapy.Request]:  # fmt: skip
+    def _request(
+        self,
+        source: Source,
+        links: list[OwedLink],
+        exhausted: list[str],
+        now: datetime,
+        recheck: bool = False,
+    ) -> Iterator[scrapy.Request]:
         """Owe the links (one more attempt each), then request them; give up the exhausted."""
         progress = self.progress[source.name]
         try:
@@ -270,14 +286,19 @@ class SourceSpider(scrapy.Spider):
             # keeps its old validators, so the next pass reads these links again.
             reason = storage_reason(exc)
             self.crawler.stats.inc_value("newsmon/store/error")
-            logger.error("Source %s: cannot record %d link(s) to fetch: %s", source.name,
-                         len(links), reason)  # fmt: skip
+            logger.error(
+                "Source %s: cannot record %d link(s) to fetch: %s", source.name, len(links), reason
+            )
             progress.failed[reason] += len(links) or 1
             return
         if exhausted:
             self.crawler.stats.inc_value("newsmon/article/given_up", len(exhausted))
-            logger.warning("Source %s: gave up %d link(s) after %d attempts", source.name,
-                           len(exhausted), self.owed.max_attempts)  # fmt: skip
+            logger.warning(
+                "Source %s: gave up %d link(s) after %d attempts",
+                source.name,
+                len(exhausted),
+                self.owed.max_attempts,
+            )
         for link in links:
             self.scheduled.add(link.url)
             progress.pending += 1
@@ -304,8 +325,7 @@ class SourceSpider(scrapy.Spider):
         source: Source = failure.request.cb_kwargs["source"]
         reason = describe_failure(failure)
         self._record(source, Outcome("error", reason, retry_after=retry_after(failure)))
-        logger.warning("Source %s: %s failed: %s (%s)", source.name, self.kind, reason,
-                       source.url)  # fmt: skip
+        logger.warning("Source %s: %s failed: %s (%s)", source.name, self.kind, reason, source.url)
 
     def fail_source(self, source: Source, reason: str) -> None:
         """The source's response is unusable (not a feed, not a sitemap...)."""
@@ -345,7 +365,7 @@ class SourceSpider(scrapy.Spider):
 
     # --- articles ------------------------------------------------------------------------
 
-    def headers_received(self, headers, body_length, request, spider) -> None:  # type: ignore[no-untyped-def]
+    def headers_received(self, headers, body_length, request, spider) -> None:
         """Stop downloading an article link as soon as its headers say it is not HTML."""
         if request.meta.get("newsmon_kind") != "article":
             return
@@ -353,8 +373,9 @@ class SourceSpider(scrapy.Spider):
         if content_type and content_type not in HTML_TYPES:
             raise StopDownload(fail=False)
 
-    def parse_article(self, response: Response, source: Source, link: OwedLink,
-                      recheck: bool = False) -> Iterator[Article]:  # fmt: skip
+    def parse_article(
+        self, response: Response, source: Source, link: OwedLink, recheck: bool = False
+    ) -> Iterator[Article]:
         if not isinstance(response, HtmlResponse) or not _is_html(response):
             self.crawler.stats.inc_value("newsmon/article/not_html")
             logger.info("Not an HTML page, skipped: %s (source %s)", response.url, source.name)
@@ -392,15 +413,17 @@ class SourceSpider(scrapy.Spider):
         """Stored: the store pipeline settled its link in the article's own transaction."""
         self._article_settled(item.source)
 
-    def article_dropped(self, item: Any, response: Any = None, exception: Any = None,
-                        spider: Any = None) -> None:  # fmt: skip
+    def article_dropped(
+        self, item: Any, response: Any = None, exception: Any = None, spider: Any = None
+    ) -> None:
         if isinstance(exception, ArticleFailed):
             self._fail(item.source, item.link, str(exception), item.recheck)
         else:  # dropped on purpose: no article text, a page stored already...
             self._drop(item.source, item.link, str(exception))
 
-    def article_error(self, item: Any, response: Any = None, spider: Any = None,
-                      failure: Failure | None = None) -> None:  # fmt: skip
+    def article_error(
+        self, item: Any, response: Any = None, spider: Any = None, failure: Failure | None = None
+    ) -> None:
         """A pipeline raised: a bug, logged by Scrapy with its traceback. The link stays owed."""
         reason = describe_failure(failure) if failure is not None else "pipeline error"
         self._fail(item.source, item.link, reason, item.recheck)
@@ -448,17 +471,23 @@ class SourceSpider(scrapy.Spider):
         if reason != "finished":
             return  # an interrupted pass leaves the validators alone: the next one re-reads
         candidates = [
-            source for source in self.sources
-            if (progress := self.progress.get(source.name)) is not None and progress.fresh
-            and not progress.failed and not progress.waiting
+            source
+            for source in self.sources
+            if (progress := self.progress.get(source.name)) is not None
+            and progress.fresh
+            and not progress.failed
+            and not progress.waiting
             and self.results[source.name].status != "error"
-        ]  # fmt: skip
+        ]
         try:
             owing = self.owed.owing([source.name for source in candidates])
-            self.state.save_all_validators([
-                (source.name, source.url, self.progress[source.name].fresh)
-                for source in candidates if source.name not in owing
-            ])  # type: ignore[misc]  # fmt: skip
+            self.state.save_all_validators(
+                [
+                    (source.name, source.url, self.progress[source.name].fresh)
+                    for source in candidates
+                    if source.name not in owing
+                ]
+            )
         except SQLAlchemyError as exc:
             self.crawler.stats.inc_value("newsmon/store/error")
             logger.error("Cannot save the sources' validators: %s", storage_reason(exc))
@@ -482,18 +511,28 @@ def summarize(progress: Progress) -> Outcome:
     if progress.waiting:
         summary += f"; {progress.waiting} owed, waiting to retry"
     problem = "; ".join(progress.problems[:3]) or None
-    return Outcome(base.status, summary, progress.entries, progress.new, problem=problem,
-                   failed=failed, failure=failure)  # fmt: skip
+    return Outcome(
+        base.status,
+        summary,
+        progress.entries,
+        progress.new,
+        problem=problem,
+        failed=failed,
+        failure=failure,
+    )
 
 
 def interrupted(progress: Progress, reason: str) -> Outcome:
     """A pass stopped before its end (Ctrl-C, SIGTERM): what it did and what it owes."""
     done = progress.new + progress.retried - progress.pending - sum(progress.failed.values())
     owed = progress.pending + sum(progress.failed.values())
-    summary = (f"interrupted ({reason}): {progress.entries} entries, {max(done, 0)} articles "
-               f"done, {owed} owed to the next pass")  # fmt: skip
-    return Outcome("interrupted", summary, progress.entries, progress.new,
-                   failed=owed, failure="interrupted")  # fmt: skip
+    summary = (
+        f"interrupted ({reason}): {progress.entries} entries, {max(done, 0)} articles "
+        f"done, {owed} owed to the next pass"
+    )
+    return Outcome(
+        "interrupted", summary, progress.entries, progress.new, failed=owed, failure="interrupted"
+    )
 
 
 def deliberate(failure: Failure) -> bool:
@@ -507,7 +546,6 @@ def deliberate(failure: Failure) -> bool:
     if failure.check(IgnoreRequest):
         return not getattr(failure.value, "transient", False)
     return "larger than download max size" in str(failure.value)
-
 
 
 def describe_failure(failure: Failure) -> str:

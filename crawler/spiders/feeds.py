@@ -36,6 +36,9 @@ class FeedsSpider(SourceSpider):
         if feed.home_pages:
             self.crawler.stats.inc_value("newsmon/feed/home_page_link", feed.home_pages)
         if feed.truncated:
-            self.logger.info("Source %s: read only the first %d entries (max_entries_per_feed)",
-                             source.name, limit)  # fmt: skip
+            self.logger.info(
+                "Source %s: read only the first %d entries (max_entries_per_feed)",
+                source.name,
+                limit,
+            )
         yield from self.follow_links(source, feed.entries, feed.language)

@@ -26,8 +26,7 @@ class ListingsSpider(SourceSpider):
     def parse_source(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
         yield from self.parse_page(response, source, page=1)
 
-    def parse_page(self, response: Response, source: Source,
-                   page: int) -> Iterator[scrapy.Request]:  # fmt: skip
+    def parse_page(self, response: Response, source: Source, page: int) -> Iterator[scrapy.Request]:
         if not isinstance(response, TextResponse):
             message = f"not an HTML page: {response.url}"
             if page == 1:
@@ -36,13 +35,24 @@ class ListingsSpider(SourceSpider):
                 self.problem(source, message)
             return
         limit = self.config_settings.max_listing_links
-        found = article_links(page_text(response), response.url, source.follow, source.deny,
-                              list(source.allow_domains) or None, max_links=limit)  # fmt: skip
+        found = article_links(
+            page_text(response),
+            response.url,
+            source.follow,
+            source.deny,
+            list(source.allow_domains) or None,
+            max_links=limit,
+        )
         if found.truncated:
-            self.problem(source, f"{response.url}: more than {limit} links, read the first "
-                                 f"{limit} (max_listing_links)")  # fmt: skip
-        links = [FeedEntry(link=url, title=None, published=None, summary=None, entry_id=None)
-                 for url in found.links]  # fmt: skip
+            self.problem(
+                source,
+                f"{response.url}: more than {limit} links, read the first "
+                f"{limit} (max_listing_links)",
+            )
+        links = [
+            FeedEntry(link=url, title=None, published=None, summary=None, entry_id=None)
+            for url in found.links
+        ]
         yield from self.follow_links(source, links)
         if found.next_page and page < source.pages:
             yield self.more_part(source, found.next_page, self.parse_page, page=page + 1)

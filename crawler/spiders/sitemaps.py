@@ -50,8 +50,9 @@ class SitemapsSpider(SourceSpider):
         self.walks[source.name].start(source.url)
         yield from self.parse_sitemap(response, source, requested=source.url, top=True)
 
-    def parse_sitemap(self, response: Response, source: Source, requested: str,
-                      top: bool = False) -> Iterator[scrapy.Request]:  # fmt: skip
+    def parse_sitemap(
+        self, response: Response, source: Source, requested: str, top: bool = False
+    ) -> Iterator[scrapy.Request]:
         walk = self.walks[source.name]
         max_age = timedelta(seconds=parse_duration(source.max_age or DEFAULT_MAX_AGE))
         now = datetime.now(UTC)
@@ -64,8 +65,9 @@ class SitemapsSpider(SourceSpider):
             yield from self._children(source, walk.children(requested, robots.urls))
             return
         try:
-            sitemap = parse_sitemap(response.body, response.url,
-                                    max_urls=max(self.budget[source.name], 1))  # fmt: skip
+            sitemap = parse_sitemap(
+                response.body, response.url, max_urls=max(self.budget[source.name], 1)
+            )
         except SitemapError as exc:
             if top:
                 self.fail_source(source, str(exc))
@@ -84,8 +86,10 @@ class SitemapsSpider(SourceSpider):
         if len(entries) == self.budget[source.name] and sitemap.entries:
             self.crawler.stats.inc_value("newsmon/sitemap/capped")
         self.budget[source.name] -= len(entries)
-        links = [FeedEntry(link=e.loc, title=e.news_title, published=e.date, summary=None,
-                           entry_id=None) for e in entries]  # fmt: skip
+        links = [
+            FeedEntry(link=e.loc, title=e.news_title, published=e.date, summary=None, entry_id=None)
+            for e in entries
+        ]
         language = next((e.language for e in entries if e.language), None)
         yield from self.follow_links(source, links, language)
 
@@ -106,8 +110,9 @@ class SitemapsSpider(SourceSpider):
         unread = self.unread[source.name]
         last_part = progress.parts == 1 and source.name not in self.results
         if last_part and not progress.entries and unread:
-            self.fail_source(source, f"0 entries: {len(unread)} sitemap(s) could not be read: "
-                                     f"{unread[0]}")  # fmt: skip
+            self.fail_source(
+                source, f"0 entries: {len(unread)} sitemap(s) could not be read: {unread[0]}"
+            )
         return super().part_done(source)
 
     def _children(self, source: Source, urls: list[str]) -> Iterator[scrapy.Request]:

@@ -35,16 +35,21 @@ class CrawlState:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _ensure_all(self, connection, urls: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    def _ensure_all(self, connection, urls: dict[str, str]) -> None:
         """Rows for the sources (name -> URL) that have none yet; callers update the URL."""
         names = list(urls)
         existing: set[str] = set()
         for start in range(0, len(names), 500):  # stay under bound-parameter limits
-            existing.update(connection.execute(
-                select(sources.c.name).where(sources.c.name.in_(names[start : start + 500]))
-            ).scalars())  # fmt: skip
-        missing = [{"name": name, "url": urls[name], "consecutive_failures": 0}
-                   for name in names if name not in existing]  # fmt: skip
+            existing.update(
+                connection.execute(
+                    select(sources.c.name).where(sources.c.name.in_(names[start : start + 500]))
+                ).scalars()
+            )
+        missing = [
+            {"name": name, "url": urls[name], "consecutive_failures": 0}
+            for name in names
+            if name not in existing
+        ]
         if missing:
             connection.execute(insert(sources), missing)
 
@@ -55,8 +60,13 @@ class CrawlState:
     def all_validators(self, urls: dict[str, str]) -> dict[str, Validators]:
         """Stored validators of these sources (name -> URL), in one query for a whole pass;
         a source whose URL changed since they were saved has none."""
-        query = select(sources.c.name, sources.c.url, sources.c.etag, sources.c.last_modified,
-                       sources.c.body_hash)  # fmt: skip
+        query = select(
+            sources.c.name,
+            sources.c.url,
+            sources.c.etag,
+            sources.c.last_modified,
+            sources.c.body_hash,
+        )
         if len(urls) <= 500:  # a few sources (`newsmon run` polls one): not the whole table
             query = query.where(sources.c.name.in_(list(urls)))
         with self.engine.connect() as connection:
@@ -77,25 +87,36 @@ class CrawlState:
         statement = (
             update(sources)
             .where(sources.c.name == bindparam("b_name"))
-            .values(url=bindparam("b_url"), etag=bindparam("b_etag"),
-                    last_modified=bindparam("b_last_modified"),
-                    body_hash=bindparam("b_body_hash"))
-        )  # fmt: skip
+            .values(
+                url=bindparam("b_url"),
+                etag=bindparam("b_etag"),
+                last_modified=bindparam("b_last_modified"),
+                body_hash=bindparam("b_body_hash"),
+            )
+        )
         with self.engine.begin() as connection:
             self._ensure_all(connection, {name: url for name, url, _ in saved})
-            connection.execute(statement, [
-                {"b_name": name, "b_url": url, "b_etag": validators.etag,
-                 "b_last_modified": validators.last_modified,
-                 "b_body_hash": validators.body_hash}
-                for name, url, validators in saved
-            ])  # fmt: skip
+            connection.execute(
+                statement,
+                [
+                    {
+                        "b_name": name,
+                        "b_url": url,
+                        "b_etag": validators.etag,
+                        "b_last_modified": validators.last_modified,
+                        "b_body_hash": validators.body_hash,
+                    }
+                    for name, url, validators in saved
+                ],
+            )
 
     def record(self, name: str, url: str, outcome: Outcome, now: datetime | None = None) -> None:
         """The result of one fetch of a source."""
         self.record_all([(name, url, outcome)], now)
 
-    def record_all(self, results: list[tuple[str, str, Outcome]],
-                   now: datetime | None = None) -> None:  # fmt: skip
+    def record_all(
+        self, results: list[tuple[str, str, Outcome]], now: datetime | None = None
+    ) -> None:
         """The results (name, URL, outcome) of fetches of many sources, in one transaction:
         one UPDATE per kind of outcome, run for all of its sources at once."""
         if not results:
@@ -103,9 +124,13 @@ class CrawlState:
         now = now or datetime.now(UTC)
         shapes: dict[tuple[str, bool], list[dict[str, object]]] = {}
         for name, url, outcome in results:
-            values: dict[str, object] = {"b_name": name, "b_url": url,
-                                         "b_status": outcome.status, "b_failed": outcome.failed,
-                                         "b_failure": outcome.failure}  # fmt: skip
+            values: dict[str, object] = {
+                "b_name": name,
+                "b_url": url,
+                "b_status": outcome.status,
+                "b_failed": outcome.failed,
+                "b_failure": outcome.failure,
+            }
             if outcome.status in ("error", "interrupted"):
                 values["b_error"] = outcome.summary
             else:
@@ -119,16 +144,26 @@ class CrawlState:
             for (kind, new), rows in shapes.items():
                 connection.execute(_record_statement(kind, new, now), rows)
 
-    def save_schedule(self, name: str, url: str, interval: float, next_run_at: datetime,
-                      schedule_error: str | None = None) -> None:  # fmt: skip
+    def save_schedule(
+        self,
+        name: str,
+        url: str,
+        interval: float,
+        next_run_at: datetime,
+        schedule_error: str | None = None,
+    ) -> None:
         """The next run `newsmon run` planned, and why it had to guess it (None: it did not)."""
         with self.engine.begin() as connection:
             self._ensure_all(connection, {name: url})
             connection.execute(
                 update(sources)
                 .where(sources.c.name == name)
-                .values(url=url, interval=interval, next_run_at=next_run_at,
-                        schedule_error=schedule_error)  # fmt: skip
+                .values(
+                    url=url,
+                    interval=interval,
+                    next_run_at=next_run_at,
+                    schedule_error=schedule_error,
+                )
             )
 
     def new_articles_since(self, since: datetime) -> dict[str, int]:
@@ -141,25 +176,30 @@ class CrawlState:
             )
             return {source: count for source, count in rows}
 
-    def due_for_recheck(self, urls: list[str], every: float, window: float,
-                        now: datetime | None = None) -> set[str]:  # fmt: skip
+    def due_for_recheck(
+        self, urls: list[str], every: float, window: float, now: datetime | None = None
+    ) -> set[str]:
         """Which of these stored URLs to fetch again for updates: first fetched within
         `window` seconds and not checked for `every` seconds."""
         now = now or datetime.now(UTC)
         due: set[str] = set()
         with self.engine.connect() as connection:
             for start in range(0, len(urls), 500):
-                due.update(connection.execute(
-                    select(article_urls.c.url)
-                    .join(articles, articles.c.id == article_urls.c.article_id)
-                    .where(
-                        article_urls.c.url.in_(urls[start : start + 500]),
-                        articles.c.url == article_urls.c.url,
-                        articles.c.fetched_at >= now - timedelta(seconds=window),
-                        or_(articles.c.checked_at.is_(None),
-                            articles.c.checked_at <= now - timedelta(seconds=every)),
-                    )
-                ).scalars())  # fmt: skip
+                due.update(
+                    connection.execute(
+                        select(article_urls.c.url)
+                        .join(articles, articles.c.id == article_urls.c.article_id)
+                        .where(
+                            article_urls.c.url.in_(urls[start : start + 500]),
+                            articles.c.url == article_urls.c.url,
+                            articles.c.fetched_at >= now - timedelta(seconds=window),
+                            or_(
+                                articles.c.checked_at.is_(None),
+                                articles.c.checked_at <= now - timedelta(seconds=every),
+                            ),
+                        )
+                    ).scalars()
+                )
         return due
 
     def all(self) -> dict[str, dict[str, object]]:
@@ -208,15 +248,20 @@ def _record_statement(kind: str, new: bool, now: datetime) -> Update:
             consecutive_failures=sources.c.consecutive_failures + 1,
         )
     else:
-        values.update(last_error=None, last_success_at=now, consecutive_failures=0,
-                      last_problem=bindparam("b_problem"))  # fmt: skip
+        values.update(
+            last_error=None,
+            last_success_at=now,
+            consecutive_failures=0,
+            last_problem=bindparam("b_problem"),
+        )
         if kind == "ok":
             values.update(last_entries=bindparam("b_entries"), last_new=bindparam("b_new"))
     return update(sources).where(sources.c.name == bindparam("b_name")).values(**values)
 
 
-def source_flags(row: dict[str, Any], enabled: bool, now: datetime,
-                 silent_after: timedelta) -> list[str]:  # fmt: skip
+def source_flags(
+    row: dict[str, Any], enabled: bool, now: datetime, silent_after: timedelta
+) -> list[str]:
     """Why a source needs a look; a broken source must never fail silently."""
     if not enabled:
         return ["disabled"]

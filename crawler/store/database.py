@@ -102,8 +102,10 @@ def open_store(url: str) -> Engine:
         raise StoreNotReady(f"no newsmon store in {safe_url(url)}: {CREATES} creates it")
     head, known = _revisions()
     if current not in known:
-        raise StorageError(f"the store {safe_url(url)} has schema revision {current}, unknown "
-                           "to this newsmon (written by a newer version?)")  # fmt: skip
+        raise StorageError(
+            f"the store {safe_url(url)} has schema revision {current}, unknown "
+            "to this newsmon (written by a newer version?)"
+        )
     if current != head:
         raise StoreNotReady(
             f"the store {safe_url(url)} has schema revision {current}, older than this "
@@ -137,8 +139,10 @@ def _revision(url: str) -> tuple[Engine, str | None]:
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
         if parsed.database in (None, "", ":memory:") or not path.is_file():
-            raise StoreNotReady(f"no newsmon store in {safe_url(url)}: no file "
-                                f"{os.path.abspath(path)}; {CREATES} creates it")  # fmt: skip
+            raise StoreNotReady(
+                f"no newsmon store in {safe_url(url)}: no file "
+                f"{os.path.abspath(path)}; {CREATES} creates it"
+            )
     from alembic.runtime.migration import MigrationContext
 
     try:
@@ -169,7 +173,7 @@ def _reader(url: str) -> Engine:
     return _engine(make_url(url), writer=False)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the crawler's writes
     # In WAL mode, NORMAL syncs at checkpoints rather than at every commit: a killed process
@@ -181,7 +185,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:
     # Not journal_mode: setting it writes to the file (WAL, set by the writer, persists).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -189,7 +193,7 @@ def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
     cursor.close()
 
 
-def _alembic_config():  # type: ignore[no-untyped-def]
+def _alembic_config():
     from alembic.config import Config as AlembicConfig  # Alembic: only to open a store
 
     config = AlembicConfig()
@@ -204,7 +208,7 @@ def _revisions() -> tuple[str, frozenset[str]]:
 
     script = ScriptDirectory.from_config(_alembic_config())
     known = frozenset(revision.revision for revision in script.walk_revisions())
-    return script.get_current_head(), known  # type: ignore[return-value]
+    return script.get_current_head(), known
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -67,7 +67,7 @@ def retry_delay(attempts: int, backoff: float, cap: float) -> float:
     return min(backoff * 2 ** min(attempts - 2, 32), cap)
 
 
-def _upsert(connection: Connection):  # type: ignore[no-untyped-def]
+def _upsert(connection: Connection):
     """INSERT ... ON CONFLICT (url) DO UPDATE, in the dialect's own words: two processes may
     owe the same link (a `crawl` beside `run`)."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -80,8 +80,9 @@ def _upsert(connection: Connection):  # type: ignore[no-untyped-def]
 
 
 class OwedLinks:
-    def __init__(self, engine: Engine, attempts: int = 8, backoff: float = 900.0,
-                 cap: float = 86400.0) -> None:  # fmt: skip
+    def __init__(
+        self, engine: Engine, attempts: int = 8, backoff: float = 900.0, cap: float = 86400.0
+    ) -> None:
         self.engine = engine
         self.max_attempts = attempts
         self.backoff = backoff
@@ -103,12 +104,15 @@ class OwedLinks:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(owed_links)
-                .where(owed_links.c.source == source, owed_links.c.gave_up_at.is_(None),
-                       owed_links.c.dropped_at.is_(None),
-                       (owed_links.c.next_attempt_at.is_(None))
-                       | (owed_links.c.next_attempt_at <= now))
+                .where(
+                    owed_links.c.source == source,
+                    owed_links.c.gave_up_at.is_(None),
+                    owed_links.c.dropped_at.is_(None),
+                    (owed_links.c.next_attempt_at.is_(None))
+                    | (owed_links.c.next_attempt_at <= now),
+                )
                 .order_by(owed_links.c.first_seen_at, owed_links.c.url)
-            ).mappings()  # fmt: skip
+            ).mappings()
             return [_link(row) for row in rows]
 
     def waiting(self, link: OwedLink, now: datetime) -> bool:
@@ -125,12 +129,19 @@ class OwedLinks:
         for link in links:
             attempts = link.attempts + 1
             wait = retry_delay(attempts, self.backoff, self.cap)
-            rows.append({
-                "url": link.url, "source": link.source, "title": link.title,
-                "published": link.published, "language": link.language, "attempts": attempts,
-                "first_seen_at": now, "last_attempt_at": now,
-                "next_attempt_at": now + timedelta(seconds=wait),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "url": link.url,
+                    "source": link.source,
+                    "title": link.title,
+                    "published": link.published,
+                    "language": link.language,
+                    "attempts": attempts,
+                    "first_seen_at": now,
+                    "last_attempt_at": now,
+                    "next_attempt_at": now + timedelta(seconds=wait),
+                }
+            )
         if not rows:
             return
         with self.engine.begin() as connection:
@@ -149,10 +160,11 @@ class OwedLinks:
         )
         give_up = (
             update(owed_links)
-            .where(owed_links.c.url == bindparam("b_url"),
-                   owed_links.c.attempts >= self.max_attempts)
+            .where(
+                owed_links.c.url == bindparam("b_url"), owed_links.c.attempts >= self.max_attempts
+            )
             .values(gave_up_at=now)
-        )  # fmt: skip
+        )
         rows = [{"b_url": url, "b_error": reason[:500]} for url, reason in failures]
         with self.engine.begin() as connection:
             connection.execute(statement, rows)
@@ -167,10 +179,13 @@ class OwedLinks:
                 connection.execute(
                     update(owed_links)
                     .where(owed_links.c.url.in_(urls[start : start + CHUNK]))
-                    .values(gave_up_at=now,
-                            last_error=func.coalesce(owed_links.c.last_error,
-                                                     "no answer (the process stopped)"))
-                )  # fmt: skip
+                    .values(
+                        gave_up_at=now,
+                        last_error=func.coalesce(
+                            owed_links.c.last_error, "no answer (the process stopped)"
+                        ),
+                    )
+                )
 
     def settle(self, urls: list[str]) -> None:
         """These links are done: their articles are stored (found under another URL)."""
@@ -187,38 +202,53 @@ class OwedLinks:
                 .where(owed_links.c.url == bindparam("b_url"))
                 .values(dropped_at=now, last_error=bindparam("b_reason"), gave_up_at=None),
                 [{"b_url": url, "b_reason": reason[:500]} for url, reason in drops],
-            )  # fmt: skip
-            connection.execute(delete(owed_links).where(
-                func.coalesce(owed_links.c.dropped_at, owed_links.c.gave_up_at)
-                < now - FORGET_AFTER
-            ))  # fmt: skip
+            )
+            connection.execute(
+                delete(owed_links).where(
+                    func.coalesce(owed_links.c.dropped_at, owed_links.c.gave_up_at)
+                    < now - FORGET_AFTER
+                )
+            )
 
     def debtors(self) -> set[str]:
         """Every source that owes links, in one query (a pass asks `due` only of these)."""
         with self.engine.connect() as connection:
-            return set(connection.execute(
-                select(owed_links.c.source).distinct()
-                .where(owed_links.c.gave_up_at.is_(None), owed_links.c.dropped_at.is_(None))
-            ).scalars())  # fmt: skip
+            return set(
+                connection.execute(
+                    select(owed_links.c.source)
+                    .distinct()
+                    .where(owed_links.c.gave_up_at.is_(None), owed_links.c.dropped_at.is_(None))
+                ).scalars()
+            )
 
     def owing(self, sources: list[str]) -> set[str]:
         """Which of these sources still owe links (given-up links owe nothing)."""
         with self.engine.connect() as connection:
-            return set(connection.execute(
-                select(owed_links.c.source).distinct()
-                .where(owed_links.c.source.in_(sources), owed_links.c.gave_up_at.is_(None),
-                       owed_links.c.dropped_at.is_(None))
-            ).scalars())  # fmt: skip
+            return set(
+                connection.execute(
+                    select(owed_links.c.source)
+                    .distinct()
+                    .where(
+                        owed_links.c.source.in_(sources),
+                        owed_links.c.gave_up_at.is_(None),
+                        owed_links.c.dropped_at.is_(None),
+                    )
+                ).scalars()
+            )
 
     def debts(self) -> dict[str, Debt]:
         """Per source: links owed, links given up, and the latest reason recorded."""
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(owed_links.c.source, owed_links.c.gave_up_at, owed_links.c.last_error,
-                       owed_links.c.last_attempt_at)
+                select(
+                    owed_links.c.source,
+                    owed_links.c.gave_up_at,
+                    owed_links.c.last_error,
+                    owed_links.c.last_attempt_at,
+                )
                 .where(owed_links.c.dropped_at.is_(None))
                 .order_by(owed_links.c.last_attempt_at)
-            ).all()  # fmt: skip
+            ).all()
         debts: dict[str, Debt] = {}
         for row in rows:
             debt = debts.get(row.source, Debt())
@@ -242,14 +272,19 @@ def settle(connection: Connection, urls: list[str]) -> None:
         connection.execute(_SETTLE, {"urls": urls[start : start + CHUNK]})
 
 
-def _link(row) -> OwedLink:  # type: ignore[no-untyped-def]
+def _link(row) -> OwedLink:
     return OwedLink(
-        url=row["url"], source=row["source"], title=row["title"],
-        published=as_utc(row["published"]), language=row["language"],
-        attempts=row["attempts"], last_error=row["last_error"],
-        next_attempt_at=as_utc(row["next_attempt_at"]), gave_up_at=as_utc(row["gave_up_at"]),
+        url=row["url"],
+        source=row["source"],
+        title=row["title"],
+        published=as_utc(row["published"]),
+        language=row["language"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt_at=as_utc(row["next_attempt_at"]),
+        gave_up_at=as_utc(row["gave_up_at"]),
         dropped_at=as_utc(row["dropped_at"]),
-    )  # fmt: skip
+    )
 
 
 __all__ = ["Debt", "OwedLink", "OwedLinks", "retry_delay", "settle"]

@@ -43,9 +43,14 @@ class RetagReport:
         return self.topics.setdefault(topic, TopicChange())
 
 
-def retag(engine: Engine, rules: Iterable[TopicRule], only: str | None = None,
-          dry_run: bool = False, progress: Callable[[int], None] | None = None,
-          workers: int | None = None) -> RetagReport:  # fmt: skip
+def retag(
+    engine: Engine,
+    rules: Iterable[TopicRule],
+    only: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> RetagReport:
     """Re-tag every article; with `only`, just that topic (others are left as they are).
 
     Matching runs in `workers` processes (default: one per core) while this process reads
@@ -67,8 +72,9 @@ def retag(engine: Engine, rules: Iterable[TopicRule], only: str | None = None,
         return report
     # Spawned, not forked: `newsmon run` calls this from a thread beside its reactor.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(rules,)) as pool:  # fmt: skip
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(rules,)
+    ) as pool:
         pending: deque[tuple[Any, Any, Future[list[dict[str, list[str]]]]]] = deque()
         for rows, old in _batches(engine, only):
             texts = [(row.title, row.text) for row in rows]
@@ -120,7 +126,7 @@ def _batches(engine: Engine, only: str | None) -> Iterator[tuple[Any, dict[int, 
         last_id = rows[-1].id
 
 
-def _apply(engine, rows, old, matches, names, report, only, dry_run, progress) -> None:  # type: ignore[no-untyped-def]
+def _apply(engine, rows, old, matches, names, report, only, dry_run, progress) -> None:
     writes = _compare(rows, old, matches, names, report, full=only is None)
     if writes and not dry_run:
         _write(engine, writes)
@@ -129,7 +135,7 @@ def _apply(engine, rows, old, matches, names, report, only, dry_run, progress) -
         progress(report.articles)
 
 
-def _compare(rows, old, matches, names, report, full):  # type: ignore[no-untyped-def]
+def _compare(rows, old, matches, names, report, full):
     """The (article id, topic, terms or None to remove, existed) writes for one batch. A full
     re-tag also removes topics that topics.yaml no longer defines."""
     writes = []
@@ -154,7 +160,7 @@ def _compare(rows, old, matches, names, report, full):  # type: ignore[no-untype
     return writes
 
 
-def _write(engine: Engine, writes) -> None:  # type: ignore[no-untyped-def]
+def _write(engine: Engine, writes) -> None:
     """One transaction per batch; new tags in one statement, the rarer removals and term
     changes one by one."""
     new = [

@@ -25,9 +25,19 @@ from crawler.store.crawl_state import as_utc
 from crawler.store.schema import article_topics, articles, reviews
 
 __all__ = [
-    "ACTIONS", "Review", "TermQuality", "TopicQuality", "UnknownArticle", "daily_hits",
-    "mark_of", "review_marks", "reviews_for", "set_review", "topic_quality", "top_outlets",
-]  # fmt: skip
+    "ACTIONS",
+    "Review",
+    "TermQuality",
+    "TopicQuality",
+    "UnknownArticle",
+    "daily_hits",
+    "mark_of",
+    "review_marks",
+    "reviews_for",
+    "set_review",
+    "topic_quality",
+    "top_outlets",
+]
 
 VERDICTS = ("relevant", "irrelevant")
 # What an analyst can do to an article: give a verdict, star or unstar it, take the verdict
@@ -54,8 +64,13 @@ class Review:
 
 
 def _review(row: Any) -> Review:
-    return Review(row.article_id, row.verdict, bool(row.starred), row.note,
-                  as_utc(row.reviewed_at) or datetime.now(UTC))  # fmt: skip
+    return Review(
+        row.article_id,
+        row.verdict,
+        bool(row.starred),
+        row.note,
+        as_utc(row.reviewed_at) or datetime.now(UTC),
+    )
 
 
 def reviews_for(connection: Connection, ids: Iterable[int]) -> dict[int, Review]:
@@ -81,8 +96,13 @@ def review_marks(engine: Engine, ids: Iterable[int]) -> dict[int, str]:
     return {i: mark for i, mark in marks.items() if mark}
 
 
-def set_review(engine: Engine, article_id: int, action: str, note: str | None = None,
-               now: datetime | None = None) -> Review:  # fmt: skip
+def set_review(
+    engine: Engine,
+    article_id: int,
+    action: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Review:
     """Apply one of `ACTIONS` to an article; a `note` (even empty, which removes it) replaces
     the previous one. Raises UnknownArticle, ValueError for an unknown action."""
     if action not in ACTIONS:
@@ -98,8 +118,9 @@ def set_review(engine: Engine, article_id: int, action: str, note: str | None = 
     raise AssertionError("unreachable")
 
 
-def _apply(connection: Connection, article_id: int, action: str, note: str | None,
-           now: datetime) -> Review:  # fmt: skip
+def _apply(
+    connection: Connection, article_id: int, action: str, note: str | None, now: datetime
+) -> Review:
     if connection.execute(select(articles.c.id).where(articles.c.id == article_id)).first() is None:
         raise UnknownArticle(f"no article with id {article_id}")
     current = reviews_for(connection, [article_id]).get(article_id)
@@ -121,7 +142,7 @@ def _apply(connection: Connection, article_id: int, action: str, note: str | Non
         connection.execute(
             update(reviews).where(reviews.c.article_id == article_id).values(**values)
         )
-    return Review(article_id, **values)  # type: ignore[arg-type]
+    return Review(article_id, **values)
 
 
 @dataclass
@@ -173,8 +194,9 @@ def topic_quality(engine: Engine, topics: Sequence[str] = ()) -> list[TopicQuali
             setattr(stats, verdict, getattr(stats, verdict) + 1)
     for name, entry in quality.items():
         entry.hits = counts.get(name, 0)
-        entry.terms = sorted(terms.get(name, {}).values(),
-                             key=lambda t: (-t.irrelevant, t.relevant, t.term))  # fmt: skip
+        entry.terms = sorted(
+            terms.get(name, {}).values(), key=lambda t: (-t.irrelevant, t.relevant, t.term)
+        )
     return list(quality.values())
 
 
@@ -188,8 +210,9 @@ def _hit_date(dialect: str) -> Any:
     """The day of a hit, as YYYY-MM-DD in UTC."""
     moment = _hit_moment()
     if dialect == "postgresql":
-        return func.to_char(func.timezone(literal_column("'UTC'"), moment),
-                            literal_column("'YYYY-MM-DD'"))  # fmt: skip
+        return func.to_char(
+            func.timezone(literal_column("'UTC'"), moment), literal_column("'YYYY-MM-DD'")
+        )
     return func.substr(moment, 1, 10)  # SQLite keeps datetimes as ISO text in UTC
 
 
@@ -199,8 +222,9 @@ def _window(days: int, now: datetime | None) -> tuple[list[date], datetime]:
     return dates, datetime.combine(dates[0], datetime.min.time(), UTC)
 
 
-def daily_hits(engine: Engine, days: int = 30,
-               now: datetime | None = None) -> tuple[list[date], dict[str, list[int]]]:  # fmt: skip
+def daily_hits(
+    engine: Engine, days: int = 30, now: datetime | None = None
+) -> tuple[list[date], dict[str, list[int]]]:
     """The last `days` days (oldest first) and, per topic, its hits on each of them."""
     dates, start = _window(days, now)
     day = _hit_date(engine.dialect.name).label("day")
@@ -219,8 +243,9 @@ def daily_hits(engine: Engine, days: int = 30,
     return dates, dict(sorted(series.items()))
 
 
-def top_outlets(engine: Engine, days: int = 30, now: datetime | None = None,
-                limit: int = 10) -> list[tuple[str, int]]:  # fmt: skip
+def top_outlets(
+    engine: Engine, days: int = 30, now: datetime | None = None, limit: int = 10
+) -> list[tuple[str, int]]:
     """Sources with the most hits over the last `days` days."""
     _, start = _window(days, now)
     tagged = select(article_topics.c.article_id)

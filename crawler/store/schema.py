@@ -103,7 +103,8 @@ articles = Table(
     Column("extractor", String(100)),  # what produced `text`, to re-extract when it improves
     Column("duplicate_of", Integer, ForeignKey("articles.id")),
     Index("ix_articles_source_fetched_at", "source", "fetched_at"),
-    # Near-duplicate signature (crawler/match/near_duplicates.py), kept so the index is rebuilt at start-up.
+    # Near-duplicate signature (crawler/match/near_duplicates.py), kept so the index is rebuilt at
+    # start-up.
     Column("signature", LargeBinary),
     Column("story_id", Integer, index=True),  # the story cluster: id of its first article
     Column("updated_at", DateTime(timezone=True)),  # the text last changed (a developing story)
@@ -115,9 +116,14 @@ article_urls = Table(
     "article_urls",
     metadata,
     Column("url", Text, primary_key=True),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
-           index=True),
-)  # fmt: skip
+    Column(
+        "article_id",
+        Integer,
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
 
 article_topics = Table(
     "article_topics",
@@ -147,8 +153,9 @@ Index("ix_articles_published", articles.c.published)
 # row), and without statistics SQLite took a full index on it for selective, scanned every
 # article and sorted them (a filtered hits page over 100,000 articles: 90 ms instead of 4).
 _COPY = articles.c.duplicate_of.is_not(None)
-Index("ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY,
-      postgresql_where=_COPY)  # fmt: skip
+Index(
+    "ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY, postgresql_where=_COPY
+)
 
 # Objects of one engine that the migrations create and this metadata does not describe (a
 # test leaves them out when it compares). Full-text search: on PostgreSQL the stored generated
@@ -158,20 +165,33 @@ Index("ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY,
 # (0003). Indexes in list order on published and fetched_at: on PostgreSQL `(published DESC
 # NULLS LAST, id DESC)` (0006), on SQLite `(published) WHERE duplicate_of IS NULL` (0007).
 SEARCH_VECTOR = literal_column("articles.search_vector")
-ENGINE_SPECIFIC = ("search_vector", "ix_articles_search_vector", "ix_articles_published_listed",
-                   "ix_articles_fetched_at_listed", "articles_fts", "articles_fts_data",
-                   "articles_fts_idx", "articles_fts_docsize", "articles_fts_config")  # fmt: skip
+ENGINE_SPECIFIC = (
+    "search_vector",
+    "ix_articles_search_vector",
+    "ix_articles_published_listed",
+    "ix_articles_fetched_at_listed",
+    "articles_fts",
+    "articles_fts_data",
+    "articles_fts_idx",
+    "articles_fts_docsize",
+    "articles_fts_config",
+)
 
 # Earlier texts of articles whose page changed (corrections, developing stories).
 article_versions = Table(
     "article_versions",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "article_id",
+        Integer,
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("title", Text),
     Column("text", Text, nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=False),  # when this text was current
     Column("replaced_at", DateTime(timezone=True), nullable=False),
     Column("change", Text, nullable=False),  # what the next version changed, for people
-)  # fmt: skip
+)

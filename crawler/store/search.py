@@ -37,8 +37,16 @@ from sqlalchemy import (
 from crawler.review.export import _records
 from crawler.store.schema import SEARCH_VECTOR, article_topics, articles, reviews
 
-__all__ = ["ALL_ARTICLES", "KEPT", "HitFilter", "HitPage", "iter_hits", "neighbors",
-           "page_of_hits", "search_terms"]  # fmt: skip
+__all__ = [
+    "ALL_ARTICLES",
+    "KEPT",
+    "HitFilter",
+    "HitPage",
+    "iter_hits",
+    "neighbors",
+    "page_of_hits",
+    "search_terms",
+]
 
 SORTS = ("published", "fetched")
 REVIEW_STATES = ("unreviewed", "relevant", "irrelevant", "starred")
@@ -161,11 +169,15 @@ def conditions(hits: HitFilter, dialect: str, plan: str = "set") -> list[Any]:
         judged = select(reviews.c.article_id).where(reviews.c.verdict.is_not(None))
         where.append(articles.c.id.not_in(judged))
     elif hits.review in ("relevant", "irrelevant"):
-        where.append(articles.c.id.in_(
-            select(reviews.c.article_id).where(reviews.c.verdict == hits.review)))  # fmt: skip
+        where.append(
+            articles.c.id.in_(select(reviews.c.article_id).where(reviews.c.verdict == hits.review))
+        )
     elif hits.review == KEPT:
-        where.append(articles.c.id.not_in(
-            select(reviews.c.article_id).where(reviews.c.verdict == "irrelevant")))  # fmt: skip
+        where.append(
+            articles.c.id.not_in(
+                select(reviews.c.article_id).where(reviews.c.verdict == "irrelevant")
+            )
+        )
     elif hits.review == "starred":
         where.append(articles.c.id.in_(select(reviews.c.article_id).where(reviews.c.starred)))
     matching = _matching(hits.q, dialect, plan) if hits.q else None
@@ -188,8 +200,9 @@ def hits_query(hits: HitFilter, dialect: str) -> Select[Any]:
     return _ordered(select(*_COLUMNS).where(*conditions(hits, dialect, "sorted")), hits)
 
 
-def page_of_hits(engine: Engine, hits: HitFilter, page: int = 1,
-                 per_page: int = PER_PAGE) -> HitPage:  # fmt: skip
+def page_of_hits(
+    engine: Engine, hits: HitFilter, page: int = 1, per_page: int = PER_PAGE
+) -> HitPage:
     """One page of the list of `hits`. Matches are counted up to COUNT_LIMIT (or to the
     requested page, if further): beyond, `more` is set and `total` is a lower bound."""
     dialect = engine.dialect.name
@@ -202,10 +215,15 @@ def page_of_hits(engine: Engine, hits: HitFilter, page: int = 1,
         # The page's ids first, then their rows: sorting ids is cheap, sorting whole rows
         # (texts included) is not when a search or a filter defeats the sort index.
         where = conditions(hits, dialect, _page_plan(connection, hits, dialect))
-        ids = connection.execute(
-            _ordered(select(articles.c.id).where(*where), hits)
-            .limit(per_page).offset((page - 1) * per_page)
-        ).scalars().all()  # fmt: skip
+        ids = (
+            connection.execute(
+                _ordered(select(articles.c.id).where(*where), hits)
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            )
+            .scalars()
+            .all()
+        )
         rows = connection.execute(select(*_COLUMNS).where(articles.c.id.in_(ids))).mappings()
         by_id = {row["id"]: row for row in rows}
         ordered = [by_id[i] for i in ids if i in by_id]
@@ -219,8 +237,11 @@ def _count(connection: Connection, hits: HitFilter, dialect: str, limit: int) ->
     if terms and dialect == "sqlite":
         # Driven by the search index: matches stream in and counting stops at `limit`, where
         # `id IN (matches)` first builds the list of every match.
-        rows = (select(literal(1)).select_from(_FTS.join(articles, _FTS.c.rowid == articles.c.id))
-                .where(_fts_match(terms), *conditions(replace(hits, q=""), dialect)))  # fmt: skip
+        rows = (
+            select(literal(1))
+            .select_from(_FTS.join(articles, _FTS.c.rowid == articles.c.id))
+            .where(_fts_match(terms), *conditions(replace(hits, q=""), dialect))
+        )
     else:
         rows = select(literal(1)).select_from(articles).where(*conditions(hits, dialect))
     return connection.execute(
@@ -239,8 +260,9 @@ def _page_plan(connection: Connection, hits: HitFilter, dialect: str) -> str:
     return "each" if found > DENSE else "set"
 
 
-def iter_hits(engine: Engine, hits: HitFilter, limit: int | None = None,
-              batch: int = 500) -> Iterator[dict[str, Any]]:  # fmt: skip
+def iter_hits(
+    engine: Engine, hits: HitFilter, limit: int | None = None, batch: int = 500
+) -> Iterator[dict[str, Any]]:
     """The records of the filter, in list order (downloads, feeds)."""
     query = hits_query(hits, engine.dialect.name).limit(limit)
     with engine.connect() as connection:
@@ -289,19 +311,28 @@ def article_record(engine: Engine, article_id: int) -> dict[str, Any] | None:
     `copy_articles` (id, title, source, url of each) and `original` (the same for the one it
     copies)."""
     with engine.connect() as connection:
-        row = connection.execute(
-            select(*_COLUMNS).where(articles.c.id == article_id)
-        ).mappings().first()  # fmt: skip
+        row = (
+            connection.execute(select(*_COLUMNS).where(articles.c.id == article_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
         record = next(_records(connection, [row]))
         related = select(articles.c.id, articles.c.title, articles.c.source, articles.c.url)
         record["extractor"] = row["extractor"]
-        record["copy_articles"] = connection.execute(
-            related.where(articles.c.duplicate_of == article_id).order_by(articles.c.id)
-        ).mappings().all()  # fmt: skip
+        record["copy_articles"] = (
+            connection.execute(
+                related.where(articles.c.duplicate_of == article_id).order_by(articles.c.id)
+            )
+            .mappings()
+            .all()
+        )
         record["original"] = (
             connection.execute(related.where(articles.c.id == row["duplicate_of"]))
-            .mappings().first() if row["duplicate_of"] else None
-        )  # fmt: skip
+            .mappings()
+            .first()
+            if row["duplicate_of"]
+            else None
+        )
     return record

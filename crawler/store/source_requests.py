@@ -37,15 +37,17 @@ def reset(engine: Engine, names: list[str]) -> int:
         for start in range(0, len(names), 500):  # stay under bound-parameter limits
             chunk = names[start : start + 500]
             connection.execute(
-                update(sources).where(sources.c.name.in_(chunk))
+                update(sources)
+                .where(sources.c.name.in_(chunk))
                 .values(consecutive_failures=0, next_run_at=None)
-            )  # fmt: skip
+            )
         owed = 0
         for start in range(0, len(names), 500):
             owed += connection.execute(
-                update(owed_links).where(owed_links.c.source.in_(names[start : start + 500]))
+                update(owed_links)
+                .where(owed_links.c.source.in_(names[start : start + 500]))
                 .values(attempts=0, next_attempt_at=None, gave_up_at=None)
-            ).rowcount  # fmt: skip
+            ).rowcount
     return owed
 
 
@@ -56,11 +58,16 @@ def request_poll(engine: Engine, urls: dict[str, str], now: datetime | None = No
     with engine.begin() as connection:
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
-            known = set(connection.execute(
-                select(sources.c.name).where(sources.c.name.in_(chunk))
-            ).scalars())  # fmt: skip
-            missing = [{"name": name, "url": urls[name], "consecutive_failures": 0}
-                       for name in chunk if name not in known]  # fmt: skip
+            known = set(
+                connection.execute(
+                    select(sources.c.name).where(sources.c.name.in_(chunk))
+                ).scalars()
+            )
+            missing = [
+                {"name": name, "url": urls[name], "consecutive_failures": 0}
+                for name in chunk
+                if name not in known
+            ]
             if missing:  # never polled yet: the request waits in a row of its own
                 connection.execute(insert(sources), missing)
             connection.execute(
@@ -71,22 +78,31 @@ def request_poll(engine: Engine, urls: dict[str, str], now: datetime | None = No
 def requested(engine: Engine, names: list[str]) -> set[str]:
     """Which of these sources still have a poll request waiting."""
     with engine.connect() as connection:
-        return set(connection.execute(
-            select(sources.c.name)
-            .where(sources.c.name.in_(names), sources.c.poll_requested_at.is_not(None))
-        ).scalars())  # fmt: skip
+        return set(
+            connection.execute(
+                select(sources.c.name).where(
+                    sources.c.name.in_(names), sources.c.poll_requested_at.is_not(None)
+                )
+            ).scalars()
+        )
 
 
 def pending(engine: Engine) -> list[Pending]:
     """Sources with a poll request, or with no next run planned (reset, or never planned)."""
-    query = select(sources.c.name, sources.c.poll_requested_at, sources.c.next_run_at,
-                   sources.c.consecutive_failures).where(
-        or_(sources.c.poll_requested_at.is_not(None), sources.c.next_run_at.is_(None))
-    )  # fmt: skip
+    query = select(
+        sources.c.name,
+        sources.c.poll_requested_at,
+        sources.c.next_run_at,
+        sources.c.consecutive_failures,
+    ).where(or_(sources.c.poll_requested_at.is_not(None), sources.c.next_run_at.is_(None)))
     with engine.connect() as connection:
         return [
-            Pending(row.name, as_utc(row.poll_requested_at), row.next_run_at is None,
-                    row.consecutive_failures or 0)  # fmt: skip
+            Pending(
+                row.name,
+                as_utc(row.poll_requested_at),
+                row.next_run_at is None,
+                row.consecutive_failures or 0,
+            )
             for row in connection.execute(query)
         ]
 

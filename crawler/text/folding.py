@@ -1,7 +1,8 @@
 r"""Accent and case folding: how words compare, in one place; pure, no Scrapy, no I/O.
 
 Tagging (`crawler.match.terms`), fingerprints (`crawler.match.fingerprints`), near-duplicates
-(`crawler.match.near_duplicates`) and stories (`crawler.match.stories`) compare words blind to case, accents
+(`crawler.match.near_duplicates`) and stories (`crawler.match.stories`) compare words blind to
+case, accents
 and compatibility forms ("Ｆｕｌｌ" is "full", "ﬁ" is "fi", "Straße" is "strasse", "Sécurité"
 is "securite"). The rule: Unicode compatibility composition (NFKC), full case folding, then
 compatibility decomposition (NFKD) and every combining mark dropped (a character whose

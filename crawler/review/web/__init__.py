@@ -1,4 +1,5 @@
-"""`newsmon serve`: review hits in a browser (crawler.review.web.app, crawler.review.web.views), and the
+"""`newsmon serve`: review hits in a browser (crawler.review.web.app, crawler.review.web.views),
+and the
 `serve` and `review` commands (crawler.cli.review). Flask loads only when the app is made,
 so registering the commands costs the `newsmon` command line nothing."""
 

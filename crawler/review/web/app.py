@@ -108,8 +108,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def create_app(engine: Engine, config: Config | None = None, token: str | None = None,
-               host: str = "127.0.0.1") -> Flask:  # fmt: skip
+def create_app(
+    engine: Engine, config: Config | None = None, token: str | None = None, host: str = "127.0.0.1"
+) -> Flask:
     """The app over `engine`, for a server bound to `host`. `config` brings the topics
     (menus, feeds, quality) and the sources (health table). With `token`, every request must
     carry it; without, `host` must be loopback, and requests must be addressed to it."""
@@ -155,19 +156,19 @@ def create_app(engine: Engine, config: Config | None = None, token: str | None =
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
-        return render_template("error.html", title="Form expired",
-                               message="This form is stale or came from elsewhere. Reload the "
-                                       "page and try again."), 400  # fmt: skip
+        return render_template(
+            "error.html",
+            title="Form expired",
+            message="This form is stale or came from elsewhere. Reload the page and try again.",
+        ), 400
 
     @app.errorhandler(BadRequest)
     def bad_request(error: BadRequest) -> tuple[str, int]:
-        return render_template("error.html", title="Bad request",
-                               message=error.description), 400  # fmt: skip
+        return render_template("error.html", title="Bad request", message=error.description), 400
 
     @app.errorhandler(404)
     def not_found(error: Any) -> tuple[str, int]:
-        return render_template("error.html", title="Not found",
-                               message="Nothing here."), 404  # fmt: skip
+        return render_template("error.html", title="Not found", message="Nothing here."), 404
 
     return app
 
@@ -189,8 +190,12 @@ def _check_token(token: str) -> Response | None:
     if any(_same(value, token) for value in offered):
         return None
     body = "newsmon: this server needs its token: open it once with ?token=YOUR_TOKEN.\n"
-    return Response(body, 401, {"WWW-Authenticate": 'Bearer realm="newsmon"',
-                                "Content-Security-Policy": CSP}, mimetype="text/plain")  # fmt: skip
+    return Response(
+        body,
+        401,
+        {"WWW-Authenticate": 'Bearer realm="newsmon"', "Content-Security-Policy": CSP},
+        mimetype="text/plain",
+    )
 
 
 def _same(offered: str, token: str) -> bool:

@@ -26,8 +26,9 @@ def _clean(text: str | None) -> str:
     return _NOT_XML.sub("", text or "")
 
 
-def _add(parent: ElementTree.Element, tag: str, text: str | None = None,
-         **attributes: str) -> ElementTree.Element:  # fmt: skip
+def _add(
+    parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str
+) -> ElementTree.Element:
     element = ElementTree.SubElement(parent, tag, {k: _clean(v) for k, v in attributes.items()})
     if text is not None:
         element.text = _clean(text)
@@ -42,8 +43,14 @@ def _summary(record: dict[str, Any]) -> str:
     return f"{record['source']} · matched {terms}\n\n{text}" if terms else text
 
 
-def atom_feed(topic: str, description: str, records: Sequence[dict[str, Any]], self_url: str,
-              list_url: str, article_url: Callable[[int], str]) -> bytes:  # fmt: skip
+def atom_feed(
+    topic: str,
+    description: str,
+    records: Sequence[dict[str, Any]],
+    self_url: str,
+    list_url: str,
+    article_url: Callable[[int], str],
+) -> bytes:
     """The feed of `records` (export records, newest first) for `topic`."""
     feed = ElementTree.Element("feed", {"xmlns": ATOM})  # unqualified children inherit it
     _add(feed, "id", uuid.uuid5(uuid.NAMESPACE_URL, f"newsmon:topic:{topic}").urn)

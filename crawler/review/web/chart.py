@@ -28,22 +28,27 @@ def _nice_max(peak: int) -> tuple[int, int]:
         magnitude *= 10
 
 
-def daily_chart(dates: Sequence[date], series: dict[str, list[int]],
-                colors: dict[str, str]) -> Markup:  # fmt: skip
+def daily_chart(
+    dates: Sequence[date], series: dict[str, list[int]], colors: dict[str, str]
+) -> Markup:
     """Stacked bars, one per day, one colour per topic; each segment has a tooltip."""
     days = len(dates)
     totals = [sum(values[i] for values in series.values()) for i in range(days)]
     peak = max(totals, default=0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     label = f"Hits per day over the last {days} days"
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">']  # fmt: skip
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+    ]
     top, step = _nice_max(peak or 1)
     for value in range(0, top + 1, step):
         y = TOP + plot_h - value / top * plot_h
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" '
-                     f'y2="{y:.1f}"/><text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" '
-                     f'text-anchor="end">{value}</text>')  # fmt: skip
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" '
+            f'y2="{y:.1f}"/><text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{value}</text>'
+        )
     slot = plot_w / max(days, 1)
     bar = max(1.0, slot * 0.72)
     every = 7 if days <= 31 else 14
@@ -56,14 +61,20 @@ def daily_chart(dates: Sequence[date], series: dict[str, list[int]],
             height = values[i] / top * plot_h
             base -= height
             tip = f"{day:%a %d %b}: {topic} {values[i]}"
-            parts.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" '
-                         f'height="{height:.1f}" fill="{escape(colors.get(topic, PALETTE[-1]))}">'
-                         f"<title>{escape(tip)}</title></rect>")  # fmt: skip
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" '
+                f'height="{height:.1f}" fill="{escape(colors.get(topic, PALETTE[-1]))}">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
         if (days - 1 - i) % every == 0:
-            parts.append(f'<text class="tick" x="{x + bar / 2:.1f}" y="{HEIGHT - 8}" '
-                         f'text-anchor="middle">{day:%d %b}</text>')  # fmt: skip
+            parts.append(
+                f'<text class="tick" x="{x + bar / 2:.1f}" y="{HEIGHT - 8}" '
+                f'text-anchor="middle">{day:%d %b}</text>'
+            )
     if not peak:
-        parts.append(f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" '
-                     f'text-anchor="middle">No hits in these {days} days</text>')  # fmt: skip
+        parts.append(
+            f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" '
+            f'text-anchor="middle">No hits in these {days} days</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

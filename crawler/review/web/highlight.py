@@ -31,18 +31,24 @@ def safe_href(url: str | None) -> str | None:
     return url.strip()
 
 
-def marked(matcher: Matcher, title: str | None, text: str | None,
-           stored: Mapping[str, Sequence[str]]) -> tuple[Markup, list[Markup]]:  # fmt: skip
+def marked(
+    matcher: Matcher, title: str | None, text: str | None, stored: Mapping[str, Sequence[str]]
+) -> tuple[Markup, list[Markup]]:
     """The title and the text's paragraphs, escaped, with the matches of the article's
     `stored` topics (topic -> terms) in <mark>, matched by `matcher` as in a crawl. A stored
     topic `matcher` does not know (topics.yaml changed since) marks its stored terms."""
-    unknown = [TopicRule(name, any=tuple(terms)) for name, terms in stored.items()
-               if name not in matcher.topics]  # fmt: skip
+    unknown = [
+        TopicRule(name, any=tuple(terms))
+        for name, terms in stored.items()
+        if name not in matcher.topics
+    ]
     if unknown:
         matcher = Matcher([*(r for r in matcher.rules if r.name not in stored), *unknown])
     found = matcher.match(title, text)
-    return (highlight(title, found.spans("title", stored)),
-            paragraphs(text, found.spans("text", stored)))  # fmt: skip
+    return (
+        highlight(title, found.spans("title", stored)),
+        paragraphs(text, found.spans("text", stored)),
+    )
 
 
 def highlight(text: str | None, spans: Sequence[tuple[int, int]]) -> Markup:
@@ -51,8 +57,12 @@ def highlight(text: str | None, spans: Sequence[tuple[int, int]]) -> Markup:
         return Markup("")
     out, position = [], 0
     for start, stop in spans:
-        out += [escape(text[position:start]), Markup("<mark>"), escape(text[start:stop]),
-                Markup("</mark>")]  # fmt: skip
+        out += [
+            escape(text[position:start]),
+            Markup("<mark>"),
+            escape(text[start:stop]),
+            Markup("</mark>"),
+        ]
         position = stop
     out.append(escape(text[position:]))
     return Markup("").join(out)
@@ -66,8 +76,11 @@ def paragraphs(text: str | None, spans: Sequence[tuple[int, int]]) -> list[Marku
         content = line.splitlines()[0]  # without its line break, whichever it is
         end = offset + len(content)
         if content.strip():
-            inside = [(max(a, offset) - offset, min(b, end) - offset)
-                      for a, b in spans if a < end and b > offset]  # fmt: skip
+            inside = [
+                (max(a, offset) - offset, min(b, end) - offset)
+                for a, b in spans
+                if a < end and b > offset
+            ]
             out.append(highlight(content, inside))
         offset += len(line)
     return out

@@ -63,7 +63,7 @@ def bad_input(error: BadInput) -> tuple[str, int]:
 
 
 def store() -> Store:
-    return current_app.extensions["newsmon"]  # type: ignore[no-any-return]
+    return current_app.extensions["newsmon"]
 
 
 @views.app_template_global()
@@ -96,8 +96,11 @@ def current_filter() -> tuple[HitFilter, dict[str, str]]:
         raise BadInput(f"q: a search has at most {inputs.MAX_QUERY} characters")
     topic, source, language = args.get("topic"), args.get("source"), args.get("language")
     config = store().config
-    if topic and topic != ALL_ARTICLES and topic not in store().topics and not _known(
-        article_topics.c.topic, topic
+    if (
+        topic
+        and topic != ALL_ARTICLES
+        and topic not in store().topics
+        and not _known(article_topics.c.topic, topic)
     ):
         raise BadInput(f"topic: no topic named {topic[:60]!r}")
     configured = {s.name for s in config.sources} if config else set()
@@ -127,7 +130,7 @@ def _article_or_404(article_id: int) -> None:
 
 @views.get("/")
 def index() -> Response:
-    return redirect(url_for("views.hits"))  # type: ignore[return-value]
+    return redirect(url_for("views.hits"))
 
 
 @views.get("/hits")
@@ -140,13 +143,23 @@ def hits() -> str:
         notice = f"There is no page {number:,}: this is the last page, {page.page}."
     sources, languages, stored_topics = store().facets()
     topics = list(dict.fromkeys([*store().topics, *stored_topics]))
-    return render_template("hits.html", page=page, hits=hits, args=args, topics=topics,
-                           sources=sources, languages=languages, states=REVIEW_STATES,
-                           all_articles=ALL_ARTICLES, notice=notice)  # fmt: skip
+    return render_template(
+        "hits.html",
+        page=page,
+        hits=hits,
+        args=args,
+        topics=topics,
+        sources=sources,
+        languages=languages,
+        states=REVIEW_STATES,
+        all_articles=ALL_ARTICLES,
+        notice=notice,
+    )
 
 
-def _download(write: Callable[[Iterable[dict[str, Any]], Any], int], header: bool,
-              batch: int = 200) -> Iterator[str]:  # fmt: skip
+def _download(
+    write: Callable[[Iterable[dict[str, Any]], Any], int], header: bool, batch: int = 200
+) -> Iterator[str]:
     """Records of the current filter written in batches, so a large download streams. The
     filter is checked here, before the response starts: a bad value is a 400 page, not a
     download cut short."""
@@ -154,8 +167,12 @@ def _download(write: Callable[[Iterable[dict[str, Any]], Any], int], header: boo
     return _batches(write, header, iter_hits(store().engine, hits), batch)
 
 
-def _batches(write: Callable[[Iterable[dict[str, Any]], Any], int], header: bool,
-             records: Iterator[dict[str, Any]], batch: int) -> Iterator[str]:  # fmt: skip
+def _batches(
+    write: Callable[[Iterable[dict[str, Any]], Any], int],
+    header: bool,
+    records: Iterator[dict[str, Any]],
+    batch: int,
+) -> Iterator[str]:
     """CSV writes its header with each batch: it is kept only the first time."""
     first = True
     while True:
@@ -185,8 +202,11 @@ def hits_jsonl() -> Response:
 
 def _attachment(body: Iterator[str], extension: str, mimetype: str) -> Response:
     name = f"newsmon-hits-{datetime.now(UTC):%Y%m%d-%H%M}.{extension}"
-    return Response(stream_with_context(body), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        stream_with_context(body),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @views.get("/articles/<int:article_id>")
@@ -198,8 +218,15 @@ def article(article_id: int) -> str:
     hits, args = current_filter()
     previous, following = neighbors(store().engine, hits, article_id)
     title, text = marked(store().matcher, record["title"], record["text"], record["matches"])
-    return render_template("article.html", record=record, args=args, previous=previous,
-                           following=following, title=title, paragraphs=text)  # fmt: skip
+    return render_template(
+        "article.html",
+        record=record,
+        args=args,
+        previous=previous,
+        following=following,
+        title=title,
+        paragraphs=text,
+    )
 
 
 @views.post("/articles/<int:article_id>/review")
@@ -216,8 +243,13 @@ def review(article_id: int) -> Any:
     except UnknownArticle:
         abort(404)
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(id=article_id, verdict=decision.verdict, starred=decision.starred,
-                       note=decision.note, mark=decision.mark)  # fmt: skip
+        return jsonify(
+            id=article_id,
+            verdict=decision.verdict,
+            starred=decision.starred,
+            note=decision.note,
+            mark=decision.mark,
+        )
     if go == "next" and action in ("relevant", "irrelevant"):
         _, following = neighbors(store().engine, hits, article_id)
         if following is not None:
@@ -241,9 +273,15 @@ def dashboard() -> str:
     names = list(dict.fromkeys([*store().topics, *series]))
     colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(names)}
     chart = daily_chart(dates, {n: series[n] for n in names if n in series}, colors)
-    return render_template("dashboard.html", days=days, chart=chart, colors=colors,
-                           totals={n: sum(series.get(n, [])) for n in names},
-                           outlets=top_outlets(engine, days), health=_health(engine))  # fmt: skip
+    return render_template(
+        "dashboard.html",
+        days=days,
+        chart=chart,
+        colors=colors,
+        totals={n: sum(series.get(n, [])) for n in names},
+        outlets=top_outlets(engine, days),
+        health=_health(engine),
+    )
 
 
 def _health(engine: Any) -> list[dict[str, Any]]:
@@ -264,12 +302,17 @@ def _health(engine: Any) -> list[dict[str, Any]]:
     for name in names:
         row = rows.get(name, {})
         interval = row.get("interval")
-        health.append({
-            "name": name, "row": row, "day": day.get(name, 0), "week": week.get(name, 0),
-            "flags": source_flags(row, enabled.get(name, True), now, silent),
-            "interval": describe_seconds(interval) if isinstance(interval, float) else "",
-            "pollable": enabled.get(name, False),  # configured and enabled: `run` polls it
-        })  # fmt: skip
+        health.append(
+            {
+                "name": name,
+                "row": row,
+                "day": day.get(name, 0),
+                "week": week.get(name, 0),
+                "flags": source_flags(row, enabled.get(name, True), now, silent),
+                "interval": describe_seconds(interval) if isinstance(interval, float) else "",
+                "pollable": enabled.get(name, False),  # configured and enabled: `run` polls it
+            }
+        )
     # Sources that need a look first.
     return sorted(health, key=lambda s: not (s["flags"] and s["flags"] != ["disabled"]))
 
@@ -285,8 +328,10 @@ def poll_source(name: str) -> Any:
     if not source.enabled:
         raise BadInput(f"{name} is disabled: `newsmon run` does not poll it")
     source_requests.request_poll(store().engine, {source.name: source.url})
-    flash(f"Poll requested for {name}: a running `newsmon run` polls it within seconds (without "
-          f"one, the request waits; `newsmon crawl --source {name}` polls it now).")  # fmt: skip
+    flash(
+        f"Poll requested for {name}: a running `newsmon run` polls it within seconds (without "
+        f"one, the request waits; `newsmon crawl --source {name}` polls it now)."
+    )
     return redirect(url_for("views.dashboard"))
 
 

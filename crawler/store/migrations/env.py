@@ -1,4 +1,5 @@
-"""Alembic environment: runs migrations on the connection that `crawler.store.database` hands over."""
+"""Alembic environment: runs migrations on the connection that `crawler.store.database` hands
+over."""
 
 from __future__ import annotations
 

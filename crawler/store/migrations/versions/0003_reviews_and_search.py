@@ -61,14 +61,18 @@ def create_sqlite_search() -> None:
 def upgrade() -> None:
     op.create_table(
         "reviews",
-        sa.Column("article_id", sa.Integer,
-                  sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "article_id",
+            sa.Integer,
+            sa.ForeignKey("articles.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("verdict", sa.String(20)),
         sa.Column("starred", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("note", sa.Text),
         sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("verdict IN ('relevant', 'irrelevant')", name="ck_reviews_verdict"),
-    )  # fmt: skip
+    )
     op.create_index("ix_articles_published", "articles", ["published"])
     if op.get_bind().dialect.name == "sqlite":
         create_sqlite_search()

@@ -25,8 +25,13 @@ _COPY = sa.text("duplicate_of IS NOT NULL")
 
 def upgrade() -> None:
     op.drop_index("ix_articles_duplicate_of", table_name="articles")
-    op.create_index("ix_articles_duplicate_of", "articles", ["duplicate_of"],
-                    sqlite_where=_COPY, postgresql_where=_COPY)  # fmt: skip
+    op.create_index(
+        "ix_articles_duplicate_of",
+        "articles",
+        ["duplicate_of"],
+        sqlite_where=_COPY,
+        postgresql_where=_COPY,
+    )
 
 
 def downgrade() -> None:

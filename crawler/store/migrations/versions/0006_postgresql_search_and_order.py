@@ -37,8 +37,10 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
     op.execute("DROP INDEX IF EXISTS ix_articles_search")
     for column in ("published", "fetched_at"):
-        op.execute(f"CREATE INDEX ix_articles_{column}_listed ON articles "
-                   f"({column} DESC NULLS LAST, id DESC)")  # fmt: skip
+        op.execute(
+            f"CREATE INDEX ix_articles_{column}_listed ON articles "
+            f"({column} DESC NULLS LAST, id DESC)"
+        )
 
 
 def downgrade() -> None:

@@ -47,8 +47,10 @@ def upgrade() -> None:
         # Lists leave copies out: these indexes walk originals only, in list order, without
         # reading each row (past its long text) to see whether it is a copy.
         for column in ("published", "fetched_at"):
-            op.execute(f"CREATE INDEX ix_articles_{column}_listed ON articles ({column}) "
-                       "WHERE duplicate_of IS NULL")  # fmt: skip
+            op.execute(
+                f"CREATE INDEX ix_articles_{column}_listed ON articles ({column}) "
+                "WHERE duplicate_of IS NULL"
+            )
     else:
         op.drop_constraint("articles_fingerprint_key", "articles", type_="unique")
     op.create_index("ix_articles_fingerprint", "articles", ["fingerprint"])

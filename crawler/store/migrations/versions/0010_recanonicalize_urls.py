@@ -104,8 +104,7 @@ def upgrade() -> None:
             connection.execute(sa.delete(owed_links).where(owed_links.c.url == url))
         else:
             owed.add(new)
-            connection.execute(sa.update(owed_links).where(owed_links.c.url == url)
-                               .values(url=new))  # fmt: skip
+            connection.execute(sa.update(owed_links).where(owed_links.c.url == url).values(url=new))
 
 
 def downgrade() -> None:
