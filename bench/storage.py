@@ -6,7 +6,7 @@ database size per article.
   transaction per `Article`, as `StorePipeline` does) for the first 2,000 articles; the rest
   in bulk (5,000 rows a statement, `crawler.store.schema` tables, FTS5 triggers or GIN index
   included) to reach the size in minutes. Both rates are reported.
-- Hits page: `crawler.review.export.iter_records(engine, topic, since, newest_first=True,
+- Hits page: `crawler.store.queries.iter_records(engine, topic, since, newest_first=True,
   limit=50, tagged=True)` (what `newsmon hits` runs).
 - Filtered hits page: `crawler.store.search.page_of_hits` (the review app) with topic + date range
   + review state `unreviewed`.
@@ -43,8 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crawler.items import Article  # noqa: E402
-from crawler.review.export import iter_records  # noqa: E402
 from crawler.store.database import engine_for  # noqa: E402
+from crawler.store.queries import iter_records  # noqa: E402
 from crawler.store.schema import article_topics, article_urls, articles, reviews  # noqa: E402
 from pipelines.store import insert_article  # noqa: E402
 

@@ -11,6 +11,8 @@ from datetime import datetime
 
 from scrapy.exceptions import DropItem
 
+__all__ = ["Article", "ArticleFailed"]
+
 
 @dataclass
 class Article:

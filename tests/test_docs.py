@@ -6,7 +6,7 @@ import click
 
 from crawler.cli.main import cli
 from crawler.config.files import SETTINGS
-from crawler.review.export import FIELDS
+from crawler.store.queries import FIELDS
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources.feeds import FeedEntry, FeedError, ParsedFeed, parse_feed
+from crawler.sources.feeds import FeedError, ParsedFeed, parse_feed
+from crawler.sources.links import ArticleLink
 
 URL = "http://news.example/feeds/world.xml"
 
@@ -53,14 +54,14 @@ def test_rss2() -> None:
     feed = parse_feed(body, URL)
     assert feed == ParsedFeed(
         entries=[
-            FeedEntry(
+            ArticleLink(
                 link="http://news.example/2024/05/floods",
                 title="Floods in the north",
                 published=datetime(2024, 5, 7, 12, 30, tzinfo=UTC),
                 summary="Rivers rose overnight.",
                 entry_id="story-1234",
             ),
-            FeedEntry(
+            ArticleLink(
                 link="https://news.example/2024/05/second",
                 title="Second",
                 published=None,
@@ -166,21 +167,21 @@ def test_json_feed() -> None:
     feed = parse_feed(json.dumps(doc).encode(), "https://news.example/feed.json")
     assert (feed.title, feed.language, feed.problem, feed.skipped) == ("JSON News", "pt", None, 1)
     assert feed.entries == [
-        FeedEntry(
+        ArticleLink(
             link="https://news.example/j/17",
             title="Dezessete",
             published=datetime(2024, 5, 7, 12, 0, tzinfo=UTC),
             summary="Corpo do texto.",
             entry_id="17",
         ),
-        FeedEntry(
+        ArticleLink(
             link="https://news.example/j/18",
             title=None,
             published=datetime(2024, 5, 6, 10, 0, tzinfo=UTC),
             summary="Resumo",
             entry_id="18",
         ),
-        FeedEntry(
+        ArticleLink(
             link="https://news.example/j/20",
             title=None,
             published=None,  # 1970: an epoch-zero placeholder, not a date

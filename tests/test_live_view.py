@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from crawler.cli.live_view import CLEAR_LINE, LiveStatusHandler
+from crawler.schedule.live_view import CLEAR_LINE, LiveStatusHandler
 
 
 def test_log_lines_scroll_above_the_status_line() -> None:

@@ -29,11 +29,11 @@ from crawler.cli.main import cli
 from crawler.cli.review import open_url, serve
 from crawler.config.files import load_config
 from crawler.match.terms import Matcher, TopicRule, term_spans
-from crawler.review.export import FIELDS, iter_records
 from crawler.review.web import create_app
 from crawler.review.web.highlight import highlight, marked, paragraphs, safe_href
 from crawler.store import search
 from crawler.store.database import engine_for
+from crawler.store.queries import FIELDS, iter_records
 from crawler.store.retag import retag
 from crawler.store.reviews import review_marks, set_review, topic_quality
 from crawler.store.schema import articles, reviews

@@ -28,13 +28,13 @@ from crawler.cli.base import (
     file_error,
     parse_since,
 )
-from crawler.cli.live_view import LiveStatusHandler
 from crawler.cli.review import review, serve  # Flask loads only inside `serve`
 from crawler.cli.sources import sources
 from crawler.cli.topics import topics
 from crawler.config.files import DATABASE_ENV, Config, ConfigError, load_config
 from crawler.heap import keep_large_blocks_off_heap
-from crawler.review.export import copies_of, iter_records, write_csv, write_jsonl
+from crawler.review.export import write_csv, write_jsonl
+from crawler.schedule.live_view import LiveStatusHandler
 from crawler.store.database import (
     StorageError,
     check_url,
@@ -43,6 +43,7 @@ from crawler.store.database import (
     open_store,
     safe_url,
 )
+from crawler.store.queries import copies_of, iter_records
 from crawler.store.reviews import UnknownArticle, mark_of
 
 
@@ -114,7 +115,7 @@ def setup_logging(
     level: str, log_file: Path | None, live: bool = False
 ) -> LiveStatusHandler | None:
     """newsmon's own lines at `level`; Scrapy's only from WARNING unless debugging. With
-    `live`, standard error gets a status line under the log (see crawler.cli.live_view)."""
+    `live`, standard error gets a status line under the log (see crawler.schedule.live_view)."""
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = LiveStatusHandler(sys.stderr) if live else logging.StreamHandler(sys.stderr)
     handlers: list[logging.Handler] = [console]
@@ -310,7 +311,7 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
 )
 def stories(config_dir: Path | None, topic: str | None, since: str, min_articles: int) -> None:
     """Stories: articles from one or more outlets about the same event, largest first."""
-    from crawler.review.export import list_stories
+    from crawler.store.queries import list_stories
 
     config = load_config(config_dir)
     _check_topic(config, topic)
@@ -333,7 +334,7 @@ def stories(config_dir: Path | None, topic: str | None, since: str, min_articles
 @click.argument("article_id", type=int)
 def versions(config_dir: Path | None, article_id: int) -> None:
     """Earlier texts of article ARTICLE_ID, with what each update changed."""
-    from crawler.review.export import versions_of
+    from crawler.store.queries import versions_of
 
     config = load_config(config_dir)
     try:

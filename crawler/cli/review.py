@@ -15,7 +15,7 @@ from crawler.config.files import load_config
 from crawler.store.database import engine_for
 from crawler.store.reviews import ACTIONS, UnknownArticle, review_marks, set_review
 
-__all__ = ["review", "review_marks", "serve"]
+__all__ = ["open_url", "review", "review_marks", "serve"]
 
 
 class UsageProblem(click.ClickException):

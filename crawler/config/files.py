@@ -18,10 +18,31 @@ from typing import Any
 
 import yaml
 
+from crawler.errors import ConfigError
 from crawler.match.terms import TermError, TopicRule, check_term
 from crawler.schedule.cron import HORIZON, cron_trigger, next_fire
 from crawler.text.languages import language_code
 from crawler.text.urls import canonicalize
+
+__all__ = [
+    "CONFIG_FILES",
+    "Config",
+    "ConfigError",
+    "DATABASE_ENV",
+    "DEFAULT_USER_AGENT",
+    "SETTINGS",
+    "SOURCE_KINDS",
+    "Settings",
+    "Source",
+    "TOPIC_KEYS",
+    "append_source",
+    "config_dir",
+    "edit_sources",
+    "load_config",
+    "load_topics",
+    "parse_duration",
+    "set_enabled",
+]
 
 DEFAULT_CONFIG_DIR = "config"
 CONFIG_FILES = ("settings.yaml", "sources.yaml", "topics.yaml")
@@ -45,10 +66,6 @@ SOURCE_KEYS = {
 }
 # Keys that only one kind of source takes.
 KIND_KEYS = {"sitemap": {"max_age"}, "listing": {"follow", "deny", "allow_domains", "pages"}}
-
-
-class ConfigError(Exception):
-    """A configuration problem, with the file, entry and field it concerns in the message."""
 
 
 @dataclass(frozen=True)

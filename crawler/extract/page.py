@@ -27,7 +27,14 @@ from crawler.extract.result import Extracted
 from crawler.text.languages import language_code
 from crawler.text.urls import canonicalize, repair_url
 
-__all__ = ["EXTRACTOR", "MAX_HTML_CHARS", "MIN_TEXT_WORDS", "Extracted", "extract_article"]
+__all__ = [
+    "EXTRACTOR",
+    "Extracted",
+    "MAX_ELEMENTS",
+    "MAX_HTML_CHARS",
+    "MIN_TEXT_WORDS",
+    "extract_article",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from crawler.errors import WorkerLost
 from crawler.heap import keep_large_blocks_off_heap, page_done
 
 if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
@@ -43,8 +44,9 @@ if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datas
     Result = tuple[Extracted, TextKeys] | None
 
 __all__ = [
-    "QUIET_LOGGERS",
     "ExtractionPool",
+    "QUIET_LOGGERS",
+    "Result",
     "WorkerLost",
     "acquire",
     "extract",
@@ -77,10 +79,6 @@ def extract(html: str, page_url: str, feed_published: datetime | None) -> Result
 
     extracted = extract_article(html, page_url, feed_published=feed_published)
     return None if extracted is None else (extracted, text_keys(extracted.text))
-
-
-class WorkerLost(Exception):
-    """A worker died (killed, out of memory, crashed in native code) with this page in it."""
 
 
 def start_fork_server() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+__all__ = ["Extracted"]
+
 
 @dataclass(frozen=True)
 class Extracted:

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 from crawler.text.folding import fold
 
+__all__ = ["MIN_OVERLAP", "MIN_SHARED", "MIN_TITLE", "StoryIndex", "story_terms"]
+
 WINDOW = timedelta(days=3)
 LEAD_WORDS = 120  # names are introduced early; the rest of the text adds noise
 MIN_SHARED = 3  # rare terms two articles must share

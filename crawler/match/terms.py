@@ -83,6 +83,7 @@ from itertools import islice
 
 import ahocorasick
 
+from crawler.errors import TermError
 from crawler.text.folding import strip_every_mark
 
 __all__ = [
@@ -112,10 +113,6 @@ _NO_SPACES = re.compile(
 )
 # With `near`: the title and this many first words of the text count as one window.
 DEFAULT_LEAD = 40
-
-
-class TermError(ValueError):
-    """A term, or a topic rule, that cannot be matched; the message names it and says why."""
 
 
 @dataclass(frozen=True)

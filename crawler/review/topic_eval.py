@@ -20,12 +20,11 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from crawler.errors import EvalFileError
 from crawler.match.terms import Matcher
 from crawler.store.schema import articles, reviews
 
-
-class EvalFileError(ValueError):
-    """A labelled file that cannot be read, or one of its records; names the file and line."""
+__all__ = ["EvalFileError", "evaluate", "read_records", "render", "review_records"]
 
 
 @dataclass(frozen=True)

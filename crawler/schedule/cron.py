@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, tzinfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+__all__ = ["HORIZON", "cron_trigger", "next_fire"]
+
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # A schedule must fire within this horizon: four years and a day reach every 29 February.
 HORIZON = timedelta(days=4 * 365 + 2)

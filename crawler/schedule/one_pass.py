@@ -16,6 +16,8 @@ from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
 
+__all__ = ["crawler_settings", "project_settings", "run_pass"]
+
 
 @dataclass
 class PassSummary:

@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crawler.config.files import Settings, Source, parse_duration
+from crawler.errors import ScheduleError
 from crawler.schedule.cron import next_fire
+
+__all__ = [
+    "Outcome",
+    "Policy",
+    "ScheduleError",
+    "adapt",
+    "backoff",
+    "bounds",
+    "first_run",
+    "next_run",
+    "policy_for",
+]
 
 GROWTH = 1.5  # nothing new: poll this much less often
 SHRINK = 0.5  # mostly new: poll this much more often
@@ -90,10 +103,6 @@ def backoff(policy: Policy, interval: float, failures: int) -> float:
     if failures <= 0:
         return interval
     return min(interval * 2 ** min(failures, 32), max(policy.max_backoff, interval))
-
-
-class ScheduleError(ValueError):
-    """No next run can be computed for this policy (a crontab expression that never fires)."""
 
 
 def next_run(

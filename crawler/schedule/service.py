@@ -31,7 +31,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from crawler.cli.live_view import LiveStatusHandler
 from crawler.config.files import (
     CONFIG_FILES,
     Config,
@@ -40,12 +39,15 @@ from crawler.config.files import (
     load_config,
     parse_duration,
 )
+from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.one_pass import crawler_settings, project_settings
 from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
 from crawler.spiders import SPIDERS
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState
 from crawler.store.database import engine_for
+
+__all__ = ["Service", "run_forever", "stored_interval"]
 
 logger = logging.getLogger("newsmon.run")
 

@@ -27,10 +27,12 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from crawler.errors import FeedError
+from crawler.sources.links import ArticleLink
 from crawler.text.languages import language_code
 from crawler.text.urls import is_home_page, repair_url
 
-__all__ = ["FeedEntry", "FeedError", "ParsedFeed", "parse_feed"]
+__all__ = ["ArticleLink", "FeedError", "ParsedFeed", "parse_feed"]
 
 _MIN_YEAR = 1990  # earlier dates are epoch-zero or two-digit-year accidents, not news
 _MAX_PROBLEM = 200  # problems end up in logs and the review UI: keep them one line
@@ -42,31 +44,14 @@ _SOFT_PROBLEMS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContent
 
 
 @dataclass(frozen=True)
-class FeedEntry:
-    link: str  # absolute http(s) URL, resolved against xml:base / Content-Location / feed URL
-    title: str | None  # plain text, whitespace collapsed
-    published: datetime | None  # UTC; the entry's published date, else its updated date
-    summary: str | None  # plain text, whitespace collapsed
-    entry_id: str | None  # guid / atom:id / JSON Feed id, as given
-
-
-@dataclass(frozen=True)
 class ParsedFeed:
-    entries: list[FeedEntry]  # feed order, first occurrence of each link kept
+    entries: list[ArticleLink]  # feed order, first occurrence of each link kept
     title: str | None
     language: str | None  # ISO 639-1 (crawler.text.languages), from the feed or Content-Language
     problem: str | None  # why feedparser flagged the feed (bozo) although it recovered it
     truncated: bool = False  # more than max_entries usable entries; the caller logs the cap
     skipped: int = 0  # entries dropped for lacking an http(s) link (up to the cap)
     home_pages: int = 0  # entries whose link is the site's home page: not articles
-
-
-class FeedError(Exception):
-    """The body is not a usable feed: HTML page, empty, garbage, or broken with no entries.
-
-    The message is short and readable ("not a feed: looks like an HTML page"); the caller
-    adds the feed URL and source name when it logs it.
-    """
 
 
 def parse_feed(
@@ -165,12 +150,12 @@ def _link_candidates(raw: Mapping[str, Any]) -> list[Any]:
     return candidates
 
 
-def _xml_entry(raw: Mapping[str, Any], link: str) -> FeedEntry:
+def _xml_entry(raw: Mapping[str, Any], link: str) -> ArticleLink:
     # feedparser copies Atom <content> into `summary` without a summary_detail; the content's
     # own type then says whether it is HTML.
     content = raw.get("content")
     fallback = content[0] if isinstance(content, list) and content else None
-    return FeedEntry(
+    return ArticleLink(
         link=link,
         title=_detail_text(raw, "title"),
         published=_entry_date(raw, "published") or _entry_date(raw, "updated"),
@@ -340,7 +325,7 @@ def _absolute_http_id(value: Any) -> str | None:
     return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
-def _json_entry(item: dict[str, Any], link: str) -> FeedEntry:
+def _json_entry(item: dict[str, Any], link: str) -> ArticleLink:
     title = item.get("title")
     summary = None
     for key in ("summary", "content_text", "content_html"):
@@ -352,7 +337,7 @@ def _json_entry(item: dict[str, Any], link: str) -> FeedEntry:
     entry_id = item.get("id")
     if isinstance(entry_id, int | float) and not isinstance(entry_id, bool):
         entry_id = str(entry_id)  # the spec says string, publishers often write numbers
-    return FeedEntry(
+    return ArticleLink(
         link=link,
         title=_plain(title) if isinstance(title, str) else None,
         published=_from_rfc3339(item.get("date_published"))
@@ -381,7 +366,7 @@ _T = TypeVar("_T")
 
 @dataclass
 class _Collected:
-    entries: list[FeedEntry]
+    entries: list[ArticleLink]
     truncated: bool = False
     skipped: int = 0
     home_pages: int = 0
@@ -390,7 +375,7 @@ class _Collected:
 def _collect(
     raw_entries: Iterable[_T],
     link_of: Callable[[_T], str | None],
-    build: Callable[[_T, str], FeedEntry],
+    build: Callable[[_T, str], ArticleLink],
     max_entries: int,
 ) -> _Collected:
     """Entries in feed order, one per link, at most max_entries."""

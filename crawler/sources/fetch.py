@@ -16,13 +16,12 @@ from email.message import Message
 from urllib.parse import urlsplit
 
 from crawler.config.files import Settings
+from crawler.errors import FetchError
 from crawler.text.urls import is_public_address
 
+__all__ = ["FetchError", "Fetched", "fetch"]
+
 MAX_REDIRECTS = 5
-
-
-class FetchError(Exception):
-    """The URL could not be fetched; the message says why, naming the URL."""
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,13 @@ from crawler.sources.candidates import (
     rank_sitemaps,
     robots_url,
 )
-from crawler.sources.feeds import FeedEntry, FeedError, parse_feed
+from crawler.sources.feeds import FeedError, parse_feed
 from crawler.sources.fetch import Fetched, FetchError
+from crawler.sources.links import ArticleLink
 from crawler.sources.listings import article_links
 from crawler.sources.sitemaps import SitemapError, parse_sitemap, recent, sitemaps_from_robots
+
+__all__ = ["Discovery", "Found", "discover", "source_name"]
 
 MAX_CANDIDATES = 12  # candidate URLs probed per kind, so a hostile page cannot make us crawl
 SITEMAP_AGE = timedelta(days=2)
@@ -48,7 +51,7 @@ class Found:
     url: str
     title: str | None
     language: str | None
-    entries: list[FeedEntry]
+    entries: list[ArticleLink]
 
 
 @dataclass
@@ -154,7 +157,8 @@ def _as_sitemap(page: Fetched, fetch: Fetch, discovery: Discovery, depth: int = 
     if not sitemap.entries:
         return None
     links = [
-        FeedEntry(e.loc, e.news_title, e.date, None, None) for e in entries or sitemap.entries[:20]
+        ArticleLink(e.loc, e.news_title, e.date, None, None)
+        for e in entries or sitemap.entries[:20]
     ]
     language = next((e.language for e in entries if e.language), None)
     return Found("sitemap", page.url, None, language, links)
@@ -174,7 +178,7 @@ def _as_listing(page: Fetched, html: str, discovery: Discovery) -> Found | None:
     discovery.tried.append(Attempt(page.url, f"listing, {len(links)} article links"))
     if not links:
         return None
-    entries = [FeedEntry(link, None, None, None, None) for link in links]
+    entries = [ArticleLink(link, None, None, None, None) for link in links]
     return Found("listing", page.url, discovery.page_title, None, entries)
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from crawler.errors import OpmlError
 from crawler.sources.safe_xml import SAFE_XML_OPTIONS
 
 __all__ = ["OpmlError", "OpmlFeed", "parse_opml", "write_opml"]
@@ -40,14 +41,6 @@ class OpmlFeed:
     xml_url: str  # absolute http(s)
     html_url: str | None = None  # the site's home page, when given and http(s)
     category: str | None = None  # enclosing outlines' names joined with "/", outermost first
-
-
-class OpmlError(Exception):
-    """The body is not usable OPML: not XML, not an <opml> document, no <body>.
-
-    The message is short and says where ("not well-formed XML: line 12: ..."); the caller adds
-    the file name.
-    """
 
 
 def parse_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> list[OpmlFeed]:

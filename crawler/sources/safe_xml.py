@@ -7,6 +7,8 @@ are dropped.
 
 from __future__ import annotations
 
+__all__ = ["SAFE_XML_OPTIONS"]
+
 SAFE_XML_OPTIONS = {
     "resolve_entities": False,
     "no_network": True,

@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from crawler.errors import SitemapError
 from crawler.sources.feeds import FeedError, parse_feed
 from crawler.sources.safe_xml import SAFE_XML_OPTIONS
 from crawler.text.languages import language_code
@@ -89,14 +90,6 @@ class Sitemap:
 class RobotsSitemaps:
     urls: list[str]  # the sitemap URLs named, in order, once each
     problems: list[str]  # lines that looked like sitemap lines but were not quite: one line each
-
-
-class SitemapError(Exception):
-    """The body is not a sitemap at all: empty, HTML, another XML document, unreadable gzip.
-
-    The message is short and readable ("not a sitemap: root element <html>"); the caller adds
-    the sitemap URL and the source name when it logs it.
-    """
 
 
 def parse_sitemap(

@@ -2,7 +2,7 @@
 
 A spider for one kind of source (feeds, sitemaps, listings) subclasses `SourceSpider`: it
 requests each enabled source of its kind with conditional GET, turns the response into links
-(`FeedEntry`: a URL with an optional title and date), and hands them to `follow_links`. From
+(`ArticleLink`: a URL with an optional title and date), and hands them to `follow_links`. From
 there the path is the same for all: canonical URLs, known links never downloaded again, HTML
 only, one item per new page.
 
@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 from crawler.config.files import Config, Source, parse_duration
 from crawler.items import Article, ArticleFailed
 from crawler.schedule.polling import Outcome
-from crawler.sources.feeds import FeedEntry
+from crawler.sources.links import ArticleLink
 from crawler.store.crawl_state import CrawlState, Validators
 from crawler.store.database import engine_for, storage_reason
 from crawler.store.owed import OwedLink, OwedLinks
@@ -198,11 +198,11 @@ class SourceSpider(scrapy.Spider):
         self._record(source, summarize(progress))
 
     def follow_links(
-        self, source: Source, entries: Iterable[FeedEntry], language: str | None = None
+        self, source: Source, entries: Iterable[ArticleLink], language: str | None = None
     ) -> Iterator[scrapy.Request]:
         """Requests for the entries' pages that are neither stored nor requested already,
         nor owed and waiting for their next attempt."""
-        links: dict[str, FeedEntry] = {}
+        links: dict[str, ArticleLink] = {}
         for entry in entries:
             try:
                 links.setdefault(canonicalize(entry.link), entry)

@@ -14,7 +14,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 
 from crawler.config.files import Source
-from crawler.sources.feeds import FeedEntry
+from crawler.sources.links import ArticleLink
 from crawler.sources.listings import article_links
 from crawler.spiders.base import SourceSpider, page_text
 
@@ -50,7 +50,7 @@ class ListingsSpider(SourceSpider):
                 f"{limit} (max_listing_links)",
             )
         links = [
-            FeedEntry(link=url, title=None, published=None, summary=None, entry_id=None)
+            ArticleLink(link=url, title=None, published=None, summary=None, entry_id=None)
             for url in found.links
         ]
         yield from self.follow_links(source, links)

@@ -20,7 +20,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.config.files import Source, parse_duration
-from crawler.sources.feeds import FeedEntry
+from crawler.sources.links import ArticleLink
 from crawler.sources.sitemaps import (
     SitemapError,
     SitemapWalk,
@@ -87,7 +87,9 @@ class SitemapsSpider(SourceSpider):
             self.crawler.stats.inc_value("newsmon/sitemap/capped")
         self.budget[source.name] -= len(entries)
         links = [
-            FeedEntry(link=e.loc, title=e.news_title, published=e.date, summary=None, entry_id=None)
+            ArticleLink(
+                link=e.loc, title=e.news_title, published=e.date, summary=None, entry_id=None
+            )
             for e in entries
         ]
         language = next((e.language for e in entries if e.language), None)

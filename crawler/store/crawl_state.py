@@ -16,6 +16,8 @@ from sqlalchemy import Engine, Update, bindparam, func, insert, or_, select, upd
 from crawler.schedule.polling import Outcome
 from crawler.store.schema import article_urls, articles, sources
 
+__all__ = ["CrawlState", "Validators", "as_utc", "describe_seconds", "source_flags"]
+
 
 @dataclass(frozen=True)
 class Validators:

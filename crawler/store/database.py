@@ -17,15 +17,26 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from crawler.errors import StorageError, StoreNotReady
+
+__all__ = [
+    "MIGRATIONS",
+    "StorageError",
+    "StoreNotReady",
+    "check_url",
+    "describe_store",
+    "engine_for",
+    "migrate",
+    "open_store",
+    "safe_url",
+    "storage_reason",
+]
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The databases the migrations and queries are written and tested for.
 DIALECTS = ("sqlite", "postgresql")
 URL_FORMS = "sqlite:///path.db or postgresql+psycopg://user@host/db"
 CREATES = "`newsmon crawl` (or `newsmon run`)"
-
-
-class StorageError(Exception):
-    """The store cannot be opened or written; the message names the database."""
 
 
 def storage_reason(exc: Exception) -> str:
@@ -34,12 +45,6 @@ def storage_reason(exc: Exception) -> str:
     original = getattr(exc, "orig", None) or exc
     lines = str(original).strip().splitlines()
     return f"storage: {lines[0] if lines else type(original).__name__}"
-
-
-class StoreNotReady(StorageError):
-    """The store cannot be used as configured, and it is the user's to fix: a URL newsmon
-    cannot open (unknown kind of database, driver not installed), or, for a command that only
-    reads, no store at that URL or one at an older schema revision."""
 
 
 def safe_url(url: str) -> str:

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from crawler.match.terms import Matcher, TopicRule
 from crawler.store.schema import article_topics, articles
 
+__all__ = ["BATCH", "retag"]
+
 BATCH = 1000
 EXAMPLES = 5
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
+from crawler.errors import UnknownArticle
 from crawler.store.crawl_state import as_utc
 from crawler.store.schema import article_topics, articles, reviews
 
@@ -43,10 +44,6 @@ VERDICTS = ("relevant", "irrelevant")
 # What an analyst can do to an article: give a verdict, star or unstar it, take the verdict
 # back, or only write a note.
 ACTIONS = (*VERDICTS, "star", "unstar", "clear", "note")
-
-
-class UnknownArticle(LookupError):
-    """No stored article has this id."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,19 @@ from sqlalchemy import (
     literal_column,
 )
 
+__all__ = [
+    "ENGINE_SPECIFIC",
+    "SEARCH_VECTOR",
+    "article_topics",
+    "article_urls",
+    "article_versions",
+    "articles",
+    "metadata",
+    "owed_links",
+    "reviews",
+    "sources",
+]
+
 metadata = MetaData()
 
 sources = Table(

@@ -34,14 +34,21 @@ from sqlalchemy import (
     table,
 )
 
-from crawler.review.export import _records
+from crawler.store.queries import records_of
 from crawler.store.schema import SEARCH_VECTOR, article_topics, articles, reviews
 
 __all__ = [
     "ALL_ARTICLES",
-    "KEPT",
     "HitFilter",
     "HitPage",
+    "KEPT",
+    "PER_PAGE",
+    "REVIEW_STATES",
+    "SORTS",
+    "article_record",
+    "conditions",
+    "facets",
+    "hits_query",
     "iter_hits",
     "neighbors",
     "page_of_hits",
@@ -227,7 +234,7 @@ def page_of_hits(
         rows = connection.execute(select(*_COLUMNS).where(articles.c.id.in_(ids))).mappings()
         by_id = {row["id"]: row for row in rows}
         ordered = [by_id[i] for i in ids if i in by_id]
-        records = list(_records(connection, ordered)) if ordered else []
+        records = list(records_of(connection, ordered)) if ordered else []
     return HitPage(records, total, page, pages, more)
 
 
@@ -268,7 +275,7 @@ def iter_hits(
     with engine.connect() as connection:
         result = connection.execution_options(yield_per=batch).execute(query).mappings()
         for rows in result.partitions():
-            yield from _records(connection, rows)
+            yield from records_of(connection, rows)
 
 
 def neighbors(engine: Engine, hits: HitFilter, article_id: int) -> tuple[int | None, int | None]:
@@ -318,7 +325,7 @@ def article_record(engine: Engine, article_id: int) -> dict[str, Any] | None:
         )
         if row is None:
             return None
-        record = next(_records(connection, [row]))
+        record = next(records_of(connection, [row]))
         related = select(articles.c.id, articles.c.title, articles.c.source, articles.c.url)
         record["extractor"] = row["extractor"]
         record["copy_articles"] = (

@@ -27,6 +27,15 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import idna
 
+__all__ = [
+    "canonicalize",
+    "ip_literal",
+    "is_home_page",
+    "is_public_address",
+    "repair_url",
+    "same_site",
+]
+
 # Query parameters that only track the reader, never select content. Exact names, lowercase.
 # From the lists of ClearURLs, Firefox's query stripping, AdGuard's tracking-parameter filter
 # and courlan, less their guesses that can select content (`source`, `id`, `session`...).

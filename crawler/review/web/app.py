@@ -26,6 +26,8 @@ from werkzeug.exceptions import BadRequest
 from crawler.config.files import Config
 from crawler.match.terms import Matcher
 
+__all__ = ["Store", "create_app", "is_loopback", "token_problem"]
+
 TOKEN_COOKIE = "newsmon_token"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

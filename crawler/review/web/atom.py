@@ -17,6 +17,8 @@ from xml.etree import ElementTree
 
 from crawler.review.web.highlight import safe_href
 
+__all__ = ["atom_feed"]
+
 ATOM = "http://www.w3.org/2005/Atom"
 SUMMARY_CHARS = 600
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

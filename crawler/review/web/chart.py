@@ -11,6 +11,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+__all__ = ["PALETTE", "daily_chart"]
+
 # Muted, distinguishable, and readable on white.
 PALETTE = ("#3d6ea8", "#d08a3c", "#4f9a6a", "#8a63b0", "#c0565e", "#3f97a3", "#a39a3f", "#7b8794")
 WIDTH, HEIGHT = 960, 240

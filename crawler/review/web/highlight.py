@@ -16,6 +16,8 @@ from markupsafe import Markup, escape
 
 from crawler.match.terms import Matcher, TopicRule
 
+__all__ = ["highlight", "marked", "paragraphs", "safe_href"]
+
 
 def safe_href(url: str | None) -> str | None:
     """`url` if it is an absolute http(s) URL, else None: scraped links are hostile

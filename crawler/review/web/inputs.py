@@ -11,6 +11,8 @@ from collections.abc import Collection
 from datetime import date
 from urllib.parse import unquote, urlsplit
 
+__all__ = ["BadInput", "day", "page_number", "same_site_path"]
+
 MAX_PAGE = 10_000  # 500,000 hits at 50 a page; a page further is counted to, which costs
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # dates a filter may name
 MAX_QUERY = 500  # characters of a search

@@ -51,6 +51,8 @@ from crawler.store.search import (
     page_of_hits,
 )
 
+__all__ = ["views"]
+
 views = Blueprint("views", __name__)
 FILTER_KEYS = ("q", "topic", "source", "language", "since", "until", "review", "sort", "copies")
 FEED_ENTRIES = 50

@@ -11,6 +11,8 @@ import shutil
 from collections.abc import Callable
 from typing import TextIO
 
+__all__ = ["CLEAR_LINE", "LiveStatusHandler"]
+
 CLEAR_LINE = "\r\033[K"
 
 

@@ -1,0 +1,18 @@
+"""A link to an article, as a source document gives it: the unit every parser of `crawler.sources`
+hands to the spiders (feed entries, sitemap URLs, listing-page links alike)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["ArticleLink"]
+
+
+@dataclass(frozen=True)
+class ArticleLink:
+    link: str  # absolute http(s) URL, resolved against xml:base / Content-Location / the source
+    title: str | None  # plain text, whitespace collapsed
+    published: datetime | None  # UTC; the entry's published date, else its updated date
+    summary: str | None  # plain text, whitespace collapsed
+    entry_id: str | None  # guid / atom:id / JSON Feed id, as given
