@@ -1,6 +1,6 @@
 """Reading stored articles for review: export records (JSONL, CSV) and the `hits` listing.
 
-The record fields are a public contract (README, "Export fields"): add, never rename.
+The record fields are a public contract (docs/exports.md, "Fields"): add, never rename.
 """
 
 from __future__ import annotations
