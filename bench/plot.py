@@ -1,4 +1,4 @@
-"""The growth plot of the README: how costs grow with size, drawn from the rows of
+"""The growth plot of docs/performance.md: how costs grow with size, drawn from the rows of
 `bench/results.json` that carry `series`, `size`, `per` (what the size counts) and `ms`.
 One panel per benchmark, both axes logarithmic, so that linear growth is a straight line of
 slope 1 and a flat line costs nothing more as the store grows.

@@ -1,4 +1,4 @@
-"""Screenshots of `newsmon serve` for the README: `python docs/screenshots.py`.
+"""Screenshots of `newsmon serve` for the docs: `python docs/screenshots.py`.
 
 Crawls the fixture outlets of the test suite (the French Meta article among them) with the
 shipped topics, adds a month of synthetic hits from the shipped outlets with some review

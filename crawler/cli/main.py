@@ -68,6 +68,9 @@ def cli() -> None:
 def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> None:
     """One pass over the enabled sources, then a summary.
 
+    The summary counts the sources ok, degraded and failed (each with its result), the
+    articles new, known and skipped, and the hits per topic.
+
     Exits 0 when the pass ran, even if some sources failed or some articles failed (their
     links are owed to the next pass); 2 on a config error; 1 when storage fails; 130 after
     Ctrl-C and 143 after SIGTERM (the pass was interrupted: what it owes, the next one does).
@@ -176,7 +179,10 @@ def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
 def export(
     config_dir: Path | None, fmt: str, topic: str | None, since: str | None, output: Path | None
 ) -> None:
-    """One record per stored article, oldest first."""
+    """One record per stored article, oldest first.
+
+    --since filters on the date an article was fetched (`fetched_at`). With --output the file
+    is written completely or not at all. The fields are listed in docs/exports.md."""
     config = load_config(config_dir)
     _check_topic(config, topic)
     records = iter_records(open_store(config.settings.database), topic, parse_since(since))
@@ -270,7 +276,10 @@ def _check_topic(config: Config, topic: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
     """Apply the current topics.yaml to every stored article and report, per topic, how many
-    articles gained and lost it, with examples. Review decisions are kept."""
+    articles gained and lost it, with examples. Review decisions are kept.
+
+    Topics no longer defined are removed (unless --topic). A running `newsmon run` re-tags by
+    itself when topics.yaml changes."""
     from crawler.store.retag import retag as retag_archive
 
     config = load_config(config_dir)

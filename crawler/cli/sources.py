@@ -181,7 +181,12 @@ def sources_add(
     config_dir: Path | None, url: str, name: str | None, kind: str | None, yes: bool
 ) -> None:
     """Find the feed or sitemap of URL (a homepage or a feed), preview it, and add it to
-    sources.yaml (comments and layout are kept)."""
+    sources.yaml (comments and layout are kept).
+
+    Feeds are looked for in `<link rel=alternate>`, feed-looking links and common paths,
+    sitemaps in robots.txt and common paths. The best candidate is validated and its latest
+    entries and a few extracted articles are shown with the topics they would get. When
+    nothing is found, every URL tried is listed with why it was refused."""
     config = load_config(config_dir)
     discovery = discover(url, lambda u: fetch(u, config.settings), kind)
     found = _report(discovery, url)
@@ -387,7 +392,10 @@ def sources_reset(config_dir: Path | None, names: tuple[str, ...], every: bool) 
 @click.option("--all", "every", is_flag=True, help="Every enabled source.")
 def sources_poll(config_dir: Path | None, names: tuple[str, ...], every: bool) -> None:
     """Ask a running `newsmon run` to poll sources now. Without one, the request waits for
-    it; `newsmon crawl --source NAME` polls a source at once instead."""
+    it; `newsmon crawl --source NAME` polls a source at once instead.
+
+    `newsmon run` checks for requests every second; this command waits 3 s and says whether it
+    took the request. The dashboard's "Poll now" does the same."""
     config = load_config(config_dir)
     chosen = _chosen(config, names, every, enabled_only=True)
     known = {source.name: source for source in config.sources}

@@ -261,7 +261,7 @@ def _same_site(a: str, b: str) -> bool:
 # --- publication date -------------------------------------------------------------------
 
 
-# The order of trust (README, "Publication dates"): the page's own metadata, then the feed's
+# The order of trust (docs/how-it-works.md): the page's own metadata, then the feed's
 # or sitemap's date, then a date found only in the text. htmldate's non-extensive search is
 # the first: meta tags, JSON-LD, the URL, <time datetime>, <abbr>, elements marked as dates,
 # timestamps; its extensive search reads the free text and ends in guesses (the copyright

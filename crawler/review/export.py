@@ -1,6 +1,7 @@
 """Writing export records out: JSON Lines and CSV, safe to open in a spreadsheet.
 
-The records come from `crawler.store.queries`; their fields are a public contract.
+The records come from `crawler.store.queries`; their fields are a public contract
+(docs/exports.md, "Fields"): add, never rename.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Read queries of the review: stored articles as export records, copies, stories, versions.
 
-The record fields (`FIELDS`) are a public contract (docs, "Export fields"): add, never rename.
+The record fields (`FIELDS`) are a public contract (docs/exports.md, "Fields"): add, never
+rename.
 Writing them out (JSONL, CSV) is `crawler.review.export`'s job.
 """
 

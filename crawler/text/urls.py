@@ -2,7 +2,7 @@ r"""URL canonicalization and address checks: pure functions used by spiders and 
 
 One article has one canonical URL, so the same story reached through a feed link with tracking
 parameters, a mixed-case host, another spelling of the same bytes or a fragment is recognised
-as known before it is downloaded again. The rules, in order (README, "Canonical URLs"):
+as known before it is downloaded again. The rules, in order (docs/how-it-works.md):
 
 1. Repair what feeds get wrong and browsers forgive (WHATWG URL Standard, basic URL parser):
    surrounding whitespace, tabs and newlines inside, a doubled scheme (`http://http://`),
