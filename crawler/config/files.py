@@ -3,7 +3,8 @@
 First stage of the flow (config → schedule → spiders → item → pipelines → store → review). A
 config directory holds `settings.yaml`, `sources.yaml` and `topics.yaml`; `load_config` reads and
 validates all three into frozen dataclasses, or raises `ConfigError` naming the file, the entry and
-the field. Nothing downstream parses YAML or re-validates.
+the field. The settings are checked against their table in `crawler.config.settings`. Nothing
+downstream parses YAML or re-validates.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ First stage of the flow (config → schedule → spiders → item → pipelines 
 A field's declaration gives the setting's name, type, default, bounds, help text and the
 Scrapy settings it feeds; everything else is derived from it: the checks of `settings_from`
 (called by `crawler.config.files`, which reads the YAML), the Scrapy settings of
-`crawler.addon`, the reference in docs/configuration.md (`python -m crawler.config.settings`)
-and what `newsmon config check` reports. No YAML is read here.
+`crawler.addon`, the reference in docs/configuration.md (rewritten by
+`python -m crawler.config.settings --write`) and what `newsmon config check` reports.
+No YAML is read here.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # source again.
 MAX_DURATION = 365 * 86400
 
-
 TYPE_NAMES = {str: "text", int: "whole number", float: "number", bool: "boolean"}
 
 
@@ -56,7 +56,7 @@ class SettingError(ValueError):
     allowed. `crawler.config.files` adds the file and raises it as a `ConfigError`."""
 
 
-class Duration(str):
+class Duration:
     """The type of a setting written as a duration: `30s`, `15m`, `2h`, `1d`, from 1s to 365d.
     Only a marker in the table: the values stay plain strings, read with `parse_duration`."""
 
@@ -464,7 +464,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m crawler.config.settings",
         description="Print the settings reference, or rewrite it in docs/configuration.md.",
     )
-    parser.add_argument("--write", action="store_true", help=f"regenerate the reference in {DOCS}")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--markdown", action="store_true", help="print it (the default)")
+    action.add_argument("--write", action="store_true", help=f"regenerate it in {DOCS}")
     if parser.parse_args(argv).write:
         DOCS.write_text(with_reference(DOCS.read_text(encoding="utf-8")), encoding="utf-8")
     else:
