@@ -12,6 +12,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from crawler.config.files import Config, load_config
+from crawler.config.settings import SETTINGS
 
 
 class NewsmonAddon:
@@ -24,25 +25,9 @@ class NewsmonAddon:
 
 
 def scrapy_settings(config: Config) -> dict[str, Any]:
-    """The Scrapy settings that settings.yaml sets, with their values."""
-    ours = config.settings
-    return {
-        "NEWSMON_CONFIG": config,
-        "NEWSMON_DATABASE": ours.database,
-        "NEWSMON_KEEP_HTML": ours.keep_html,
-        "NEWSMON_EXTRACT_WORKERS": ours.extract_workers,
-        "NEWSMON_ALLOW_PRIVATE_NETWORKS": ours.allow_private_networks,
-        "NEWSMON_MAX_ENTRIES_PER_FEED": ours.max_entries_per_feed,
-        "USER_AGENT": ours.user_agent,
-        "DOWNLOAD_TIMEOUT": ours.download_timeout,
-        "CONCURRENT_REQUESTS": ours.concurrent_requests,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": ours.concurrent_requests_per_host,
-        "DOWNLOAD_DELAY": ours.download_delay,
-        "AUTOTHROTTLE_ENABLED": ours.autothrottle,
-        "AUTOTHROTTLE_START_DELAY": max(ours.download_delay, 0.5),
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(ours.concurrent_requests_per_host),
-        "ROBOTSTXT_OBEY": ours.obey_robots_txt,
-        "RETRY_TIMES": ours.retry_times,
-        "DOWNLOAD_MAXSIZE": ours.max_download_size,
-        "DOWNLOAD_WARNSIZE": ours.max_download_size // 2,
-    }
+    """The Scrapy settings that settings.yaml sets, with their values, as the table of
+    `crawler.config.settings` maps them."""
+    found: dict[str, Any] = {"NEWSMON_CONFIG": config}
+    for spec in SETTINGS:
+        found.update(spec.scrapy_values(getattr(config.settings, spec.name)))
+    return found

@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from crawler.config.files import (
+from crawler.cli.main import cli
+from crawler.config.files import ConfigError, config_dir, load_config
+from crawler.config.settings import (
     DEFAULT_USER_AGENT,
     SETTINGS,
-    ConfigError,
-    config_dir,
-    load_config,
+    Duration,
+    Settings,
     parse_duration,
+    settings_from,
 )
 from tests.conftest import run_cli
 
@@ -288,6 +292,121 @@ def test_config_check_ok(tmp_path: Path) -> None:
 
 def test_every_setting_has_help() -> None:
     assert all(spec.help.strip() for spec in SETTINGS)
+
+
+def test_every_default_is_allowed_by_its_own_declaration() -> None:
+    assert settings_from({spec.name: spec.default for spec in SETTINGS}) == Settings()
+
+
+# A value beyond each bound -> what the one-line message must say is allowed.
+OUT_OF_BOUNDS = {
+    "download_timeout: 0": "> 0",
+    "download_timeout: -1": "> 0",
+    "concurrent_requests: 0": "≥ 1",
+    "concurrent_requests_per_host: 0": "≥ 1",
+    "download_delay: -0.5": "≥ 0",
+    "retry_times: -1": "≥ 0",
+    "max_download_size: 0": "≥ 1",
+    "max_entries_per_feed: 0": "≥ 1",
+    "max_sitemap_urls: 0": "≥ 1",
+    "max_sitemaps: 0": "≥ 1",
+    "max_listing_links: 0": "≥ 1",
+    "extract_workers: -1": "≥ 0, or null",
+    "link_attempts: 0": "1 to 100",
+    "link_attempts: 101": "1 to 100",
+    "jitter: -0.1": "0 to 1",
+    "jitter: 1.5": "0 to 1",
+    "user_agent: '  '": "not blank",
+    "database: data/newsmon.db": "a database URL like sqlite:///path.db",
+}
+
+
+@pytest.mark.parametrize("line", list(OUT_OF_BOUNDS))
+def test_out_of_bounds_setting_names_file_setting_and_range(tmp_path: Path, line: str) -> None:
+    name, value = line.split(": ", 1)
+    directory = write(tmp_path / "c", line + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory)
+    assert str(raised.value) == (
+        f"{directory / 'settings.yaml'}: field {name!r} has an invalid value "
+        f"{yaml.safe_load(value)!r} (allowed: {OUT_OF_BOUNDS[line]})"
+    )
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(directory)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: config: {raised.value}\n"  # one line, no traceback
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "download_timeout: 0.001",
+        "download_delay: 0",
+        "retry_times: 0",
+        "jitter: 0",
+        "jitter: 1",
+        "link_attempts: 1",
+        "link_attempts: 100",
+        "extract_workers: 0",
+        "extract_workers: null",
+        "concurrent_requests: 1",
+    ],
+)
+def test_settings_on_their_bounds_are_accepted(tmp_path: Path, line: str) -> None:
+    name, value = line.split(": ", 1)
+    settings = load_config(write(tmp_path / "c", line + "\n")).settings
+    assert getattr(settings, name) == yaml.safe_load(value)
+
+
+def test_every_bound_of_the_table_is_enforced() -> None:
+    """Each declared bound, from the table itself: the bound passes, one step beyond fails."""
+    bounded = [spec for spec in SETTINGS if spec.type in (int, float)]
+    assert len(bounded) >= 12
+    for spec in bounded:
+        step = 1 if spec.type is int else 0.001
+        limits = [(spec.minimum, -step), (spec.maximum, step), (spec.above, 0)]
+        for bound, beyond in limits:
+            if bound is None:
+                continue
+            if bound is not spec.above:
+                assert spec.check(spec.type(bound)) == bound, spec.name
+            with pytest.raises(ValueError, match=f"field '{spec.name}' has an invalid value"):
+                spec.check(spec.type(bound + beyond))
+
+
+def test_bad_database_from_the_environment_is_blamed_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSMON_DATABASE", "newsmon.db")
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path / "c", "database: sqlite:///x.db\n"))
+    assert str(raised.value).startswith("$NEWSMON_DATABASE: field 'database' has an invalid")
+
+
+def test_durations_of_the_table_are_bounded(tmp_path: Path) -> None:
+    durations = [spec.name for spec in SETTINGS if spec.type is Duration]
+    assert {"every", "link_backoff", "update_window", "silent_after"} <= set(durations)
+    for name in durations:
+        with pytest.raises(ConfigError, match=f"settings.yaml: field '{name}': longer than 365d"):
+            load_config(write(tmp_path / name, f"{name}: 366d\n"))
+        with pytest.raises(ConfigError, match=f"settings.yaml: field '{name}': not a duration"):
+            load_config(write(tmp_path / f"{name}-0", f"{name}: 0s\n"))
+
+
+def test_config_check_lists_the_settings_that_differ_from_the_defaults(tmp_path: Path) -> None:
+    directory = write(
+        tmp_path / "c",
+        f"database: sqlite:///{tmp_path / 'db.sqlite'}\ndownload_delay: 0\nretry_times: 2\n"
+        "every: 15m\n",
+    )
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(directory)])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        "  settings: 2 differ from the defaults\n"
+        "    download_delay: 0 (default: 0.5)\n"
+        "    every: 15m (default: 1h)\n"
+    )  # retry_times is set to its default; the database has its own line
+    plain = CliRunner().invoke(cli, ["config", "check", "--config", str(write(tmp_path / "d"))])
+    assert "  settings: none differ from the defaults\n" in plain.output
 
 
 def test_shipped_config() -> None:

@@ -12,12 +12,14 @@ import click
 
 from crawler.cli.main import cli
 from crawler.cli.reference import render
-from crawler.config.files import SETTINGS
+from crawler.config.settings import SETTINGS, Derived, with_reference
 from crawler.store.queries import FIELDS
 from tests.conftest import REPO
 
 DOCS = REPO / "docs"
 HEADING = re.compile(r"^(#{1,6}) (.+?)\s*$")
+README = (REPO / "README.md").read_text(encoding="utf-8")
+CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -68,20 +70,55 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_every_setting_documented_with_its_default() -> None:
-    """docs/configuration.md gives each setting its own heading or table row, with the default."""
-    reference = read("docs/configuration.md")
-    headed = sections(reference)
-    rows = {row[0]: " | ".join(row) for row in table_rows(reference)}
+def setting_sections(markdown: str, level: str = "###") -> dict[str, str]:
+    """The text under each heading of `level`, by heading, up to the next heading."""
+    found: dict[str, str] = {}
+    heading = None
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            heading = (
+                line.removeprefix(level + " ").strip() if line.startswith(level + " ") else None
+            )
+            if heading is not None:
+                assert heading not in found, f"heading {heading} appears twice"
+                found[heading] = ""
+        elif heading is not None:
+            found[heading] += line + "\n"
+    return found
+
+
+def yaml_text(value: object) -> str:
+    """A default as settings.yaml writes it, worked out apart from the generator."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def test_every_setting_documented_under_its_own_heading() -> None:
+    found = setting_sections(CONFIGURATION)
     for spec in SETTINGS:
-        entry = headed.get(spec.name, rows.get(f"`{spec.name}`"))
-        assert entry is not None, f"setting {spec.name} is not in docs/configuration.md"
-        default = str(spec.default).lower() if isinstance(spec.default, bool) else spec.default
-        if default is None:
-            default = "null"
-        if isinstance(default, float) and default.is_integer():
-            default = int(default)
-        assert f"`{default}`" in entry, f"docs/configuration.md: another default for {spec.name}"
+        assert spec.name in found, f"setting {spec.name} has no `### {spec.name}` heading"
+        body = found[spec.name]
+        assert spec.help in body, f"docs give {spec.name} another help text"
+        assert f"- Default: `{yaml_text(spec.default)}`\n" in body, spec.name
+        assert f"- Allowed: {spec.allowed()}\n" in body, spec.name
+        for target in spec.scrapy:
+            name = target.name if isinstance(target, Derived) else target
+            assert f"`{name}`" in body, f"{spec.name} does not name Scrapy's {name}"
+
+
+def test_settings_reference_is_current() -> None:
+    assert with_reference(CONFIGURATION) == CONFIGURATION, (
+        "docs/configuration.md is stale: run `python -m crawler.config.settings --write`"
+    )
+
+
+def test_readme_links_the_configuration_reference() -> None:
+    assert "docs/configuration.md" in README
 
 
 def test_cli_reference_is_current() -> None:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.config.files import Settings, Source, load_config
+from crawler.config.files import Source, load_config
+from crawler.config.settings import Settings
 from crawler.schedule.polling import (
     Outcome,
     Policy,

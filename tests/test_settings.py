@@ -8,6 +8,7 @@ import pytest
 
 from crawler.addon import NewsmonAddon
 from crawler.config.files import load_config
+from crawler.config.settings import BY_NAME
 from crawler.schedule.one_pass import crawler_settings
 from tests.conftest import TEST_SETTINGS, run_cli
 from tests.outlets import TOPICS, page, rss2
@@ -95,3 +96,13 @@ def test_extract_workers_from_settings_yaml(site, make_config, workers: int) -> 
         assert re.search(r"Extraction workers stopped \(pids \d+\)\n", result.stderr)
     else:
         assert "Extraction in" not in result.stderr and "Extraction workers" not in result.stderr
+
+
+def test_retry_times_help_names_the_codes_scrapy_retries() -> None:
+    """The help once promised retries of 429, which RETRY_HTTP_CODES leaves out on purpose."""
+    from crawler import settings
+
+    help_text = BY_NAME["retry_times"].help
+    told = {int(code) for code in re.findall(r"\b[1-5]\d\d\b", help_text.split(".")[0])}
+    assert told == set(settings.RETRY_HTTP_CODES)
+    assert 429 not in settings.RETRY_HTTP_CODES and "A 429 is not retried at once" in help_text

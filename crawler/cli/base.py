@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from crawler.config.files import ConfigError, parse_duration
+from crawler.config.files import ConfigError
+from crawler.config.settings import parse_duration
 from crawler.review.topic_eval import EvalFileError
 from crawler.store.database import StorageError, StoreNotReady
 

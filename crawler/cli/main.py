@@ -32,6 +32,7 @@ from crawler.cli.review import review, serve  # Flask loads only inside `serve`
 from crawler.cli.sources import sources
 from crawler.cli.topics import topics
 from crawler.config.files import DATABASE_ENV, Config, ConfigError, load_config
+from crawler.config.settings import changed, yaml_value
 from crawler.heap import keep_large_blocks_off_heap
 from crawler.review.export import write_csv, write_jsonl
 from crawler.schedule.live_view import LiveStatusHandler
@@ -370,8 +371,8 @@ def config_group() -> None:
     "--connect", is_flag=True, help="Also open the database (creating nothing) and report on it."
 )
 def config_check(config_dir: Path | None, connect: bool) -> None:
-    """Validate settings.yaml, sources.yaml, topics.yaml and the database URL; exit 2 on the
-    first problem."""
+    """Validate settings.yaml, sources.yaml, topics.yaml and the database URL, and list the
+    settings that differ from their defaults; exit 2 on the first problem."""
     config = load_config(config_dir)
     database = config.settings.database
     try:
@@ -386,6 +387,12 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"  database: {safe_url(database)}")
     if state is not None:
         click.echo(f"  store: {state}")
+    # The database has its line above, its password hidden.
+    others = [(spec, value) for spec, value in changed(config.settings) if spec.name != "database"]
+    count = f"{len(others) or 'none'} {'differs' if len(others) == 1 else 'differ'}"
+    click.echo(f"  settings: {count} from the defaults")
+    for spec, value in others:
+        click.echo(f"    {spec.name}: {yaml_value(value)} (default: {yaml_value(spec.default)})")
 
 
 def _database_origin(config: Config) -> str:

@@ -25,10 +25,10 @@ from crawler.config.files import (
     append_source,
     edit_sources,
     load_config,
-    parse_duration,
     set_enabled,
 )
 from crawler.config.files import config_dir as config_dir_for
+from crawler.config.settings import parse_duration
 from crawler.match.terms import Matcher
 from crawler.sources.fetch import FetchError, fetch
 from crawler.sources.onboarding import Discovery, Found, discover, source_name

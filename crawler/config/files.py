@@ -3,7 +3,8 @@
 First stage of the flow (config → schedule → spiders → item → pipelines → store → review). A
 config directory holds `settings.yaml`, `sources.yaml` and `topics.yaml`; `load_config` reads and
 validates all three into frozen dataclasses, or raises `ConfigError` naming the file, the entry and
-the field. Nothing downstream parses YAML or re-validates.
+the field. The settings are checked against their table in `crawler.config.settings`. Nothing
+downstream parses YAML or re-validates.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from crawler.config.settings import (
+    BY_NAME,
+    SettingError,
+    Settings,
+    check_duration,
+    settings_from,
+    typed,
+)
 from crawler.errors import ConfigError
 from crawler.match.terms import TermError, TopicRule, check_term
 from crawler.schedule.cron import HORIZON, cron_trigger, next_fire
@@ -29,10 +38,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DATABASE_ENV",
-    "DEFAULT_USER_AGENT",
-    "SETTINGS",
     "SOURCE_KINDS",
-    "Settings",
     "Source",
     "TOPIC_KEYS",
     "append_source",
@@ -40,7 +46,6 @@ __all__ = [
     "edit_sources",
     "load_config",
     "load_topics",
-    "parse_duration",
     "set_enabled",
 ]
 
@@ -48,7 +53,6 @@ DEFAULT_CONFIG_DIR = "config"
 CONFIG_FILES = ("settings.yaml", "sources.yaml", "topics.yaml")
 CONFIG_ENV = "NEWSMON_CONFIG"
 DATABASE_ENV = "NEWSMON_DATABASE"
-DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
 SOURCE_KINDS = ("feed", "sitemap", "listing")
 SOURCE_KEYS = {
     "name",
@@ -66,156 +70,6 @@ SOURCE_KEYS = {
 }
 # Keys that only one kind of source takes.
 KIND_KEYS = {"sitemap": {"max_age"}, "listing": {"follow", "deny", "allow_domains", "pages"}}
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    name: str
-    type: type
-    default: Any
-    help: str
-
-
-# Declared as data so the README reference and validation cannot drift (tests/test_docs.py).
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec(
-        "database",
-        str,
-        "sqlite:///data/newsmon.db",
-        "SQLAlchemy URL of the store: `sqlite:///path.db` or "
-        "`postgresql+psycopg://user@host/db`. `$NEWSMON_DATABASE` overrides it.",
-    ),
-    SettingSpec(
-        "user_agent", str, DEFAULT_USER_AGENT, "User-Agent header sent with every request."
-    ),
-    SettingSpec("download_timeout", float, 30.0, "Seconds before a request is abandoned."),
-    SettingSpec(
-        "allow_private_networks",
-        bool,
-        False,
-        "Allow links that resolve to loopback, private or link-local addresses. Off, so a "
-        "third-party feed cannot steer the crawler into internal services.",
-    ),
-    SettingSpec("concurrent_requests", int, 16, "Requests in flight at once, over all hosts."),
-    SettingSpec("concurrent_requests_per_host", int, 2, "Requests in flight at once per host."),
-    SettingSpec("download_delay", float, 0.5, "Seconds between two requests to one host."),
-    SettingSpec(
-        "autothrottle", bool, True, "Adapt the delay per host to its response times (Scrapy)."
-    ),
-    SettingSpec("obey_robots_txt", bool, True, "Honour robots.txt."),
-    SettingSpec("retry_times", int, 2, "Retries of a failed request (timeouts, 5xx, 429)."),
-    SettingSpec(
-        "max_download_size",
-        int,
-        10_000_000,
-        "Bytes; a larger feed or page is abandoned and logged.",
-    ),
-    SettingSpec("max_entries_per_feed", int, 200, "Entries read from one feed per pass."),
-    SettingSpec(
-        "max_sitemap_urls", int, 1000, "Recent entries read from one sitemap source per pass."
-    ),
-    SettingSpec(
-        "max_sitemaps", int, 50, "Sitemap files fetched for one source per pass (indexes)."
-    ),
-    SettingSpec("max_listing_links", int, 500, "Links read from one listing page."),
-    SettingSpec(
-        "keep_html",
-        bool,
-        True,
-        "Keep each fetched page, compressed, with the extractor's version, so articles can be "
-        "re-extracted without fetching them again.",
-    ),
-    SettingSpec(
-        "extract_workers",
-        int,
-        None,
-        "Processes extracting article text beside the crawl: `null` is one per core, `0` "
-        "extracts in the crawl's own process (slower; about 200 MB less memory with two cores).",
-    ),
-    SettingSpec("every", str, "1h", "Default polling interval of a source (`30s`, `15m`, `2h`)."),
-    SettingSpec(
-        "min_every", str, "5m", "Shortest interval adaptive polling may reach (per source too)."
-    ),
-    SettingSpec(
-        "max_every", str, "6h", "Longest interval adaptive polling may reach (per source too)."
-    ),
-    SettingSpec(
-        "max_backoff", str, "1d", "Longest wait before retrying a failing source, jitter included."
-    ),
-    SettingSpec(
-        "link_attempts",
-        int,
-        8,
-        "Attempts at an article link that keeps failing (timeout, 5xx, storage error...) "
-        "before it is given up, with its reason shown in `newsmon sources status`.",
-    ),
-    SettingSpec(
-        "link_backoff",
-        str,
-        "15m",
-        "Wait before the third attempt at a failed article link, doubling after each further "
-        "failure up to `max_backoff` (the first retry comes at the next pass).",
-    ),
-    SettingSpec(
-        "update_window",
-        str,
-        "2d",
-        "How long after its first fetch an article of a source "
-        "with `updates` is re-checked for changes.",
-    ),
-    SettingSpec(
-        "jitter",
-        float,
-        0.1,
-        "Up to this share of an interval is added at random, so sources do not all fire together.",
-    ),
-    SettingSpec(
-        "silent_after",
-        str,
-        "3d",
-        "`newsmon sources status` flags a source that brought no new article for this long.",
-    ),
-)
-
-DURATION_SETTINGS = (
-    "every",
-    "min_every",
-    "max_every",
-    "max_backoff",
-    "link_backoff",
-    "silent_after",
-    "update_window",
-)
-
-
-@dataclass(frozen=True)
-class Settings:
-    database: str
-    user_agent: str
-    download_timeout: float
-    allow_private_networks: bool
-    concurrent_requests: int
-    concurrent_requests_per_host: int
-    download_delay: float
-    autothrottle: bool
-    obey_robots_txt: bool
-    retry_times: int
-    max_download_size: int
-    max_entries_per_feed: int
-    max_sitemap_urls: int
-    max_sitemaps: int
-    max_listing_links: int
-    keep_html: bool
-    extract_workers: int | None
-    every: str
-    min_every: str
-    max_every: str
-    max_backoff: str
-    link_attempts: int
-    link_backoff: str
-    update_window: str
-    jitter: float
-    silent_after: str
 
 
 @dataclass(frozen=True)
@@ -274,22 +128,6 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
     return Config(directory=path, settings=settings, sources=sources, topics=topics)
 
 
-DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# A duration of the config lies between 1s and this (README, "Settings"): a longer one is a
-# typo, and one of 99999999999d overflowed the date arithmetic of `newsmon run`, which then
-# never polled the source again.
-MAX_DURATION = 365 * 86400
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in "30s", "15m", "2h", "1d". Raises ValueError otherwise."""
-    found = DURATION.match(str(text))
-    if not found or int(found.group(1)) == 0:
-        raise ValueError(f"not a duration like 30s, 15m, 2h or 1d: {text!r}")
-    return int(found.group(1)) * UNIT_SECONDS[found.group(2)]
-
-
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -340,64 +178,39 @@ def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None
 
 
 def _typed(where: str, name: str, value: Any, kind: type) -> Any:
-    """Value checked against `kind`; ints are accepted where floats are expected."""
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind in (int, float) and isinstance(value, bool):
-        raise ConfigError(f"{where}: field {name!r} must be a number, not {value!r}")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{where}: field {name!r} must be {kind.__name__}, not {value!r}")
-    return value
-
-
-def _setting(where: str, spec: SettingSpec, data: Mapping[str, Any]) -> Any:
-    value = data.get(spec.name, spec.default)
-    if value is None and spec.default is None:  # null: the setting's automatic choice
-        return None
-    return _typed(where, spec.name, value, spec.type)
+    """Value checked against `kind` as a setting's is; ints are accepted where floats are."""
+    try:
+        return typed(name, value, kind)
+    except SettingError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _load_settings(path: Path) -> Settings:
+    """settings.yaml checked against the table of `crawler.config.settings`, with
+    `$NEWSMON_DATABASE` in place of its `database` when set."""
     data = _read_yaml(path, required=False) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of setting: value")
-    specs = {spec.name: spec for spec in SETTINGS}
-    _check_keys(str(path), data, set(specs))
-    values = {name: _setting(str(path), spec, data) for name, spec in specs.items()}
-    if os.environ.get(DATABASE_ENV):
-        values["database"] = os.environ[DATABASE_ENV]
-    checks: dict[str, Callable[[Any], bool]] = {
-        "download_timeout": lambda v: v > 0,
-        "concurrent_requests": lambda v: v > 0,
-        "concurrent_requests_per_host": lambda v: v > 0,
-        "download_delay": lambda v: v >= 0,
-        "retry_times": lambda v: v >= 0,
-        "max_download_size": lambda v: v > 0,
-        "max_entries_per_feed": lambda v: v > 0,
-        "max_sitemap_urls": lambda v: v > 0,
-        "max_sitemaps": lambda v: v > 0,
-        "max_listing_links": lambda v: v > 0,
-        "user_agent": lambda v: bool(v.strip()),
-        "jitter": lambda v: 0 <= v <= 1,
-        "database": lambda v: "://" in v,
-        "extract_workers": lambda v: v is None or v >= 0,
-        "link_attempts": lambda v: 1 <= v <= 100,
-    }
-    for name, ok in checks.items():
-        if not ok(values[name]):
-            raise ConfigError(f"{path}: field {name!r} has an invalid value {values[name]!r}")
-    for name in DURATION_SETTINGS:
-        _check_duration(str(path), name, values[name])
-    return Settings(**values)
+    database = os.environ.get(DATABASE_ENV)
+    if database:
+        data.pop("database", None)
+    try:
+        settings = settings_from(data)
+    except SettingError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if not database:
+        return settings
+    try:
+        return replace(settings, database=BY_NAME["database"].check(database))
+    except SettingError as exc:
+        raise ConfigError(f"${DATABASE_ENV}: {exc}") from None
 
 
 def _check_duration(where: str, name: str, value: Any) -> None:
     try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: field {name!r}: {exc}") from None
-    if seconds > MAX_DURATION:
-        raise ConfigError(f"{where}: field {name!r}: longer than 365d: {value!r}")
+        check_duration(name, value)
+    except SettingError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _entries(path: Path, key: str) -> list[tuple[str, dict[str, Any]]]:

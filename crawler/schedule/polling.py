@@ -17,7 +17,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crawler.config.files import Settings, Source, parse_duration
+from crawler.config.files import Source
+from crawler.config.settings import Settings, parse_duration
 from crawler.errors import ScheduleError
 from crawler.schedule.cron import next_fire
 

@@ -37,8 +37,8 @@ from crawler.config.files import (
     ConfigError,
     Source,
     load_config,
-    parse_duration,
 )
+from crawler.config.settings import parse_duration
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.one_pass import crawler_settings, project_settings
 from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import urlsplit
 
-from crawler.config.files import Settings
+from crawler.config.settings import Settings
 from crawler.errors import FetchError
 from crawler.text.urls import is_public_address
 

@@ -33,7 +33,8 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
-from crawler.config.files import Config, Source, parse_duration
+from crawler.config.files import Config, Source
+from crawler.config.settings import parse_duration
 from crawler.items import Article, ArticleFailed
 from crawler.schedule.polling import Outcome
 from crawler.sources.links import ArticleLink

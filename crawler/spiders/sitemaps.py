@@ -19,7 +19,8 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.config.files import Source, parse_duration
+from crawler.config.files import Source
+from crawler.config.settings import parse_duration
 from crawler.sources.links import ArticleLink
 from crawler.sources.sitemaps import (
     SitemapError,

@@ -26,7 +26,7 @@ from flask import (
 )
 from sqlalchemy import exists, select
 
-from crawler.config.files import parse_duration
+from crawler.config.settings import Settings, parse_duration
 from crawler.review.export import write_csv, write_jsonl
 from crawler.review.web import inputs
 from crawler.review.web.app import Store
@@ -297,7 +297,8 @@ def _health(engine: Any) -> list[dict[str, Any]]:
         return []
     now = datetime.now(UTC)
     day, week = (state.new_articles_since(now - timedelta(days=n)) for n in (1, 7))
-    silent = timedelta(seconds=parse_duration(config.settings.silent_after if config else "3d"))
+    settings = config.settings if config else Settings()  # the defaults without a config
+    silent = timedelta(seconds=parse_duration(settings.silent_after))
     enabled = {s.name: s.enabled for s in config.sources} if config else {}
     names = list(dict.fromkeys([*enabled, *rows]))
     health = []
