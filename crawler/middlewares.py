@@ -65,7 +65,8 @@ class PrivateNetworkMiddleware:
                 address = await maybe_deferred_to_future(reactor.resolve(host))
             except Exception as exc:  # noqa: BLE001 - whatever failed, the host is unchecked
                 self.stats.inc_value("newsmon/refused/unresolved")
-                logger.warning(
+                # DEBUG: the spider reports the failed request once, with its source.
+                logger.debug(
                     "Refused %s: DNS lookup failed for %s, so its address cannot be checked (%s)",
                     request.url,
                     host or "(no host)",

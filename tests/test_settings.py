@@ -88,7 +88,7 @@ def test_extract_workers_from_settings_yaml(site, make_config, workers: int) -> 
     config = make_config(
         [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, extract_workers=workers
     )
-    result = run_cli("crawl", "--config", str(config))
+    result = run_cli("crawl", "--config", str(config), "--log-level", "INFO")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Articles: 1 new" in result.stdout
     if workers:

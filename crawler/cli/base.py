@@ -55,14 +55,43 @@ class NewsmonGroup(click.Group):
             ctx.exit(EXIT_CONFIG)
 
 
+def _config_or_group_config(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """A command's own `--config`, else the one given before the command name
+    (`newsmon --config DIR hits`), else None: `$NEWSMON_CONFIG`, then `./config`."""
+    if value is not None:
+        return value
+    return (ctx.find_root().obj or {}).get("config_dir")
+
+
+CONFIG_HELP = "Config directory (default: $NEWSMON_CONFIG, else ./config)."
+
+
 def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--config",
         "config_dir",
         metavar="DIR",
         type=click.Path(path_type=Path),
-        help="Config directory (default: $NEWSMON_CONFIG, else ./config).",
+        callback=_config_or_group_config,
+        help=CONFIG_HELP + " Also accepted before the command name.",
     )(command)
+
+
+def group_config_option(group: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config` before the command name, kept for the command's own `--config`."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+        ctx.ensure_object(dict)["config_dir"] = value
+
+    return click.option(
+        "--config",
+        metavar="DIR",
+        type=click.Path(path_type=Path),
+        callback=remember,
+        expose_value=False,
+        is_eager=True,
+        help=CONFIG_HELP + " Also accepted after the command name.",
+    )(group)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:

@@ -26,14 +26,24 @@ from crawler.cli.base import (
     UserError,
     config_option,
     file_error,
+    group_config_option,
     parse_since,
 )
 from crawler.cli.review import review, serve  # Flask loads only inside `serve`
 from crawler.cli.sources import sources
 from crawler.cli.topics import topics
-from crawler.config.files import DATABASE_ENV, Config, ConfigError, load_config
+from crawler.config.files import (
+    CONFIG_FILES,
+    DATABASE_ENV,
+    Config,
+    ConfigError,
+    config_dir,
+    load_config,
+    shipped_config,
+)
 from crawler.config.settings import changed, yaml_value
 from crawler.heap import keep_large_blocks_off_heap
+from crawler.logs import LibraryFilter
 from crawler.review.export import write_csv, write_jsonl
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.store.database import (
@@ -44,14 +54,42 @@ from crawler.store.database import (
     open_store,
     safe_url,
 )
-from crawler.store.queries import copies_of, iter_records
+from crawler.store.queries import copies_of, count_articles, iter_records
 from crawler.store.reviews import UnknownArticle, mark_of
 
 
 @click.group(cls=NewsmonGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsmon")
+@group_config_option
 def cli() -> None:
     """newsmon: watch news sources, keep clean, tagged, deduplicated articles."""
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that are already there.")
+def init(directory: Path | None, force: bool) -> None:
+    """Write the shipped configuration (settings.yaml, sources.yaml, topics.yaml) into
+    DIRECTORY (default: $NEWSMON_CONFIG, else ./config), to edit and start from.
+
+    Refuses to overwrite a file that exists unless --force; exits 2 then.
+    """
+    target = config_dir(directory)
+    shipped = shipped_config()
+    existing = [name for name in CONFIG_FILES if (target / name).exists()]
+    if existing and not force:
+        raise UserError(
+            f"{target} already has {', '.join(existing)}: nothing written (--force overwrites them)"
+        )
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in CONFIG_FILES:
+            (target / name).write_bytes(shipped.joinpath(name).read_bytes())
+    except OSError as exc:
+        raise file_error(target, exc) from None
+    option = "" if target == config_dir(None) else f" --config {target}"
+    click.echo(f"Wrote {', '.join(CONFIG_FILES)} to {target}")
+    click.echo(f"Next: newsmon{option} config check, then newsmon{option} crawl")
 
 
 @cli.command()
@@ -64,7 +102,12 @@ def cli() -> None:
     help="Crawl only this source (repeatable; also disabled ones).",
 )
 @click.option(
-    "--log-level", default="INFO", show_default=True, type=LOG_LEVELS, help="Log verbosity."
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=LOG_LEVELS,
+    help="Log verbosity. The summary reports every source and failure; INFO adds one line "
+    "per failed source or article as it happens, DEBUG everything Scrapy says.",
 )
 def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> None:
     """One pass over the enabled sources, then a summary.
@@ -79,6 +122,7 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
     from crawler.schedule.one_pass import run_pass  # Scrapy is heavy: load it only to crawl
 
     config = load_config(config_dir)
+    setup_logging(log_level.upper(), None)
     summary = run_pass(config, list(sources), log_level.upper())
     unwell = len(summary.failed) + len(summary.degraded) + len(summary.interrupted)
     counts = [
@@ -129,11 +173,10 @@ def setup_logging(
     root = logging.getLogger()
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.setLevel(level)
+        handler.addFilter(LibraryFilter(level))
         root.addHandler(handler)
     root.setLevel(level)
-    if level != "DEBUG":
-        for noisy in ("scrapy", "apscheduler", "py.warnings"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     return console if isinstance(console, LiveStatusHandler) else None
 
@@ -246,7 +289,7 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
     )
     copies = copies_of(engine, [record["id"] for record in rows])
     if not rows:
-        click.echo("No hits.")
+        click.echo(_no_hits(engine, topic, since))
         return
     width = shutil.get_terminal_size((120, 24)).columns
     for record in rows:
@@ -264,6 +307,19 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
         for copy in copies.get(record["id"], []):
             line = f"{' ' * 8}copy {copy['id']}  {copy['source'][:18]}  {copy['title'] or ''}"
             click.echo(click.style(f"{line[: max(20, width - 2)]}  {copy['url']}", dim=True))
+
+
+def _no_hits(engine: Any, topic: str | None, since: str) -> str:
+    """What an empty hits list means, and what to do next."""
+    stored = count_articles(engine)
+    if not stored:
+        return "No hits: no article stored yet. Run `newsmon crawl` to fetch the sources."
+    scope = f" for topic {topic}" if topic else ""
+    return (
+        f"No hits{scope} since {since}: {stored} article(s) stored, none tagged in that "
+        "time. `newsmon sources status` shows what the sources brought; "
+        "`newsmon topics test --url URL` shows why an article did or did not match."
+    )
 
 
 def _check_topic(config: Config, topic: str | None) -> None:

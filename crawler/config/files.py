@@ -9,11 +9,13 @@ downstream parses YAML or re-validates.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ __all__ = [
     "load_config",
     "load_topics",
     "set_enabled",
+    "shipped_config",
 ]
 
 DEFAULT_CONFIG_DIR = "config"
@@ -118,10 +121,31 @@ def config_dir(option: str | os.PathLike[str] | None = None) -> Path:
     return Path(option or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_DIR)
 
 
+def _chosen_by(option: str | os.PathLike[str] | None) -> str:
+    if option:
+        return "given by --config"
+    if os.environ.get(CONFIG_ENV):
+        return f"given by ${CONFIG_ENV}"
+    return f"the default; choose another with --config DIR or ${CONFIG_ENV}"
+
+
+def shipped_config() -> Traversable:
+    """The configuration shipped with newsmon (the repository's config/): installed with the
+    package as `crawler.config.shipped` (pyproject.toml maps it), or read in place when
+    newsmon runs from its source tree."""
+    try:
+        return importlib.resources.files("crawler.config.shipped")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / DEFAULT_CONFIG_DIR
+
+
 def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
     path = config_dir(directory)
     if not path.is_dir():
-        raise ConfigError(f"{path}: config directory not found (see --config, ${CONFIG_ENV})")
+        raise ConfigError(
+            f"config directory not found: {path.absolute()} ({_chosen_by(directory)}); "
+            f"`newsmon init {path}` writes the shipped one there"
+        )
     settings = _load_settings(path / "settings.yaml")
     sources = _load_sources(path / "sources.yaml")
     topics = load_topics(path / "topics.yaml")

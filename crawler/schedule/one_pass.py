@@ -61,6 +61,9 @@ def crawler_settings(
     settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
     if log_level:
         settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    # newsmon's log handler (crawler.cli.main.setup_logging, with crawler.logs.LibraryFilter),
+    # not Scrapy's, which would print its banner and every library line again.
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     return settings
 
 

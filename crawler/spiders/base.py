@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response, TextResponse
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.error import DNSLookupError  # the private-network check raises it
 from twisted.python.failure import Failure
 
 from crawler.config.files import Config, Source
@@ -326,7 +328,9 @@ class SourceSpider(scrapy.Spider):
         source: Source = failure.request.cb_kwargs["source"]
         reason = describe_failure(failure)
         self._record(source, Outcome("error", reason, retry_after=retry_after(failure)))
-        logger.warning("Source %s: %s failed: %s (%s)", source.name, self.kind, reason, source.url)
+        # INFO: a network, TLS, timeout or HTTP failure is an outcome of the pass, counted and
+        # shown in the summary and `sources status`, not a fault of newsmon's.
+        logger.info("Source %s: %s failed: %s (%s)", source.name, self.kind, reason, source.url)
 
     def fail_source(self, source: Source, reason: str) -> None:
         """The source's response is unusable (not a feed, not a sitemap...)."""
@@ -554,6 +558,9 @@ def describe_failure(failure: Failure) -> str:
     response = getattr(failure.value, "response", None)
     if response is not None:
         return f"HTTP {response.status}"
+    if failure.check(CannotResolveHostError, DNSLookupError):  # Scrapy's, Twisted's or ours
+        host = urlsplit(failure.request.url).hostname or "(no host)"
+        return f"DNS lookup failed for {host}"
     name = type(failure.value).__name__
     message = str(failure.value).strip()
     return f"{name}: {message}" if message else name

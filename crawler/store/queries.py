@@ -22,6 +22,7 @@ __all__ = [
     "FIELDS",
     "LIST_SEPARATOR",
     "copies_of",
+    "count_articles",
     "iter_records",
     "list_stories",
     "records_of",
@@ -245,3 +246,9 @@ def versions_of(engine: Engine, article_id: int) -> list[dict[str, Any]]:
         {**row, "fetched_at": _iso(row["fetched_at"]), "replaced_at": _iso(row["replaced_at"])}
         for row in rows
     ]
+
+
+def count_articles(engine: Engine) -> int:
+    """How many articles the store holds, copies included."""
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(articles)).scalar_one()
