@@ -7,8 +7,11 @@ included), 1 for a storage error.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +95,46 @@ def group_config_option(group: Callable[..., Any]) -> Callable[..., Any]:
         is_eager=True,
         help=CONFIG_HELP + " Also accepted after the command name.",
     )(group)
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON instead of text, for scripts."
+    )(command)
+
+
+def echo_json(data: Any) -> None:
+    """`data` as indented JSON on standard output; dates in ISO 8601, text as it is."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def cells(text: str) -> int:
+    """How many terminal columns `text` takes: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` terminal columns, with an ellipsis when it was cut, and padded."""
+    if cells(text) <= width:
+        return text + " " * (width - cells(text))
+    out, used = [], 0
+    for char in text:
+        size = cells(char)
+        if used + size > width - 1:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + "…" + " " * (width - 1 - used)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:

@@ -15,7 +15,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,9 +24,13 @@ from crawler.cli.base import (
     LOG_LEVELS,
     NewsmonGroup,
     UserError,
+    cells,
     config_option,
+    echo_json,
     file_error,
+    fit,
     group_config_option,
+    json_option,
     parse_since,
 )
 from crawler.cli.review import review, serve  # Flask loads only inside `serve`
@@ -56,6 +60,11 @@ from crawler.store.database import (
 )
 from crawler.store.queries import copies_of, count_articles, iter_records
 from crawler.store.reviews import UnknownArticle, mark_of
+from crawler.store.search import REVIEW_STATES, HitFilter, iter_hits
+from crawler.text.languages import language_code
+
+if TYPE_CHECKING:
+    from crawler.schedule.one_pass import PassSummary
 
 
 @click.group(cls=NewsmonGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,7 +118,8 @@ def init(directory: Path | None, force: bool) -> None:
     help="Log verbosity. The summary reports every source and failure; INFO adds one line "
     "per failed source or article as it happens, DEBUG everything Scrapy says.",
 )
-def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> None:
+@json_option
+def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str, as_json: bool) -> None:
     """One pass over the enabled sources, then a summary.
 
     The summary counts the sources ok, degraded and failed (each with its result), the
@@ -124,6 +134,29 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
     config = load_config(config_dir)
     setup_logging(log_level.upper(), None)
     summary = run_pass(config, list(sources), log_level.upper())
+    if as_json:
+        echo_json(summary.as_json())
+    else:
+        print_summary(summary)
+    if summary.storage_errors:
+        click.echo(
+            f"Error: storage: {summary.storage_errors} article(s) could not be stored "
+            f"in {safe_url(config.settings.database)}",
+            err=True,
+        )
+    if summary.signal is not None:
+        name = signal.Signals(summary.signal).name
+        click.echo(
+            f"Interrupted by {name}: what was stored stays; "
+            f"{summary.failed_articles} article link(s) are owed to the next pass",
+            err=True,
+        )
+        sys.exit(128 + summary.signal)  # 130 for SIGINT, as shells expect
+    if summary.storage_errors:
+        sys.exit(EXIT_STORAGE)
+
+
+def print_summary(summary: PassSummary) -> None:
     unwell = len(summary.failed) + len(summary.degraded) + len(summary.interrupted)
     counts = [
         f"{len(summary.sources) - unwell} ok",
@@ -141,22 +174,6 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
         f"{summary.skipped} skipped{owed}"
     )
     click.echo("Hits: " + (", ".join(f"{t} {n}" for t, n in summary.hits.items()) or "no topics"))
-    if summary.storage_errors:
-        click.echo(
-            f"Error: storage: {summary.storage_errors} article(s) could not be stored "
-            f"in {safe_url(config.settings.database)}",
-            err=True,
-        )
-    if summary.signal is not None:
-        name = signal.Signals(summary.signal).name
-        click.echo(
-            f"Interrupted by {name}: what was stored stays; "
-            f"{summary.failed_articles} article link(s) are owed to the next pass",
-            err=True,
-        )
-        sys.exit(128 + summary.signal)  # 130 for SIGINT, as shells expect
-    if summary.storage_errors:
-        sys.exit(EXIT_STORAGE)
 
 
 def setup_logging(
@@ -263,6 +280,18 @@ def export(
     metavar="DATE",
     help="Fetched since a duration (7d, 24h) or an ISO date.",
 )
+@click.option("--source", metavar="NAME", help="Only this source.")
+@click.option("--lang", metavar="CODE", help="Only this language (ISO 639-1: en, fr, de...).")
+@click.option(
+    "--review",
+    type=click.Choice(REVIEW_STATES),
+    help="Only the articles in this review state.",
+)
+@click.option(
+    "--search",
+    metavar="QUERY",
+    help='Only articles whose title or text holds every word ("phrases", prefix*).',
+)
 @click.option(
     "--limit",
     default=50,
@@ -270,43 +299,80 @@ def export(
     type=click.IntRange(min=1),
     help="At most this many rows.",
 )
-def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> None:
-    """Tagged articles, newest first, as a terminal table; near copies are listed under
-    their original."""
+@json_option
+def hits(
+    config_dir: Path | None,
+    topic: str | None,
+    since: str,
+    source: str | None,
+    lang: str | None,
+    review: str | None,
+    search: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Tagged articles, newest published first (as in the web app), as a table that fits the
+    terminal; near copies are listed under their original. --json prints their export
+    records, each with its near copies under `copy_records`."""
     config = load_config(config_dir)
     _check_topic(config, topic)
     engine = open_store(config.settings.database)
-    rows = list(
-        iter_records(
-            engine,
-            topic,
-            parse_since(since),
-            newest_first=True,
-            limit=limit,
-            tagged=True,
-            originals=True,
-        )
+    language = language_code(lang) if lang else None
+    if lang and not language:
+        raise click.BadParameter(f"{lang!r} is not a language code", param_hint="--lang")
+    found = HitFilter(
+        topic=topic,
+        source=source,
+        language=language,
+        review=review,
+        q=search or "",
+        fetched_since=parse_since(since),
     )
+    rows = list(iter_hits(engine, found, limit=limit))
     copies = copies_of(engine, [record["id"] for record in rows])
+    if as_json:
+        echo_json([{**r, "copy_records": copies.get(r["id"], [])} for r in rows])
+        return
     if not rows:
         click.echo(_no_hits(engine, topic, since))
         return
-    width = shutil.get_terminal_size((120, 24)).columns
+    for line in hits_table(rows, copies, shutil.get_terminal_size((120, 24)).columns):
+        click.echo(line)
+
+
+def hits_table(
+    rows: list[dict[str, Any]], copies: dict[int, list[dict[str, Any]]], width: int
+) -> list[str]:
+    """The hits as terminal lines no wider than `width`: per hit a line with id, date, source,
+    topics and title, and a dim line with the matched terms and the URL; cut with an ellipsis.
+    On a narrow terminal the topics column goes first, then the source, so that the title
+    keeps 20 columns or more."""
+    width = max(width, 40)
+    source_width = min(18, (width - 40) // 3) if width >= 52 else 0
+    topics_width = min(28, (width - 40) // 2) if width >= 72 else 0
+    lines = []
     for record in rows:
         date = (record["published"] or record["fetched_at"])[:10]
-        topics = ",".join(record["topics"])
-        head = f"{record['id']:>6}  {date}  {record['source'][:18]:<18}  {topics[:28]:<28}  "
-        title = (record["title"] or record["url"]).replace("\n", " ")
-        click.echo(head + title[: max(20, width - len(head))])
+        head = f"{record['id']:>6}  {date}  "
+        if source_width:
+            head += fit(record["source"], source_width) + "  "
+        if topics_width:
+            head += fit(",".join(record["topics"]), topics_width) + "  "
+        title = " ".join((record["title"] or record["url"]).split())
+        lines.append(head + fit(title, width - cells(head)).rstrip())
         terms = "; ".join(f"{t}: {', '.join(m)}" for t, m in record["matches"].items())
         if record["copies"]:
             terms += f"; copies: {record['copies']}"
         if record["review"]:
             terms += f"; review: {mark_of(record['review'])}"
-        click.echo(" " * 8 + click.style(f"{terms}  {record['url']}", dim=True))
+        lines.append(
+            click.style(fit(f"{' ' * 8}{terms}  {record['url']}", width).rstrip(), dim=True)
+        )
         for copy in copies.get(record["id"], []):
-            line = f"{' ' * 8}copy {copy['id']}  {copy['source'][:18]}  {copy['title'] or ''}"
-            click.echo(click.style(f"{line[: max(20, width - 2)]}  {copy['url']}", dim=True))
+            title = " ".join((copy["title"] or "").split())
+            line = f"{' ' * 8}copy {copy['id']}  {copy['source']}  {title}  {copy['url']}"
+            lines.append(click.style(fit(line, width).rstrip(), dim=True))
+    return lines
 
 
 def _no_hits(engine: Any, topic: str | None, since: str) -> str:
@@ -349,6 +415,9 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
         f"{report.articles} articles re-tagged{' (dry run: nothing written)' if dry_run else ''}"
     )
     for name, change in report.topics.items():
+        if not (change.gained or change.lost or change.changed_terms):
+            click.echo(f"{name}: unchanged")
+            continue
         click.echo(
             f"{name}: {verb}: +{change.gained} gained, -{change.lost} lost, "
             f"{change.changed_terms} with other terms"
@@ -375,7 +444,10 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
     type=click.IntRange(min=1),
     help="Hide smaller stories.",
 )
-def stories(config_dir: Path | None, topic: str | None, since: str, min_articles: int) -> None:
+@json_option
+def stories(
+    config_dir: Path | None, topic: str | None, since: str, min_articles: int, as_json: bool
+) -> None:
     """Stories: articles from one or more outlets about the same event, largest first."""
     from crawler.store.queries import list_stories
 
@@ -384,6 +456,9 @@ def stories(config_dir: Path | None, topic: str | None, since: str, min_articles
     found = list_stories(
         open_store(config.settings.database), topic, parse_since(since), min_articles
     )
+    if as_json:
+        echo_json(found)
+        return
     if not found:
         click.echo("No stories.")
     for story in found:

@@ -21,8 +21,9 @@ WIDTH = 100
 INTRO = """\
 # Command-line reference
 
-`newsmon` (also `python -m crawler`). Every command takes `--config DIR` (default:
-`$NEWSMON_CONFIG`, else `./config`).
+`newsmon` (also `python -m crawler`). Every command takes `--config DIR`, before or after its
+name (default: `$NEWSMON_CONFIG`, else `./config`); `newsmon init` writes the shipped
+configuration to start from. Listing commands take `--json` for scripts.
 
 Exit codes: 0 done; 1 storage error (the database cannot be reached or written); 2
 configuration or usage error (a config mistake, a file that cannot be read or written, an

@@ -129,6 +129,8 @@ def review(config_dir: Path | None, article_id: int, action: str, note: str | No
     Starring is independent of the verdict; `clear` takes the verdict back; `note` only
     changes the note. Decisions are kept when articles are re-tagged.
     """
+    if action == "note" and note is None:
+        raise UsageProblem('`note` needs the note: --note "TEXT" (--note "" removes it)')
     config = load_config(config_dir)
     engine = engine_for(config.settings.database)
     try:

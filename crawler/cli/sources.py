@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.base import UserError, config_option, file_error
+from crawler.cli.base import UserError, config_option, echo_json, file_error, json_option
 from crawler.config.files import (
     SOURCE_KINDS,
     Config,
     ConfigError,
+    Source,
     append_source,
     edit_sources,
     load_config,
@@ -51,10 +52,14 @@ def sources() -> None:
 
 @sources.command("list")
 @config_option
-def sources_list(config_dir: Path | None) -> None:
+@json_option
+def sources_list(config_dir: Path | None, as_json: bool) -> None:
     """Each configured source with its last fetch result."""
     config = load_config(config_dir)
     state = CrawlState(open_store(config.settings.database)).all()
+    if as_json:
+        echo_json([_listed(source, state.get(source.name, {})) for source in config.sources])
+        return
     for source in config.sources:
         row = state.get(source.name, {})
         flag = "" if source.enabled else " (disabled)"
@@ -77,6 +82,18 @@ def sources_list(config_dir: Path | None) -> None:
             click.echo(f"    problem: {row['last_problem']}")
 
 
+def _listed(source: Source, row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("last_fetch_at", "last_status", "last_error", "consecutive_failures")
+    keys += ("last_entries", "last_new", "last_failure", "last_problem")
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "enabled": source.enabled,
+        **{key: row.get(key) for key in keys},
+    }
+
+
 @sources.command("enable")
 @config_option
 @click.argument("name")
@@ -97,7 +114,8 @@ def sources_disable(config_dir: Path | None, name: str) -> None:
 
 @sources.command("status")
 @config_option
-def sources_status(config_dir: Path | None) -> None:
+@json_option
+def sources_status(config_dir: Path | None, as_json: bool) -> None:
     """Health of every source: last run, success, error, failures, new articles, schedule.
 
     Flags: FAILING (the last pass failed), DEGRADED (the source answered but articles of its
@@ -115,6 +133,29 @@ def sources_status(config_dir: Path | None) -> None:
     day = state.new_articles_since(now - timedelta(days=1))
     week = state.new_articles_since(now - timedelta(days=7))
     silent_after = timedelta(seconds=parse_duration(config.settings.silent_after))
+    if as_json:
+        report = []
+        for source in config.sources:
+            row, debt = rows.get(source.name, {}), debts.get(source.name)
+            report.append(
+                {
+                    **_listed(source, row),
+                    "flags": source_flags(row, source.enabled, now, silent_after),
+                    "last_success_at": row.get("last_success_at"),
+                    "owed_links": debt.owed if debt else 0,
+                    "gave_up_links": debt.gave_up if debt else 0,
+                    "owed_last_error": debt.last_error if debt else None,
+                    "schedule_error": row.get("schedule_error"),
+                    "poll_requested_at": row.get("poll_requested_at"),
+                    "new_24h": day.get(source.name, 0),
+                    "new_7d": week.get(source.name, 0),
+                    "interval_seconds": row.get("interval"),
+                    "cron": source.cron,
+                    "next_run_at": row.get("next_run_at"),
+                }
+            )
+        echo_json(report)
+        return
     for source in config.sources:
         row = rows.get(source.name, {})
         flags = source_flags(row, source.enabled, now, silent_after)

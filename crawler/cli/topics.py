@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.base import UserError, config_option, file_error
+from crawler.cli.base import UserError, config_option, echo_json, file_error, json_option
 from crawler.config.files import Config, load_config, load_topics
 from crawler.match.terms import Matcher, TopicRule
 from crawler.sources.fetch import FetchError, fetch
@@ -46,6 +46,7 @@ def _rules(config: Config, topics_file: Path | None) -> tuple[TopicRule, ...]:
 @click.option("--url", help="Fetch this page and extract its article text.")
 @click.option("--title", help="A title to match with the text, as a crawl does.")
 @topics_file_option
+@json_option
 def topics_test(
     config_dir: Path | None,
     text: str | None,
@@ -53,6 +54,7 @@ def topics_test(
     url: str | None,
     title: str | None,
     topics_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Which topics and which terms match TEXT (`-`: standard input), a file or a page, and
     why each other topic does not."""
@@ -72,6 +74,16 @@ def topics_test(
     elif url is not None:
         title, text = _extract(_fetch_page(url, config), url)
     matches = Matcher(rules).match(title, text or "")
+    if as_json:
+        misses = {rule.name: matches.why_not(rule.name) for rule in rules}
+        echo_json(
+            {
+                "title": title,
+                "matches": dict(matches.items()),
+                "misses": {name: m.reasons() for name, m in misses.items() if m is not None},
+            }
+        )
+        return
     if title:
         click.echo(f"Title: {title}")
     if not matches:

@@ -4,6 +4,7 @@ summary built from the spider's per-source results and the crawl stats.
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
 
-__all__ = ["crawler_settings", "project_settings", "run_pass"]
+__all__ = ["PassSummary", "crawler_settings", "project_settings", "run_pass"]
 
 
 @dataclass
@@ -33,6 +34,28 @@ class PassSummary:
     skipped: int = 0
     storage_errors: int = 0
     hits: dict[str, int] = field(default_factory=dict)  # topic -> new articles stored with it
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary for scripts (`newsmon crawl --json`): each source's status and result
+        line, and the counts of the text summary."""
+        status = {name: "failed" for name in self.failed}
+        status |= {name: "degraded" for name in self.degraded}
+        status |= {name: "interrupted" for name in self.interrupted}
+        return {
+            "sources": {
+                name: {"status": status.get(name, "ok"), "result": line}
+                for name, line in self.sources.items()
+            },
+            "articles": {
+                "new": self.new,
+                "known": self.known + self.same_article,
+                "skipped": self.skipped,
+                "owed": self.failed_articles,
+                "storage_errors": self.storage_errors,
+            },
+            "hits": self.hits,
+            "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
+        }
 
 
 class _CrawlerProcess(CrawlerProcess):

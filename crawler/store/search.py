@@ -81,6 +81,7 @@ class HitFilter:
     q: str = ""
     sort: str = "published"  # one of SORTS
     copies: bool = False  # list near copies too (else they are shown under their original)
+    fetched_since: datetime | None = None  # fetched at or after this instant (`newsmon hits`)
 
     @property
     def sort_column(self) -> Any:
@@ -172,6 +173,8 @@ def conditions(hits: HitFilter, dialect: str, plan: str = "set") -> list[Any]:
         where.append(hits.sort_column >= _day_start(hits.since))
     if hits.until:
         where.append(hits.sort_column < _day_start(hits.until + timedelta(days=1)))
+    if hits.fetched_since:
+        where.append(articles.c.fetched_at >= hits.fetched_since)
     if hits.review == "unreviewed":
         judged = select(reviews.c.article_id).where(reviews.c.verdict.is_not(None))
         where.append(articles.c.id.not_in(judged))
