@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy.utils.test import get_crawler
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, delete, select
 from sqlalchemy.pool import NullPool
 
 from crawler.items import Article
 from crawler.match.fingerprints import text_keys
 from crawler.match.stories import story_terms
 from crawler.store.database import engine_for
-from crawler.store.indexes import ArticleIndexes
+from crawler.store.indexes import HOLE_WAIT, ArticleIndexes
 from crawler.store.schema import articles
 from pipelines.dedup import DedupPipeline
 from pipelines.indexed import indexes_for
@@ -115,6 +115,29 @@ def test_an_id_committed_after_a_later_one_is_found(postgres_url: str) -> None:
             assert later.id in indexes.near_duplicates
         assert indexes.near_duplicate(copy) == original.id
     assert indexes.from_elsewhere == 2
+
+
+def test_an_id_that_never_appears_is_given_up(tmp_path: Path) -> None:
+    """An id below the newest that a refresh did not see (rolled back, or deleted) is asked
+    for again at each refresh, for `HOLE_WAIT` seconds only."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'store.db'}")
+    now = [0.0]
+    indexes = ArticleIndexes(engine, clock=lambda: now[0])
+    indexes.refresh()
+    with engine.begin() as connection:
+        ids = [
+            insert_article(connection, article(source, text), keep_html=False)
+            for source, text in (("wire", ARTICLE), ("daily", SAME_TOPIC), ("blog", "Short."))
+        ]
+        connection.execute(delete(articles).where(articles.c.id == ids[1]))
+    assert indexes.refresh() == 2
+    assert indexes.waiting == [ids[1]]
+    now[0] += HOLE_WAIT / 2
+    indexes.refresh()
+    assert indexes.waiting == [ids[1]]
+    now[0] += HOLE_WAIT
+    indexes.refresh()
+    assert indexes.waiting == []
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90) -> None:

@@ -14,8 +14,9 @@ per article: the near-duplicate index answers from one sorted array in tens of m
 million rows at a million articles, with its index), cost 70 more inserts in each article's
 transaction and 70 index probes per lookup; and the story stage weighs terms by their document
 frequency over a sliding 3-day window, which would become an aggregate query per article. The
-refresh is one primary-key range query per lookup, which returns no row unless another writer
-stored something since (bench/indexes.py measures it against the store's own transaction).
+refresh is one primary-key range query per article, which returns no row unless another writer
+stored something since: 0.2 ms on SQLite and 1.2 to 1.4 ms on PostgreSQL, a fifth to a quarter
+of the store's own transaction of one article (`python bench/run.py indexes`).
 
 Articles are seen by id, in order, with one care: on PostgreSQL an id is taken at insert and
 becomes visible at commit, so a refresh can see id 11 before id 10 commits. The ids skipped
@@ -123,6 +124,11 @@ class ArticleIndexes:
         return self
 
     @property
+    def waiting(self) -> list[int]:
+        """The ids a refresh skipped (uncommitted then, or rolled back), asked for again."""
+        return sorted(self._holes)
+
+    @property
     def near_duplicates(self) -> NearDuplicateIndex:
         """The index of stored originals (loaded on first use)."""
         if self._near_duplicates is None:
@@ -144,10 +150,17 @@ class ArticleIndexes:
         return self.near_duplicates.find(signature)
 
     def story(
-        self, terms: frozenset[str], title_terms: frozenset[str], now: datetime
+        self,
+        terms: frozenset[str],
+        title_terms: frozenset[str],
+        now: datetime,
+        *,
+        refresh: bool = True,
     ) -> int | None:
-        """The story of the recent article closest to these terms, or None."""
-        self.refresh()
+        """The story of the recent article closest to these terms, or None. Without `refresh`
+        when the near-duplicate lookup of the same article has just refreshed both indexes."""
+        if refresh:
+            self.refresh()
         return self.stories.find(terms, title_terms, now)
 
     def stored(
