@@ -269,11 +269,17 @@ class ArticleIndexes:
 
     def _load(self) -> None:
         """Both indexes from the store: the signatures of every original, the originals of the
-        story window. The ids missing below the newest (uncommitted yet) become holes."""
+        story window. The ids missing below the newest (uncommitted yet) become holes, and
+        whichever of the load and a refresh reads one first indexes it (`_add`)."""
         near_duplicates, stories = NearDuplicateIndex(), StoryIndex()
         since = datetime.now(UTC) - stories.window
         with self.engine.connect() as connection:
             top = connection.execute(_TOP).scalar() or 0
+            # Which ids are committed, before reading them: one committed later would be read
+            # by the queries below, or not, and must be asked for again either way.
+            present = set(
+                connection.execute(_PRESENT, {"low": top - MAX_HOLES, "high": top}).scalars()
+            )
             after = 0
             while True:
                 rows = connection.execute(_SIGNATURES, {"after": after, "top": top}).all()
@@ -286,9 +292,6 @@ class ArticleIndexes:
                 stories.add(
                     row.id, row.story_id or row.id, terms, title_terms, as_utc(row.fetched_at)
                 )
-            present = set(
-                connection.execute(_PRESENT, {"low": top - MAX_HOLES, "high": top}).scalars()
-            )
         self._near_duplicates, self._stories = near_duplicates, stories
         self._last = max(top - MAX_HOLES, 0)
         self._note_holes(present, top)
