@@ -4,10 +4,11 @@ setting (`newsmon run` keeps one for its life, a `crawl` pass shares one between
 crawlers), else the crawler's own, made when its first pipeline asks.
 
 No lock orders the articles: dedup, tag, story and store are plain methods that Scrapy calls
-one after the other, and awaiting what is not awaitable returns at once, so each article goes
-from its near-duplicate lookup to its commit and the indexes' update without yielding to the
-event loop; the next article's lookup sees it. Articles of other crawlers and processes are
-read from the store before each lookup.
+one after the other, awaiting each result, and a result that is not awaitable completes at
+once; so each article goes from its near-duplicate lookup to its commit and the indexes'
+update without yielding to the event loop, and the next article's lookup sees it
+(tests/test_indexes.py fails if a stage awaits in between). Articles of other crawlers and
+processes are read from the store before each lookup.
 """
 
 from __future__ import annotations

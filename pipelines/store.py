@@ -5,7 +5,9 @@ twice. The original of a group of copies is its earliest-published article: a co
 before its group's original becomes the original in its own transaction, the old original
 and its copies re-pointed to it (`insert_article`). A changed page keeps its earlier text as a
 version; a re-checked page that did not change is only stamped. A store that fails (disk
-full, server gone) raises `ArticleFailed`: the link stays owed to the next pass.
+full, server gone) raises `ArticleFailed`: the link stays owed to the next pass. Right after
+the commit, a new article is handed to the indexes of stored articles
+(`crawler.store.indexes`), before any other article is looked up in them.
 """
 
 from __future__ import annotations
