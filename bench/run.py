@@ -34,6 +34,7 @@ BENCHMARKS = [
     "storage",
     "scheduler_memory",
     "neardup",
+    "indexes",
     "retag",
     "web_hits",
 ]

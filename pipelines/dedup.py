@@ -7,10 +7,10 @@
   (republication with another headline, a dateline, other boilerplate, a teaser):
   `duplicate_of` is set to the original of its group of copies, found by the text's
   fingerprint or through the near-duplicate index (`crawler.match.near_duplicates`), which holds
-  originals
-  only: rebuilt from stored signatures once per process, it grows as originals are stored, and
-  loses an original that an earlier-published copy replaced (the store decides that, in the
-  article's transaction: `pipelines.store.insert_article`).
+  originals only (`crawler.store.indexes`): loaded from stored signatures on first use, it
+  grows as originals are stored, here or by another writer, and loses an original that an
+  earlier-published copy replaced (the store decides that, in the article's transaction:
+  `pipelines.store.insert_article`).
 - An update: a stored page fetched again (`recheck`) whose text changed materially is marked
   `changed`, to be re-tagged and stored as the article's new version.
 """
@@ -18,21 +18,20 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import logging
 
 from sqlalchemy import Engine, bindparam, or_, select
 
 from crawler.items import Article
-from crawler.match.near_duplicates import NearDuplicateIndex, words
+from crawler.match.near_duplicates import NearDuplicateIndex
 from crawler.store.database import engine_for
+from crawler.store.indexes import ArticleIndexes
 from crawler.store.schema import article_urls, articles
-from pipelines.indexed import IndexedPipeline
+from pipelines.indexed import indexes_for
 
 logger = logging.getLogger(__name__)
 
 MATERIAL_WORDS = 3  # an update changes at least this many words; fewer is a typo fix
-LOAD_BATCH = 5000
 
 
 # Built once, not per article: building and hashing a statement cost as much as running it.
@@ -88,34 +87,20 @@ def describe_change(old: str, new: str) -> str:
     return f"+{added} words, -{removed} words"
 
 
-@functools.cache
-def near_duplicate_index(database: str) -> NearDuplicateIndex:
-    """The process's index of original articles, loaded from their stored signatures."""
-    index = NearDuplicateIndex()
-    engine = engine_for(database)
-    last = 0
-    with engine.connect() as connection:
-        while True:
-            rows = connection.execute(
-                select(articles.c.id, articles.c.signature)
-                .where(
-                    articles.c.id > last,
-                    articles.c.duplicate_of.is_(None),
-                    articles.c.signature.is_not(None),
-                )
-                .order_by(articles.c.id)
-                .limit(LOAD_BATCH)
-            ).all()
-            if not rows:
-                break
-            index.extend((row.id, row.signature) for row in rows)
-            last = rows[-1].id
-    logger.info("Near-duplicate index: %d articles loaded from %s", len(index), engine.url)
-    return index
+class DedupPipeline:
+    def __init__(self, engine: Engine, indexes: ArticleIndexes, stats) -> None:
+        self.engine = engine
+        self.indexes = indexes
+        self.stats = stats
 
+    @classmethod
+    def from_crawler(cls, crawler):
+        engine = engine_for(crawler.settings["NEWSMON_DATABASE"])
+        return cls(engine, indexes_for(crawler), crawler.stats)
 
-class DedupPipeline(IndexedPipeline):
-    load_index = staticmethod(near_duplicate_index)
+    @property
+    def index(self) -> NearDuplicateIndex:
+        return self.indexes.near_duplicates
 
     def process_item(self, item: Article) -> Article:
         # The text's fingerprint and signature came with it from extraction
@@ -133,7 +118,7 @@ class DedupPipeline(IndexedPipeline):
             item.duplicate_of = copied
             self.stats.inc_value("newsmon/dedup/verbatim_copy")
             return item
-        item.duplicate_of = self.index.find(item.signature)
+        item.duplicate_of = self.indexes.near_duplicate(item.signature)
         if item.duplicate_of is not None:
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         return item
@@ -148,11 +133,3 @@ class DedupPipeline(IndexedPipeline):
             item.changed = bool(item.change)
             if item.changed:
                 self.stats.inc_value("newsmon/dedup/updated")
-
-    def stored(self, item: Article) -> None:
-        """A stored original joins the index, so later copies in this process find it; the
-        original it replaced (published later than it) leaves it, after the commit."""
-        if item.replaced is not None:
-            self.index.discard(item.replaced)
-        if item.duplicate_of is None and not item.recheck and words(item.text):
-            self.index.add(item.id, item.signature)

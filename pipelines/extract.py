@@ -4,23 +4,17 @@ win over the feed link.
 
 Extraction is most of a crawl's CPU, so it runs in worker processes
 (`crawler.extract.pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
-reactor goes on downloading, deduplicating and storing other pages meanwhile.
-
-Past extraction, articles go on one at a time until Scrapy has signalled the outcome of the
-previous one: a stored article joins the near-duplicate and story indexes on that signal
-(`pipelines.indexed`), one turn of the event loop after the store, and an article whose
-extraction ended in between would be compared with indexes that miss it. The turn is
-process-wide, as the indexes are shared by the process's crawlers.
+reactor goes on downloading, deduplicating and storing other pages meanwhile. Past
+extraction an article needs no turn to wait for: the later stages run it to its commit in
+one step (`pipelines.indexed`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from crawler.extract import pool as extraction_pool
@@ -35,9 +29,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RETRIES_AFTER_WORKER_LOST = 1  # another try for each page a dead worker took with it
-
-_turn: asyncio.Lock | None = None
-_turn_holder: tuple[ExtractPipeline, Article] | None = None  # the article whose outcome is due
 
 
 class ExtractPipeline:
@@ -61,18 +52,13 @@ class ExtractPipeline:
         elif log_level != "DEBUG":
             for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
-        pipeline = cls(crawler.stats, workers, log_level)
-        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
-            crawler.signals.connect(pipeline.item_done, signal=signal)
-        return pipeline
+        return cls(crawler.stats, workers, log_level)
 
     def open_spider(self) -> None:
         if self.workers > 0:
             self.pool = extraction_pool.acquire(self.workers, self.log_level)
 
     def close_spider(self) -> None:
-        if _turn_holder is not None and _turn_holder[0] is self:  # its signal never came
-            _release_turn()
         if self.pool is not None:
             extraction_pool.release(self.pool)
             self.pool = None
@@ -89,7 +75,6 @@ class ExtractPipeline:
             logger.info("No article text in %s (source %s): not stored", item.url, item.source)
             raise DropItem(f"no article text: {item.url}", log_level="INFO")
         extracted, (item.fingerprint, item.signature) = result
-        await _take_turn(self, item)
         item.title = extracted.title or item.feed_title
         item.author = extracted.author
         item.published = extracted.published
@@ -123,23 +108,3 @@ class ExtractPipeline:
                     raise ArticleFailed("extraction worker died", log_level="WARNING") from None
                 logger.warning("%s (source %s): extracting it again", exc, item.source)
         raise AssertionError("unreachable")
-
-    def item_done(self, item: Any) -> None:
-        """Scrapy signalled an article's outcome: the next one may go on."""
-        if _turn_holder is not None and _turn_holder[1] is item:
-            _release_turn()
-
-
-async def _take_turn(pipeline: ExtractPipeline, item: Article) -> None:
-    global _turn, _turn_holder
-    if _turn is None:
-        _turn = asyncio.Lock()
-    await _turn.acquire()
-    _turn_holder = pipeline, item
-
-
-def _release_turn() -> None:
-    global _turn_holder
-    _turn_holder = None
-    if _turn is not None:
-        _turn.release()

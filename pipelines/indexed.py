@@ -1,41 +1,32 @@
-"""The shape of a pipeline that keeps an in-memory index of stored articles (near-duplicates,
-stories): built from the store once per process, and told of every article stored afterwards
-through Scrapy's `item_scraped` signal, so that later articles of the same process find it.
+"""The indexes of stored articles that the dedup, story and store pipelines of a crawler share
+(`crawler.store.indexes.ArticleIndexes`): the runner's, passed in the `NEWSMON_INDEXES`
+setting (`newsmon run` keeps one for its life, a `crawl` pass shares one between its
+crawlers), else the crawler's own, made when its first pipeline asks.
+
+No lock orders the articles: dedup, tag, story and store are plain methods that Scrapy calls
+one after the other, awaiting each result, and a result that is not awaitable completes at
+once; so each article goes from its near-duplicate lookup to its commit and the indexes'
+update without yielding to the event loop, and the next article's lookup sees it
+(tests/test_indexes.py fails if a stage awaits in between). Articles of other crawlers and
+processes are read from the store before each lookup.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from scrapy.crawler import Crawler
 
-from scrapy import signals
-from sqlalchemy import Engine
-
-from crawler.items import Article
 from crawler.store.database import engine_for
+from crawler.store.indexes import ArticleIndexes
+
+SETTING = "NEWSMON_INDEXES"
 
 
-class IndexedPipeline:
-    @staticmethod
-    def load_index(database: str) -> Any:
-        """The process's index for this database (cached by the subclass)."""
-        raise NotImplementedError
-
-    def __init__(self, engine: Engine, index: Any, stats: Any) -> None:
-        self.engine = engine
-        self.index = index
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        database = crawler.settings["NEWSMON_DATABASE"]
-        pipeline = cls(engine_for(database), cls.load_index(database), crawler.stats)
-        crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)
-        return pipeline
-
-    def item_scraped(self, item: Any) -> None:
-        if isinstance(item, Article) and item.id is not None:
-            self.stored(item)
-
-    def stored(self, item: Article) -> None:
-        """An article reached the store: add it to the index if it belongs there."""
-        raise NotImplementedError
+def indexes_for(crawler: Crawler) -> ArticleIndexes:
+    shared = crawler.settings.get(SETTING)
+    if shared is not None:
+        return shared
+    own = getattr(crawler, "newsmon_indexes", None)
+    if own is None:
+        own = ArticleIndexes(engine_for(crawler.settings["NEWSMON_DATABASE"]))
+        crawler.newsmon_indexes = own
+    return own

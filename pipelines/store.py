@@ -5,7 +5,9 @@ twice. The original of a group of copies is its earliest-published article: a co
 before its group's original becomes the original in its own transaction, the old original
 and its copies re-pointed to it (`insert_article`). A changed page keeps its earlier text as a
 version; a re-checked page that did not change is only stamped. A store that fails (disk
-full, server gone) raises `ArticleFailed`: the link stays owed to the next pass.
+full, server gone) raises `ArticleFailed`: the link stays owed to the next pass. Right after
+the commit, a new article is handed to the indexes of stored articles
+(`crawler.store.indexes`), before any other article is looked up in them.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from crawler.items import Article, ArticleFailed
 from crawler.store.crawl_state import as_utc
 from crawler.store.database import engine_for, safe_url, storage_reason
+from crawler.store.indexes import ArticleIndexes
 from crawler.store.owed import settle
 from crawler.store.schema import article_topics, article_urls, article_versions, articles
 from pipelines.dedup import find_stored
+from pipelines.indexed import indexes_for
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +180,13 @@ def update_article(connection: Connection, item: Article, keep_html: bool) -> No
 
 
 class StorePipeline:
-    def __init__(self, engine: Engine, keep_html: bool, stats) -> None:
+    def __init__(
+        self, engine: Engine, keep_html: bool, stats, indexes: ArticleIndexes | None = None
+    ) -> None:
         self.engine = engine
         self.keep_html = keep_html
         self.stats = stats
+        self.indexes = indexes  # told of each new original (none: nothing looks them up)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -188,6 +195,7 @@ class StorePipeline:
             engine_for(settings["NEWSMON_DATABASE"]),
             settings.getbool("NEWSMON_KEEP_HTML"),
             crawler.stats,
+            indexes_for(crawler),
         )
 
     def process_item(self, item: Article) -> Article:
@@ -220,6 +228,7 @@ class StorePipeline:
             try:
                 with self.engine.begin() as connection:
                     item.id = insert_article(connection, item, self.keep_html)
+                self._indexed(item)
                 self.stats.inc_value("newsmon/store/new")
                 return item
             except IntegrityError:
@@ -242,3 +251,19 @@ class StorePipeline:
         raise DropItem(
             f"already stored as article {item.id}, {added} new URL(s)", log_level="DEBUG"
         )
+
+    def _indexed(self, item: Article) -> None:
+        """Right after the commit, before the next article's lookup: a new original joins the
+        indexes, and the original it replaced (published later) leaves them; a copy is only
+        noted as seen, so that the next refresh does not read it back."""
+        if self.indexes is not None and item.id is not None:
+            self.indexes.stored(
+                item.id,
+                signature=item.signature or None,
+                title=item.title,
+                text=item.text,
+                story_id=item.story_id,
+                fetched_at=item.fetched_at,
+                replaced=item.replaced,
+                original=item.duplicate_of is None and not item.recheck,
+            )

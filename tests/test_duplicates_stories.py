@@ -200,15 +200,17 @@ def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:
     from crawler.items import Article
     from crawler.match.fingerprints import text_keys
     from crawler.store.database import engine_for
+    from crawler.store.indexes import ArticleIndexes
     from crawler.store.schema import articles
-    from pipelines.dedup import DedupPipeline, near_duplicate_index
+    from pipelines.dedup import DedupPipeline
     from pipelines.store import StorePipeline
     from tests.test_neardup import ARTICLE
 
     database = f"sqlite:///{tmp_path / 'store.db'}"
     stats = get_crawler().stats
-    dedup = DedupPipeline(engine_for(database), near_duplicate_index(database), stats)
-    store = StorePipeline(engine_for(database), False, stats)
+    indexes = ArticleIndexes(engine_for(database))
+    dedup = DedupPipeline(engine_for(database), indexes, stats)
+    store = StorePipeline(engine_for(database), False, stats, indexes)
 
     def crawled(source: str, text: str, day: int | None) -> Article:
         item = Article(
@@ -219,8 +221,7 @@ def test_an_earlier_copy_takes_over_in_the_same_process(tmp_path) -> None:
             fetched_at=datetime.now(UTC),
         )
         item.fingerprint, item.signature = text_keys(text)
-        store.process_item(dedup.process_item(item))
-        dedup.stored(item)  # Scrapy's item_scraped, after the commit
+        store.process_item(dedup.process_item(item))  # which updates the indexes
         return item
 
     wire = crawled("wire", "WASHINGTON (Wire) - " + ARTICLE, 5)

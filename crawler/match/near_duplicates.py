@@ -254,6 +254,10 @@ class NearDuplicateIndex:
     def __len__(self) -> int:
         return self._n - self._n_retired
 
+    def __contains__(self, key: object) -> bool:
+        """Whether stored article `key` is indexed (and not discarded)."""
+        return key in self._known
+
     def add(self, key: int, sig: bytes) -> None:
         """Index the signature of stored article `key` (each key once)."""
         self.extend([(key, sig)])

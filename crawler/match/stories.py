@@ -85,13 +85,19 @@ class StoryIndex:
     entries: deque[_Entry] = field(default_factory=deque)
     by_term: dict[str, list[_Entry]] = field(default_factory=dict)
     df: Counter[str] = field(default_factory=Counter)
+    keys: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.entries)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether article `key` is in the window."""
+        return key in self.keys
+
     def _expire(self, now: datetime) -> None:
         while self.entries and self.entries[0].at < now - self.window:
             old = self.entries.popleft()
+            self.keys.discard(old.key)
             for term in old.terms:
                 self.df[term] -= 1
                 postings = self.by_term[term]
@@ -150,6 +156,7 @@ class StoryIndex:
     ) -> None:
         entry = _Entry(key, story, at, terms, title_terms)
         self.entries.append(entry)
+        self.keys.add(key)
         for term in terms:
             self.df[term] += 1
             self.by_term.setdefault(term, []).append(entry)

@@ -16,6 +16,7 @@ from crawler.config.files import Config
 from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
+from crawler.store.indexes import ArticleIndexes
 
 __all__ = ["PassSummary", "crawler_settings", "project_settings", "run_pass"]
 
@@ -102,7 +103,11 @@ def run_pass(
     summary = PassSummary()
     if not kinds:
         return summary
-    process = _CrawlerProcess(crawler_settings(config, source_names, log_level))
+    settings = crawler_settings(config, source_names, log_level)
+    # One set of indexes for the pass's crawlers: each would load the same store otherwise.
+    indexes = ArticleIndexes(engine_for(config.settings.database))
+    settings.set("NEWSMON_INDEXES", indexes, priority="cmdline")
+    process = _CrawlerProcess(settings)
     crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items() if kind in kinds]
     for crawler in crawlers:
         process.crawl(crawler)

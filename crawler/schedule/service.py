@@ -46,6 +46,7 @@ from crawler.spiders import SPIDERS
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState
 from crawler.store.database import engine_for
+from crawler.store.indexes import ArticleIndexes
 
 __all__ = ["Service", "run_forever", "stored_interval"]
 
@@ -96,6 +97,8 @@ class Service:
         self.log_level = log_level
         self.rng = rng or random.Random()
         self.state = CrawlState(engine_for(config.settings.database))
+        # Every pass's crawlers share them: loaded once, then kept up to date from the store.
+        self.indexes = ArticleIndexes(engine_for(config.settings.database))
         self.tracked: dict[str, Tracked] = {}
         self.running: dict[str, Crawler] = {}
         self.stopping = False
@@ -268,6 +271,7 @@ class Service:
         assert self.runner is not None
         settings = crawler_settings(self.config, [name], self.log_level)
         settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
+        settings.set("NEWSMON_INDEXES", self.indexes, priority="cmdline")
         crawler = Crawler(SPIDERS[tracked.source.kind], settings)
         self.running[name] = crawler
         try:
