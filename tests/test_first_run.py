@@ -6,7 +6,12 @@ a user sees."""
 
 from __future__ import annotations
 
+import os
+import pty
+import re
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +20,10 @@ from click.testing import CliRunner, Result
 
 from crawler.cli.main import cli
 from crawler.config.files import CONFIG_FILES
+from crawler.schedule.live_view import CLEAR_LINE
 from crawler.store.database import engine_for
 from tests.conftest import REPO, run_cli
+from tests.outlets import TOPICS, corpus_page, rss2
 from tests.test_cli_inputs import database_of, store_with
 
 
@@ -184,3 +191,45 @@ def test_crawl_without_network_is_a_short_summary(make_config: Callable[..., Pat
     assert len(failures) == 5, told.stderr
     for name in [f"outlet-{n}" for n in range(4)] + ["local"]:
         assert len([line for line in failures if f"Source {name}:" in line]) == 1, failures
+
+
+def test_crawl_shows_progress_on_a_terminal(site, make_config: Callable[..., Path]) -> None:
+    """With standard error on a terminal (a pty here), a status line counts the sources done,
+    the pages and the new articles while the crawl runs, and is cleared before the summary;
+    standard output, a pipe, gets the summary only."""
+    items = []
+    for n in range(3):
+        _, body = corpus_page("en", n)
+        items.append((f"Story {n}", site.add(f"/story/{n}", body, delay=1.0)))
+    site.add("/feed.xml", rss2(items), content_type="application/rss+xml")
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml")}], TOPICS, concurrent_requests_per_host=1
+    )
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    env["PYTHONPATH"] = str(REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "crawl", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        text=True,
+    )
+    os.close(follower)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the crawl closed the terminal
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    out, _ = process.communicate(timeout=120)
+    os.close(leader)
+    assert process.returncode == 0, terminal.decode(errors="replace")
+    screen = terminal.decode()
+    assert "crawl: 0/1 sources done" in screen, screen
+    assert re.search(r"crawl: [01]/1 sources done, [1-4] pages \(\d+\.\d/s\), [0-3] new", screen)
+    assert screen.endswith(CLEAR_LINE), screen[-200:]  # nothing left under the summary
+    assert out.startswith("Sources: 1 ok") and "crawl:" not in out

@@ -123,7 +123,8 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str, as_
     """One pass over the enabled sources, then a summary.
 
     The summary counts the sources ok, degraded and failed (each with its result), the
-    articles new, known and skipped, and the hits per topic.
+    articles new, known and skipped, and the hits per topic (--json: the same, for scripts).
+    On a terminal, a status line shows the sources done, pages and new articles meanwhile.
 
     Exits 0 when the pass ran, even if some sources failed or some articles failed (their
     links are owed to the next pass); 2 on a config error; 1 when storage fails; 130 after
@@ -132,8 +133,8 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str, as_
     from crawler.schedule.one_pass import run_pass  # Scrapy is heavy: load it only to crawl
 
     config = load_config(config_dir)
-    setup_logging(log_level.upper(), None)
-    summary = run_pass(config, list(sources), log_level.upper())
+    live = setup_logging(log_level.upper(), None, live=sys.stderr.isatty())
+    summary = run_pass(config, list(sources), log_level.upper(), live)
     if as_json:
         echo_json(summary.as_json())
     else:

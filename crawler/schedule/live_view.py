@@ -1,4 +1,4 @@
-"""A live status line at the bottom of the terminal while `newsmon run` works.
+"""A live status line at the bottom of the terminal while `newsmon run` or `newsmon crawl` works.
 
 Only when standard error is a terminal: log lines scroll above the status line, which shows
 the passes under way with their progress and the next runs. Log files get plain lines.
@@ -35,4 +35,10 @@ class LiveStatusHandler(logging.StreamHandler):
 
     def refresh(self) -> None:
         self.stream.write(CLEAR_LINE + self._status_line())
+        self.flush()
+
+    def clear(self) -> None:
+        """Take the status line away (the work is over) and show no more."""
+        self.status = lambda: ""
+        self.stream.write(CLEAR_LINE)
         self.flush()

@@ -5,14 +5,16 @@ summary built from the spider's per-source results and the crawl stats.
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.config.files import Config
+from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
@@ -92,11 +94,15 @@ def crawler_settings(
 
 
 def run_pass(
-    config: Config, source_names: list[str] | None = None, log_level: str | None = None
+    config: Config,
+    source_names: list[str] | None = None,
+    log_level: str | None = None,
+    live: LiveStatusHandler | None = None,
 ) -> PassSummary:
     """Crawl once; raises ConfigError for unknown source names, StorageError for the store.
 
     One crawler per kind of source with something to poll, in one process and one reactor.
+    With `live` (standard error is a terminal), its status line shows the pass's progress.
     """
     kinds = {source.kind for source in config.enabled_sources(source_names)}
     engine_for(config.settings.database)  # an unreachable store fails before the crawl
@@ -111,7 +117,11 @@ def run_pass(
     crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items() if kind in kinds]
     for crawler in crawlers:
         process.crawl(crawler)
+    if live is not None:
+        _show_progress(live, crawlers, len(config.enabled_sources(source_names)))
     process.start()
+    if live is not None:
+        live.clear()
     stats: Counter[str] = Counter()
     for crawler in crawlers:
         stats.update({k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)})
@@ -134,6 +144,29 @@ def run_pass(
     summary.storage_errors = stats["newsmon/store/error"]
     summary.hits = {topic.name: stats[f"newsmon/hits/{topic.name}"] for topic in config.topics}
     return summary
+
+
+def _show_progress(live: LiveStatusHandler, crawlers: list[Crawler], sources: int) -> None:
+    """Once a second, the status line: sources done of all, pages, new articles, page rate."""
+    from twisted.internet import reactor, task  # installed by now: Scrapy chose asyncio's
+
+    started = time.monotonic()
+
+    def line() -> str:
+        done = sum(len(c.spider.results) for c in crawlers if c.spider is not None)
+        totals: Counter[str] = Counter()
+        for crawler in crawlers:
+            if crawler.stats is not None:
+                totals.update(crawler.stats.get_stats())
+        pages = totals["downloader/response_count"]
+        rate = pages / max(time.monotonic() - started, 1e-3)
+        return (
+            f"crawl: {done}/{sources} sources done, {pages} pages ({rate:.1f}/s), "
+            f"{totals['newsmon/store/new']} new articles"
+        )
+
+    live.status = line
+    reactor.callWhenRunning(task.LoopingCall(live.refresh).start, 1.0)
 
 
 def describe_outcome(outcome: Outcome) -> str:
