@@ -233,3 +233,49 @@ def test_crawl_shows_progress_on_a_terminal(site, make_config: Callable[..., Pat
     assert re.search(r"crawl: [01]/1 sources done, [1-4] pages \(\d+\.\d/s\), [0-3] new", screen)
     assert screen.endswith(CLEAR_LINE), screen[-200:]  # nothing left under the summary
     assert out.startswith("Sources: 1 ok") and "crawl:" not in out
+
+
+# --- sources add and import ----------------------------------------------------------------------
+
+
+def test_sources_add_of_a_configured_feed_says_so_first(site, make_config) -> None:
+    feed = site.add("/feed.xml", rss2([("Story", site.url("/story"))]))
+    config = make_config([{"name": "wire", "url": feed}])
+    result = newsmon("sources", "add", "--config", str(config), feed + "#top", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{feed}#top is already source 'wire'; nothing added.\n"
+    assert site.hits == {}  # said before any discovery or preview
+
+
+def test_sources_add_of_an_unreachable_site_does_not_suggest_a_listing(make_config) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = make_config([])
+    result = newsmon("sources", "add", "--config", str(config), f"http://127.0.0.1:{port}/")
+    assert result.exit_code == 2
+    assert f"nothing found at http://127.0.0.1:{port}/: it could not be read (tried 1 URL," in (
+        result.stderr
+    )
+    assert "--kind listing" not in result.output + result.stderr
+
+
+def test_sources_import_names_from_titles_and_lists_what_it_skipped(
+    make_config, tmp_path: Path
+) -> None:
+    config = make_config([{"name": "wire", "url": "https://wire.example/feed.xml"}])
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        """<?xml version="1.0"?><opml version="2.0"><body>
+        <outline text="Le Monde – Pixels" xmlUrl="https://www.lemonde.fr/pixels/rss_full.xml"/>
+        <outline text="Wire" xmlUrl="https://wire.example/feed.xml"/>
+        <outline text="Broken" xmlUrl="feed:nothing"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    result = newsmon("sources", "import", "--config", str(config), str(opml))
+    assert result.exit_code == 0, result.output
+    assert "  skipped 'Broken': xmlUrl is not an http(s) URL: 'feed:nothing'" in result.output
+    assert "  skipped 'Wire': already source 'wire'" in result.output
+    assert result.output.endswith(f"Imported 1 feeds from {opml}; skipped 2.\n")
+    assert "name: le-monde-pixels" in (config / "sources.yaml").read_text()

@@ -385,3 +385,13 @@ def test_article_links_on_every_corpus_page() -> None:
     assert time.perf_counter() - started < 120
     # Article pages link to other articles: related stories, most read, teasers.
     assert with_links > 400
+
+
+def test_section_page_links_carry_their_anchor_text() -> None:
+    """The listing preview of `sources add` and headline-only articles show a link's title."""
+    result = article_links(section(), SECTION)
+    assert set(result.titles) == set(result.links)
+    assert (
+        result.titles["https://www.defense-news.example/2026/11/26/pentagon-ai-targeting-contract/"]
+        == "Pentagon awards AI targeting contract"
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from crawler.sources.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from crawler.sources.opml import OpmlError, OpmlFeed, parse_opml, read_opml, write_opml
 
 DATA = Path(__file__).parent / "data" / "opml"
 
@@ -193,3 +193,20 @@ def test_entities_are_neither_fetched_nor_expanded() -> None:
     ).encode()
     with pytest.raises(OpmlError, match="not well-formed XML"):
         parse_opml(bomb)
+
+
+def test_read_opml_says_which_outlines_it_skipped_and_why() -> None:
+    body = b"""<?xml version="1.0"?><opml version="2.0"><body>
+      <outline text="Good" xmlUrl="https://a.example/feed"/>
+      <outline text="Again" xmlUrl="https://a.example/feed"/>
+      <outline text="Gopher" xmlUrl="gopher://b.example/feed"/>
+      <outline text="Folder"><outline text="Later" xmlUrl="https://c.example/feed"/></outline>
+    </body></opml>"""
+    feeds, skipped = read_opml(body)
+    assert [feed.title for feed in feeds] == ["Good", "Later"]
+    assert skipped == [
+        "'Again': https://a.example/feed is listed twice",
+        "'Gopher': xmlUrl is not an http(s) URL: 'gopher://b.example/feed'",
+    ]
+    capped, over = read_opml(body, max_feeds=1)
+    assert len(capped) == 1 and over[-1] == "1 more feed(s): over the limit of 1 feeds per file"

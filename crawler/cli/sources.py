@@ -33,7 +33,7 @@ from crawler.config.settings import parse_duration
 from crawler.match.terms import Matcher
 from crawler.sources.fetch import FetchError, fetch
 from crawler.sources.onboarding import Discovery, Found, discover, source_name
-from crawler.sources.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from crawler.sources.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState, describe_seconds, source_flags
 from crawler.store.database import engine_for, open_store
@@ -229,6 +229,14 @@ def sources_add(
     entries and a few extracted articles are shown with the topics they would get. When
     nothing is found, every URL tried is listed with why it was refused."""
     config = load_config(config_dir)
+    try:
+        given = canonicalize(url)
+    except ValueError:
+        raise UserError(f"not an absolute http(s) URL: {url}") from None
+    for source in config.sources:
+        if canonicalize(source.url) == given:
+            click.echo(f"{url} is already source {source.name!r}; nothing added.")
+            return
     discovery = discover(url, lambda u: fetch(u, config.settings), kind)
     found = _report(discovery, url)
     _preview(found, config)
@@ -273,9 +281,13 @@ def _report(discovery: Discovery, url: str) -> Found:
     for attempt in discovery.tried:
         click.echo(f"  tried {attempt.url}: {attempt.result}")
     if discovery.found is None:
+        tried = len(discovery.tried)
+        where = f"tried {tried} URL{'s' if tried != 1 else ''}, listed above"
+        if not discovery.answered:  # refused, unreachable, an error status: no page to list
+            raise UserError(f"nothing found at {url}: it could not be read ({where})")
         raise UserError(
-            f"no feed or sitemap found at {url} (tried {len(discovery.tried)} URLs, listed "
-            "above). To monitor the page itself, use --kind listing."
+            f"no feed or sitemap found at {url} ({where}). "
+            "To monitor the page itself, use --kind listing."
         )
     found = discovery.found
     click.echo(f"Found a {found.kind}: {found.url}" + (f" ({found.title})" if found.title else ""))
@@ -319,23 +331,31 @@ def sources_import(config_dir: Path | None, file: Path) -> None:
     there are skipped. Folders become tags."""
     config = load_config(config_dir)
     try:
-        feeds = parse_opml(file.read_bytes())
+        feeds, unusable = read_opml(file.read_bytes())
     except OSError as exc:
         raise file_error(file, exc, "read") from None
     except OpmlError as exc:
         raise UserError(f"{file}: {exc}") from None
-    known = {canonicalize(source.url) for source in config.sources}
+    known = {canonicalize(source.url): source.name for source in config.sources}
     taken = {source.name for source in config.sources}
     added: list[dict[str, Any]] = []
+    for line in unusable:
+        click.echo(f"  skipped {line}")
+    skipped = len(unusable)
     for feed in feeds:
+        label = feed.title or feed.xml_url
         try:
             key = canonicalize(feed.xml_url)
         except ValueError:
+            click.echo(f"  skipped {label!r}: xmlUrl is not an http(s) URL: {feed.xml_url!r}")
+            skipped += 1
             continue
         if key in known:
+            click.echo(f"  skipped {label!r}: already source {known[key]!r}")
+            skipped += 1
             continue
-        known.add(key)
-        name = source_name(feed.html_url or feed.xml_url, taken)
+        name = source_name(feed.html_url or feed.xml_url, taken, title=feed.title)
+        known[key] = name
         taken.add(name)
         entry: dict[str, Any] = {"name": name, "kind": "feed", "url": feed.xml_url}
         if feed.category:
@@ -356,9 +376,7 @@ def sources_import(config_dir: Path | None, file: Path) -> None:
 
     if added:
         edit_sources(config.directory, change)
-    click.echo(
-        f"Imported {len(added)} feeds from {file}; skipped {len(feeds) - len(added)} already there."
-    )
+    click.echo(f"Imported {len(added)} feeds from {file}; skipped {skipped}.")
 
 
 @sources.command("export")

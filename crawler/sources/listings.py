@@ -44,6 +44,8 @@ class ListingLinks:
     links: list[str] = field(default_factory=list)  # absolute, fragment dropped, page order
     next_page: str | None = None  # the page after this one, same site, never this page
     truncated: bool = False  # more than max_links article links were on the page
+    # link -> its anchor text, if any (not compared: the links are what a listing is)
+    titles: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def article_links(
@@ -70,6 +72,7 @@ def article_links(
     chrome = _chrome_anchors(root) if follow_re is None else set()
     resolved: dict[str, tuple[str | None, SplitResult]] = {}
     links: list[str] = []
+    titles: dict[str, str] = {}
     seen: set[str] = set()
     truncated = False
     next_page: str | None = None
@@ -112,7 +115,10 @@ def article_links(
             continue
         seen.add(key)
         links.append(url)
-    return ListingLinks(links=links, next_page=next_page, truncated=truncated)
+        text = " ".join(" ".join(element.itertext()).split())[:300]
+        if text:
+            titles[url] = text
+    return ListingLinks(links=links, next_page=next_page, truncated=truncated, titles=titles)
 
 
 def parse_html(html: str) -> etree._Element | None:

@@ -30,6 +30,7 @@ from crawler.sources.fetch import Fetched, FetchError
 from crawler.sources.links import ArticleLink
 from crawler.sources.listings import article_links
 from crawler.sources.sitemaps import SitemapError, parse_sitemap, recent, sitemaps_from_robots
+from crawler.text.folding import fold
 
 __all__ = ["Discovery", "Found", "discover", "source_name"]
 
@@ -59,6 +60,7 @@ class Discovery:
     found: Found | None = None
     tried: list[Attempt] = field(default_factory=list)
     page_title: str | None = None
+    answered: bool = False  # the URL itself answered with a page (so a listing could read it)
 
 
 def discover(url: str, fetch: Fetch, kind: str | None = None) -> Discovery:
@@ -68,6 +70,7 @@ def discover(url: str, fetch: Fetch, kind: str | None = None) -> Discovery:
     page = _get(url, fetch, discovery)
     if page is None:
         return discovery
+    discovery.answered = True
     if kind in (None, "feed"):
         discovery.found = _as_feed(page, discovery)
     if discovery.found is None and kind in (None, "sitemap"):
@@ -174,11 +177,12 @@ def _sitemap_candidates(url: str, fetch: Fetch, discovery: Discovery) -> list[st
 
 
 def _as_listing(page: Fetched, html: str, discovery: Discovery) -> Found | None:
-    links = article_links(html, page.url).links
+    found = article_links(html, page.url)
+    links = found.links
     discovery.tried.append(Attempt(page.url, f"listing, {len(links)} article links"))
     if not links:
         return None
-    entries = [ArticleLink(link, None, None, None, None) for link in links]
+    entries = [ArticleLink(link, found.titles.get(link), None, None, None) for link in links]
     return Found("listing", page.url, discovery.page_title, None, entries)
 
 
@@ -189,10 +193,12 @@ def _title(html: str) -> str | None:
     return " ".join(unescape(found.group(1)).split())[:200] or None
 
 
-def source_name(url: str, taken: set[str]) -> str:
-    """A unique name from the host: https://www.defense-one.com/rss → defense-one-com."""
+def source_name(url: str, taken: set[str], title: str | None = None) -> str:
+    """A unique name from the title when it gives one in Latin letters ("Le Monde – Pixels"
+    → le-monde-pixels), else from the host: https://www.defense-one.com/rss → defense-one-com."""
     host = (urlsplit(url).hostname or "source").removeprefix("www.")
-    base = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "source"
+    from_title = re.sub(r"[^a-z0-9]+", "-", fold(title or "")).strip("-")[:40].strip("-")
+    base = from_title or re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "source"
     name, number = base, 2
     while name in taken:
         name, number = f"{base}-{number}", number + 1

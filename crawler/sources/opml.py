@@ -28,9 +28,10 @@ from lxml import etree
 from crawler.errors import OpmlError
 from crawler.sources.safe_xml import SAFE_XML_OPTIONS
 
-__all__ = ["OpmlError", "OpmlFeed", "parse_opml", "write_opml"]
+__all__ = ["read_opml", "OpmlError", "OpmlFeed", "parse_opml", "write_opml"]
 
 _MAX_FEEDS = 10_000
+_MAX_SKIPPED_LINES = 1_000
 # Characters XML 1.0 cannot hold even escaped (C0 controls but tab, newline, carriage return).
 _NOT_XML = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
 
@@ -48,6 +49,12 @@ def parse_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> list[OpmlFeed]:
 
     At most `max_feeds`; raises only `OpmlError`.
     """
+    return read_opml(body, max_feeds)[0]
+
+
+def read_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> tuple[list[OpmlFeed], list[str]]:
+    """The feeds of an OPML subscription list, and a line for each outline with an `xmlUrl`
+    that is not among them, saying why (not http(s), listed twice, over `max_feeds`)."""
     if not body or not body.strip():
         raise OpmlError("not an OPML file: empty")
     parser = etree.XMLParser(**SAFE_XML_OPTIONS)
@@ -66,12 +73,14 @@ def parse_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> list[OpmlFeed]:
         raise OpmlError("not an OPML file: no <body> element")
 
     feeds: list[OpmlFeed] = []
+    skipped: list[str] = []
+    over = 0  # feeds beyond max_feeds: counted, not listed (a hostile file may hold millions)
     seen: set[str] = set()
     # Depth-first, in document order, without recursion: (element, its category path).
     stack: list[tuple[etree._Element, tuple[str, ...]]] = [
         (child, ()) for child in reversed(outline_body)
     ]
-    while stack and len(feeds) < max_feeds:
+    while stack:
         element, path = stack.pop()
         if _local_name(element.tag) != "outline":
             continue
@@ -83,7 +92,15 @@ def parse_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> list[OpmlFeed]:
             inner = (*path, name) if name else path
         else:
             inner = path
-            if xml_url is not None and xml_url not in seen:
+            label = repr(name or attributes.get("xmlurl"))
+            if xml_url is None:
+                given = _clip(repr(attributes.get("xmlurl")))
+                skipped.append(f"{label}: xmlUrl is not an http(s) URL: {given}")
+            elif xml_url in seen:
+                skipped.append(f"{label}: {xml_url} is listed twice")
+            elif len(feeds) >= max_feeds:
+                over += 1
+            else:
                 seen.add(xml_url)
                 feeds.append(
                     OpmlFeed(
@@ -94,7 +111,9 @@ def parse_opml(body: bytes, max_feeds: int = _MAX_FEEDS) -> list[OpmlFeed]:
                     )
                 )
         stack.extend((child, inner) for child in reversed(element))
-    return feeds
+    if over:
+        skipped.append(f"{over} more feed(s): over the limit of {max_feeds} feeds per file")
+    return feeds, skipped[:_MAX_SKIPPED_LINES]
 
 
 def write_opml(feeds: Iterable[OpmlFeed], title: str) -> bytes:

@@ -50,7 +50,8 @@ class ListingsSpider(SourceSpider):
                 f"{limit} (max_listing_links)",
             )
         links = [
-            ArticleLink(link=url, title=None, published=None, summary=None, entry_id=None)
+            # The anchor's text: the article's title as the listing shows it
+            ArticleLink(url, found.titles.get(url), published=None, summary=None, entry_id=None)
             for url in found.links
         ]
         yield from self.follow_links(source, links)
