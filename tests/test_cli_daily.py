@@ -202,3 +202,19 @@ def test_review_note_without_text_says_what_is_missing(config: Path) -> None:
     assert '--note "TEXT"' in result.output
     noted = newsmon("review", "--config", str(config), "1", "note", "--note", "brief it")
     assert noted.exit_code == 0 and "note: brief it" in noted.output
+
+
+def test_stories_empty_states_say_what_to_do(config: Path, make_config) -> None:
+    none_yet = newsmon("stories", "--config", str(config))
+    assert none_yet.exit_code == 0
+    assert none_yet.output.startswith("No stories of 2 articles or more since 7d: a story forms")
+    assert "--min-articles 1" in none_yet.output
+    empty = make_config([{"name": "wire", "url": "https://wire.example/feed.xml"}], name="e")
+    engine_for(database_of(empty).replace("newsmon.db", "empty.db"))
+    (empty / "settings.yaml").write_text(
+        (empty / "settings.yaml").read_text().replace("newsmon.db", "empty.db")
+    )
+    result = newsmon("stories", "--config", str(empty))
+    assert result.output.strip() == (
+        "No stories: no article stored yet. Run `newsmon crawl` to fetch the sources."
+    )

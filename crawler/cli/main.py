@@ -454,14 +454,22 @@ def stories(
 
     config = load_config(config_dir)
     _check_topic(config, topic)
-    found = list_stories(
-        open_store(config.settings.database), topic, parse_since(since), min_articles
-    )
+    engine = open_store(config.settings.database)
+    found = list_stories(engine, topic, parse_since(since), min_articles)
     if as_json:
         echo_json(found)
         return
     if not found:
-        click.echo("No stories.")
+        if not count_articles(engine):
+            click.echo(
+                "No stories: no article stored yet. Run `newsmon crawl` to fetch the sources."
+            )
+        else:
+            click.echo(
+                f"No stories of {min_articles} articles or more since {since}"
+                f"{f' with topic {topic}' if topic else ''}: a story forms when outlets report "
+                "the same event; --min-articles 1 lists single articles too."
+            )
     for story in found:
         click.echo(
             f"{story.id:>6}  {story.first_seen:%Y-%m-%d %H:%M}  {story.articles} articles, "
