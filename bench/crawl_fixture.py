@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from aiohttp import web
+
+from tests.config_files import yaml_text
 
 
 @dataclass
@@ -118,8 +119,8 @@ def write_config(
     """A config directory with the shipped topics and the given sources."""
     directory.mkdir(parents=True, exist_ok=True)
     values = {"database": database, **FAST_SETTINGS, **settings}
-    (directory / "settings.yaml").write_text(yaml.safe_dump(values), encoding="utf-8")
-    (directory / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
+    (directory / "settings.yaml").write_text(yaml_text(values), encoding="utf-8")
+    (directory / "sources.yaml").write_text(yaml_text({"sources": sources}), encoding="utf-8")
     topics = (REPO / "config" / "topics.yaml").read_text(encoding="utf-8")
     (directory / "topics.yaml").write_text(topics, encoding="utf-8")
     return directory

@@ -16,11 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.config_files import yaml_text  # noqa: E402
 from tests.outlets import page, rss2  # noqa: E402 - the fixture sites of the test suite
 from tests.sites import Site  # noqa: E402
 
@@ -66,8 +65,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             {"name": f"site{n}", "url": site.url("/feed.xml"), "every": "1s", "adaptive": False}
             for n, site in enumerate(sites)
         ]
-        (config / "settings.yaml").write_text(yaml.safe_dump(settings))
-        (config / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
+        (config / "settings.yaml").write_text(yaml_text(settings))
+        (config / "sources.yaml").write_text(yaml_text({"sources": sources}))
         (config / "topics.yaml").write_text((REPO / "config" / "topics.yaml").read_text())
         log = Path(tmp) / "run.log"
         env = {**os.environ, "PYTHONPATH": str(REPO)}

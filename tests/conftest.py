@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from tests.config_files import yaml_text
 from tests.sites import Site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,11 +54,9 @@ def site(site_factory: Callable[[], Site]) -> Site:
 
 def write_config(directory: Path, settings: dict, sources: list[dict], topics: list[dict]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True))
-    (directory / "sources.yaml").write_text(
-        yaml.safe_dump({"sources": sources}, allow_unicode=True)
-    )
-    (directory / "topics.yaml").write_text(yaml.safe_dump({"topics": topics}, allow_unicode=True))
+    (directory / "settings.yaml").write_text(yaml_text(settings))
+    (directory / "sources.yaml").write_text(yaml_text({"sources": sources}))
+    (directory / "topics.yaml").write_text(yaml_text({"topics": topics}))
     return directory
 
 

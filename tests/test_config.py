@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
@@ -18,6 +17,7 @@ from crawler.config.settings import (
     parse_duration,
     settings_from,
 )
+from tests.config_files import yaml_data
 from tests.conftest import run_cli
 
 SOURCE = {"name": "a", "url": "https://example.org/feed.xml"}
@@ -329,7 +329,7 @@ def test_out_of_bounds_setting_names_file_setting_and_range(tmp_path: Path, line
         load_config(directory)
     assert str(raised.value) == (
         f"{directory / 'settings.yaml'}: field {name!r} has an invalid value "
-        f"{yaml.safe_load(value)!r} (allowed: {OUT_OF_BOUNDS[line]})"
+        f"{yaml_data(value)!r} (allowed: {OUT_OF_BOUNDS[line]})"
     )
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(directory)])
     assert result.exit_code == 2
@@ -354,7 +354,7 @@ def test_out_of_bounds_setting_names_file_setting_and_range(tmp_path: Path, line
 def test_settings_on_their_bounds_are_accepted(tmp_path: Path, line: str) -> None:
     name, value = line.split(": ", 1)
     settings = load_config(write(tmp_path / "c", line + "\n")).settings
-    assert getattr(settings, name) == yaml.safe_load(value)
+    assert getattr(settings, name) == yaml_data(value)
 
 
 def test_every_bound_of_the_table_is_enforced() -> None:
@@ -511,3 +511,50 @@ def test_config_check_refuses_a_cron_that_never_fires(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
     assert "sources.yaml: source 1 ('feb'): field 'cron': never fires" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "culprit", "message"),
+    [
+        (
+            {"settings": "keep_html: true\nkeep_html: false\n"},
+            "settings.yaml",
+            ", line 2: invalid YAML: key 'keep_html' appears twice",
+        ),
+        (
+            {"sources": "sources:\n  - name: a\n    url: https://e.org/f\n    name: b\n"},
+            "sources.yaml",
+            ", line 4: invalid YAML: key 'name' appears twice",
+        ),
+        (
+            {"topics": "topics:\n  - {name: t, any: [AI], any: [ML]}\n"},
+            "topics.yaml",
+            ", line 2: invalid YAML: key 'any' appears twice",
+        ),
+        (
+            {"settings": "a: 1\n b: 2\n"},
+            "settings.yaml",
+            ", line 2: invalid YAML: mapping values are not allowed in this context",
+        ),
+    ],
+)
+def test_invalid_yaml_is_one_line_naming_file_and_line(
+    tmp_path: Path, files: dict[str, str], culprit: str, message: str
+) -> None:
+    directory = write(tmp_path / "c", **files)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory)
+    assert str(raised.value) == str(directory / culprit) + message
+
+
+def test_yaml_1_1_as_before(tmp_path: Path) -> None:
+    """The config is read as YAML 1.1, as PyYAML read it: `yes`/`no` are booleans."""
+    directory = write(
+        tmp_path / "c",
+        "keep_html: no\n",
+        sources="sources:\n  - {name: a, url: 'https://e.org/f', enabled: yes}\n"
+        "  - {name: b, url: 'https://e.org/g', enabled: off}\n",
+    )
+    config = load_config(directory)
+    assert config.settings.keep_html is False
+    assert [source.enabled for source in config.sources] == [True, False]

@@ -4,11 +4,13 @@ apart, short texts harmless, signatures stable across processes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crawler.match import near_duplicates as neardup
@@ -242,6 +244,49 @@ def test_signature_is_the_same_in_every_process() -> None:
             env={"PYTHONHASHSEED": seed, "PATH": ""},
         )
         assert result.stdout == signature(ARTICLE).hex()
+
+
+def test_signatures_are_the_ones_already_stored() -> None:
+    """The store keeps signatures and the index is rebuilt from them: a change in what a text
+    signs to would hide every stored original. These digests are of signatures made with
+    datasketch 2.0's MinHash (affine32 scheme, seed 1), which this module's numpy code
+    replaces."""
+    texts = [ARTICLE, SAME_TOPIC, "", "...", "Breaking news", "東京で新しい駅が開業した。" * 30]
+    signatures = [signature(text) for text in [*texts, ARTICLE.upper()]] + [
+        signature(ARTICLE, num_perm=64),
+        signature(ARTICLE, shingle=1),
+        signature(ARTICLE, lead_words=10),
+        signature(ARTICLE, num_perm=512, shingle=5),
+    ]
+    digest = hashlib.sha256(b"".join(signatures)).hexdigest()
+    assert digest == "5e7bc601f2ff22370e4caf9eacb908d92d72e0aae479f0eba7cad0ce6731225d"
+    assert signature("Breaking news")[14:30].hex() == "25947f217e28239bdc8efaea5d13b274"
+    manifest = Path(__file__).resolve().parents[2] / "shared/corpus/articles/manifest.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
+    bodies = [entry["body"] for entry in entries if entry["body"]]
+    digest = hashlib.sha256(b"".join(signature(body) for body in bodies)).hexdigest()
+    assert (len(bodies), digest) == (
+        404,
+        "66614d0279cc0cd0ed049ffd60de530fd3414038d6829dc007ffac3b446f215b",
+    )
+
+
+def test_the_minhash_is_datasketchs() -> None:
+    """datasketch 2.0's MinHash (affine32, seed 1) of the same shingle hashes, as the module
+    computed signatures with before it replaced datasketch's two calls with numpy."""
+    from datasketch import MinHash
+
+    rng = np.random.default_rng(11)
+    for count in (1, 2, 7, 500, 5000):
+        hashes = np.unique(rng.integers(0, 2**32, count, dtype=np.uint32))
+        for num_perm in (16, 128, 512):
+            reference = MinHash(num_perm=num_perm, seed=1, hashfunc=int, scheme="affine32")
+            reference.update_batch(hashes.tolist())
+            ours = neardup._minhash_of(hashes, num_perm)
+            assert ours.dtype == reference.hashvalues.dtype
+            assert np.array_equal(ours, reference.hashvalues), (count, num_perm)
+    empty = MinHash(num_perm=128, seed=1, scheme="affine32").hashvalues
+    assert np.array_equal(neardup._minhash_of(np.empty(0, np.uint32), 128), empty)
 
 
 def test_each_key_once() -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from crawler.config.files import load_config
 from crawler.sources.opml import parse_opml
+from tests.config_files import yaml_data
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, page, rss2
 
@@ -120,4 +119,4 @@ def test_opml_import_and_export(make_config, tmp_path: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     back = parse_opml(exported.stdout.encode())
     assert {feed.xml_url for feed in back} == urls
-    yaml.safe_load((config / "sources.yaml").read_text())  # still plain YAML
+    yaml_data((config / "sources.yaml").read_text())  # still plain YAML

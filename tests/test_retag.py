@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-import yaml
-
+from tests.config_files import yaml_text
 from tests.conftest import run_cli
 from tests.outlets import TOPICS, page, rss2
 
@@ -34,7 +33,7 @@ def test_retag_reports_and_applies(site, make_config) -> None:
         {"name": "ai-military", "all": [["artificial intelligence"], ["military"]], "near": 15},
         {"name": "llama", "any": ["Llama"]},
     ]
-    (config / "topics.yaml").write_text(yaml.safe_dump({"topics": topics}))
+    (config / "topics.yaml").write_text(yaml_text({"topics": topics}))
     dry = run_cli("retag", "--dry-run", "--config", str(config))
     assert dry.returncode == 0, dry.stderr
     assert "3 articles re-tagged (dry run: nothing written)" in dry.stdout

@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
+from tests.config_files import yaml_text
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, page, rss2
 
@@ -84,12 +83,12 @@ def test_run_polls_reloads_recovers_and_stops_cleanly(
 
         # A source added while running is polled without a restart.
         sources.append({"name": "late", "url": late.url("/feed.xml"), **FAST})
-        sources_file.write_text(yaml.safe_dump({"sources": sources}))
+        sources_file.write_text(yaml_text({"sources": sources}))
         wait_for(lambda: late.hits.get("/feed.xml", 0) >= 1, what="the new source")
         wait_for(lambda: late.hits.get("/story", 0) >= 1, what="the new source's article")
 
         # Edited topics: the stored articles are re-tagged without a restart.
-        (config / "topics.yaml").write_text(yaml.safe_dump({"topics": [TOPICS[1]]}))
+        (config / "topics.yaml").write_text(yaml_text({"topics": [TOPICS[1]]}))
         wait_for(lambda: "Topics changed: 4 articles re-tagged" in read(log), what="re-tagging")
         assert "ai-military +0/-4" in read(log)  # the dropped topic left every article
         time.sleep(1)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import trafilatura
-import yaml
 
 from crawler.config.files import TOPIC_KEYS, load_topics
 from crawler.match.terms import Matcher, TopicRule
+from tests.config_files import yaml_data
 from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def matcher() -> Matcher:
 
 
 def test_shipped_topics() -> None:
-    doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
+    doc = yaml_data((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
     for topic in doc["topics"]:
         assert set(topic) <= TOPIC_KEYS, topic["name"]
         assert topic["description"], topic["name"]

@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from crawler.cli.main import cli
 from crawler.config.files import ConfigError, load_config
 from crawler.store.database import engine_for
 from crawler.store.reviews import set_review
+from tests.config_files import yaml_text
 from tests.web_fixtures import store_items, synthetic
 
 TOPICS = [
@@ -171,7 +171,7 @@ def test_topics_eval_file(config: Path, tmp_path: Path) -> None:
     changed = [dict(TOPICS[0], near=40), TOPICS[1]]
     del changed[0]["except"]
     other = tmp_path / "other.yaml"
-    other.write_text(yaml.safe_dump({"topics": changed}), encoding="utf-8")
+    other.write_text(yaml_text({"topics": changed}), encoding="utf-8")
     options = ["--format", "json", "--topics", str(other), str(tmp_path / "dev.jsonl")]
     tried = json.loads(invoke("topics", "eval", "--config", str(config), *options).output)
     assert tried["overall"]["tp"] == 4 and tried["overall"]["fp"] == 2

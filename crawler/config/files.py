@@ -19,7 +19,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.resolver import VersionedResolver
 
 from crawler.config.settings import (
     BY_NAME,
@@ -155,27 +158,47 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
 # --- reading -------------------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """A safe loader that refuses a key written twice in one mapping (YAML keeps the last).
-    On libyaml where PyYAML has it: the pure-Python scanner took 3 s for 10,000 sources."""
+class _UniqueKeyConstructor(SafeConstructor):
+    """Refuses a key written twice in one mapping (YAML would keep the last), naming it."""
 
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} appears twice", key_node.start_mark
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        if key in mapping:
+            raise MarkedYAMLError(
+                problem=f"key {key!r} appears twice", problem_mark=key_node.start_mark
             )
-        seen.add(key)
-    return loader.construct_mapping(node)
+        return True
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
+class _Yaml11Resolver(VersionedResolver):
+    """YAML 1.1's implicit types, as PyYAML read the config before (`yes` and `no` stay
+    booleans), chosen once: ruamel.yaml looks the version up again for every scalar, through
+    two caught AttributeErrors, which took a third of the time of a large sources.yaml."""
+
+    @property
+    def processing_version(self) -> tuple[int, int]:
+        return (1, 1)
+
+
+def _safe_yaml() -> YAML:
+    """ruamel.yaml's safe loader with libyaml's parser (ruamel.yaml.clib): pure Python takes
+    four to six times as long for 10,000 sources (bench/config_load.py)."""
+    loader = YAML(typ="safe")
+    loader.Resolver = _Yaml11Resolver
+    loader.Constructor = _UniqueKeyConstructor
+    return loader
+
+
+def _yaml_error(path: Path, exc: YAMLError) -> ConfigError:
+    """One line naming the file and the line: ruamel's messages span several."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return ConfigError(f"{path}: invalid YAML: {' '.join(str(exc).split())}")
+    context = getattr(exc, "context", None)
+    problem = f"{context}: {problem}" if context else problem
+    return ConfigError(f"{path}, line {mark.line + 1}: invalid YAML: {problem}")
 
 
 def _read_yaml(path: Path, *, required: bool) -> Any:
@@ -184,13 +207,13 @@ def _read_yaml(path: Path, *, required: bool) -> Any:
             raise ConfigError(f"{path}: file not found")
         return None
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+        return _safe_yaml().load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:  # unreadable, a directory...
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except YAMLError as exc:
+        raise _yaml_error(path, exc) from None
 
 
 def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
@@ -427,9 +450,7 @@ def load_topics(path: str | os.PathLike[str]) -> tuple[TopicRule, ...]:
 # is validated like a hand edit before it replaces the file, atomically.
 
 
-def _round_trip() -> Any:
-    from ruamel.yaml import YAML
-
+def _round_trip() -> YAML:
     yaml_rt = YAML()  # round-trip mode
     yaml_rt.preserve_quotes = True
     yaml_rt.width = 4096  # never fold long URLs
@@ -446,7 +467,9 @@ def edit_sources(directory: str | os.PathLike[str], change: Callable[[list[Any]]
         data = yaml_rt.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except Exception as exc:  # noqa: BLE001 - ruamel has no single error base class
+    except YAMLError as exc:
+        raise _yaml_error(path, exc) from None
+    except Exception as exc:  # noqa: BLE001 - round-trip mode raises more than YAMLError
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if data is None or data.get("sources") is None:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq

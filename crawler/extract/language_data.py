@@ -10,16 +10,16 @@ one copy instead of loading one each.
 
 from __future__ import annotations
 
-from justext.core import define_stoplist
+import trafilatura
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
-from trafilatura import external
 
 __all__ = ["IDENTIFIER"]
 
 # Normalized probabilities, so a low score means "cannot tell" rather than "short text".
 IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
-# trafilatura's own lazy initialisation, and the set justext makes of it (cached by justext).
-# Private functions: a trafilatura without them just builds its stopwords at first use.
-if hasattr(external, "jt_stoplist_init"):
-    define_stoplist(external.JT_STOPLIST or external.jt_stoplist_init())
+# A page too short for trafilatura's own extractor sends it to its justext fallback, which
+# builds the stopwords of every language and the set justext makes of them (both kept for
+# the process): through the public API, not trafilatura's private initialisation function.
+_SHORT_PAGE = "<html><body><article><p>Too short to be an article.</p></article></body></html>"
+trafilatura.bare_extraction(_SHORT_PAGE, include_comments=False)

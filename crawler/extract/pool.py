@@ -59,16 +59,15 @@ logger = logging.getLogger(__name__)
 # trafilatura warns about every page that is not an article; the stats count them.
 QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
 # What the fork server imports once for every worker to share: the extraction and text key
-# modules, the language data, dateparser (htmldate imports it for its first odd date),
-# datasketch. And `__main__`: without it each worker would import the `newsmon` script's
-# module (the whole CLI) again.
+# modules, the language data, dateparser (htmldate imports it for its first odd date). And
+# `__main__`: without it each worker would import the `newsmon` script's module (the whole
+# CLI) again.
 _PRELOAD = [
     "__main__",
     "crawler.extract.page",
     "crawler.match.fingerprints",
     "crawler.extract.language_data",
     "dateparser",
-    "datasketch",
 ]
 
 

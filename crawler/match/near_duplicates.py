@@ -5,11 +5,12 @@ copies: wire stories and syndicated republications with another headline, a date
 ("PARIS (Reuters) -"), other boilerplate lines, a few words edited, or cut to a teaser of the
 first paragraphs. Distinct stories that share boilerplate, a topic or a byline stay distinct.
 
-`signature(text)` packs two datasketch MinHashes of word shingles into bytes that the store
-keeps in a column, so the index is rebuilt at start-up from stored signatures alone. Both are
-taken over the long lines of the text (12 words or more): headlines, bylines, datelines on a
-line of their own, share buttons, "Advertisement", "Read more" are short lines, and they are
-what copies of one article change. The MinHashes are:
+`signature(text)` packs two MinHashes of word shingles (datasketch 2.0's "affine32" MinHash,
+computed here with numpy) into bytes that the store keeps in a column, so the index is rebuilt
+at start-up from stored signatures alone. Both are taken over the long lines of the text (12
+words or more): headlines, bylines, datelines on a line of their own, share buttons,
+"Advertisement", "Read more" are short lines, and they are what copies of one article change.
+The MinHashes are:
 
 - the text's, to estimate the Jaccard similarity of two texts and the containment of the
   shorter in the longer (the share of its shingles found in the other);
@@ -62,7 +63,7 @@ PENDING = 4096
 # Signatures whose band keys are computed at once (about 30 MB of temporary arrays).
 CHUNK = 16384
 
-_SEED = 1  # datasketch's permutations come from numpy's RandomState(seed): same in every process
+_SEED = 1  # permutations drawn from numpy's RandomState(seed): the same in every process
 _VERSION = 1  # of the signature: a new one for any change to what a text signs to
 # Odd 64-bit multipliers for multiply-shift hashing of shingles and bands, and band salts.
 _SHINGLE_MIX, _BAND_MIX, _BAND_SALT = (
@@ -92,21 +93,26 @@ def _body(text: str) -> list[str]:
     return long if 2 * len(long) >= len(every) else every
 
 
-def _minhash_class() -> type:
-    # datasketch imports scipy for its LSH classes: 42 MB and 0.5 s that only a process
-    # signing texts pays (the extraction workers; not the crawl, which compares signatures).
-    from datasketch import MinHash
-
-    return MinHash
-
-
 @cache
-def _permutations(num_perm: int) -> np.ndarray:
-    return _minhash_class()(num_perm=num_perm, seed=_SEED, scheme="affine32").permutations
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations h → a·h + b mod 2³² (odd `a`: each is a bijection) of
+    datasketch 2.0's MinHash with `scheme="affine32"`, drawn as it draws them from
+    `RandomState(_SEED)`, so that signatures stored before this module stopped importing
+    datasketch (and scipy with it: 42 MB, 0.5 s) stay valid."""
+    gen = np.random.RandomState(_SEED)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
-def _identity(value: int) -> int:
-    return value
+def _premix(hashes: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, datasketch's premix: a bijection that spreads the
+    input hashes before the affine permutations (uint32 products wrap, which is mod 2³²)."""
+    hashes = hashes ^ (hashes >> np.uint32(16))
+    hashes = hashes * np.uint32(0x85EBCA6B)
+    hashes = hashes ^ (hashes >> np.uint32(13))
+    hashes = hashes * np.uint32(0xC2B2AE35)
+    return hashes ^ (hashes >> np.uint32(16))
 
 
 def _shingle_hashes(tokens: list[str], shingle: int) -> np.ndarray:
@@ -127,18 +133,19 @@ def _shingle_hashes(tokens: list[str], shingle: int) -> np.ndarray:
     return np.unique(mixed.astype(np.uint32))
 
 
+def _minhash_of(hashes: np.ndarray, num_perm: int) -> np.ndarray:
+    """The MinHash of distinct 32-bit hashes: per permutation, the least permuted hash (all
+    ones when there is none), as datasketch's `MinHash.update_batch` computes it."""
+    if not len(hashes):
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    a, b = _permutations(num_perm)
+    return (_premix(hashes).reshape(-1, 1) * a + b).min(axis=0)  # shingles × permutations
+
+
 def _minhash(tokens: list[str], num_perm: int, shingle: int) -> tuple[np.ndarray, int]:
     """MinHash hash values of the word shingles of `tokens`, and how many distinct shingles."""
     hashes = _shingle_hashes(tokens, shingle)
-    minhash = _minhash_class()(
-        num_perm=num_perm,
-        seed=_SEED,
-        hashfunc=_identity,
-        scheme="affine32",
-        permutations=_permutations(num_perm),
-    )
-    minhash.update_batch(hashes.tolist())
-    return minhash.hashvalues, len(hashes)
+    return _minhash_of(hashes, num_perm), len(hashes)
 
 
 def signature(
