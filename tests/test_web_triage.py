@@ -1,9 +1,9 @@
-"""The daily use of `newsmon serve`, in process on a small SQLite store: bulk triage (one POST,
-CSRF, one transaction), topics with their rules, the other articles of a story, notices where
-a search or a filter is not read as typed, a dashboard chart that counts articles (not
-article-topic pairs) and links sources to their hits, Previous and Next on an article
-outside the hits list, and the request log of `newsmon serve`. Real Chromium at phone and
-desktop widths: tests/test_web_browser.py."""
+"""The daily use of `newsmon serve`, in process on a small store (SQLite and PostgreSQL):
+bulk triage (one POST, CSRF, one transaction), topics with their rules, the other articles of
+a story, notices where a search or a filter is not read as typed, a dashboard chart that
+counts articles (not article-topic pairs) and links sources to their hits, Previous and Next
+on an article outside the hits list, and the request log of `newsmon serve`. Real Chromium at
+phone and desktop widths: tests/test_web_browser.py."""
 
 from __future__ import annotations
 
@@ -53,10 +53,15 @@ class Served:
     ids: list[int]  # two military hits, one with both topics, one NATO hit, one untagged
 
 
-@pytest.fixture
-def served(make_config, tmp_path: Path) -> Iterator[Served]:
-    database = f"sqlite:///{tmp_path / 'newsmon.db'}"
-    config = load_config(make_config([{"name": "wire", "url": "https://wire.example/feed"}], RULES))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, make_config, tmp_path: Path) -> Iterator[Served]:
+    database = (
+        f"sqlite:///{tmp_path / 'newsmon.db'}"
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    sources = [{"name": "wire", "url": "https://wire.example/feed"}]
+    config = load_config(make_config(sources, RULES, database=database))
     engine = engine_for(database)
     now = datetime.now(UTC)
     ids = store_items(
