@@ -166,7 +166,8 @@ def test_topics_page_shows_each_rule_escaped(served: Served) -> None:
     # Next to its precision.
     set_review(served.engine, served.ids[0], "relevant")
     html = html_of(served.client, "/topics")
-    assert re.search(r'</dl>\s*<div class="figures">.*?100%', html, re.S)
+    assert re.search(r'100%</span>.*?</div>\s*</div>\s*<details class="rule" open>', html, re.S)
+    assert "<summary>Rule: 6 terms, 2 groups, near 15 words</summary>" in html
     # A topic found only in the store has no rule to show, and says so.
     store_items(served.engine, synthetic(9, "Old", "Old.", {"retired": ["old"]}))
     assert "Not in topics.yaml: its hits were tagged by an earlier rule." in html_of(
