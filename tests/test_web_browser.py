@@ -245,3 +245,25 @@ def test_bulk_triage_in_the_browser(page: Page, served: tuple[str, Engine, int])
     page.wait_for_selector("text=3 hits marked relevant.")
     marks = review_marks(engine, ids)
     assert ids[1] not in marks and [marks[i] for i in ids if i != ids[1]] == ["relevant"] * 3
+
+
+def test_previous_and_next_look_as_they_work(page: Page, served: tuple[str, Engine, int]) -> None:
+    """A link looks like a button (accent colour, solid border); an end of the list does not
+    (greyed, dashed): "‹ Previous" used to look disabled while it was a link."""
+    base, _, _ = served
+    page.goto(f"{base}/hits")
+    first = page.locator("tr.hit").first.get_attribute("data-id")
+    page.goto(f"{base}/articles/{first}")
+    look = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.article-nav .step'), (e) => {
+            const style = getComputedStyle(e);
+            return [e.tagName, e.textContent.trim(), style.color, style.borderTopStyle];
+        })"""
+    )
+    (off_tag, off_text, off_color, off_border), (tag, text, color, border) = look
+    assert (off_tag, off_text, off_border) == ("SPAN", "‹ Previous", "dashed")
+    assert (tag, text, border) == ("A", "Next ›", "solid")
+    assert color == "rgb(47, 95, 152)" and off_color != color  # --accent
+    page.click("text=Next ›")
+    page.wait_for_url(lambda url: f"/articles/{first}" not in url)
+    assert page.locator("a.step[rel=prev]").is_visible()
