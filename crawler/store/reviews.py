@@ -1,10 +1,10 @@
 """Review decisions on stored articles, and what they teach about the topics.
 
 Place in the flow: after the store, beside the exports. Analysts mark hits relevant or
-irrelevant (one at a time, or a page of them at once: `set_reviews`), star them and add a note,
-in `newsmon serve` or with `newsmon review`. Decisions
-live in their own table (`reviews`), which re-tagging never touches, so a decision outlives a
-change of topics. Starring is independent of the verdict, as in feed readers.
+irrelevant (one at a time, or a page of them at once: `set_reviews`), star them and add a
+note, in `newsmon serve` or with `newsmon review`. Decisions live in their own table
+(`reviews`), which re-tagging never touches, so a decision outlives a change of topics.
+Starring is independent of the verdict, as in feed readers.
 
 From the decisions: `topic_quality` (the share of reviewed hits judged relevant per topic,
 and the terms that most often led to irrelevant hits) and, for the dashboard, `daily_hits`
@@ -28,11 +28,11 @@ from crawler.store.schema import article_topics, articles, reviews
 
 __all__ = [
     "ACTIONS",
+    "DailyArticles",
     "Review",
     "TermQuality",
     "TopicQuality",
     "UnknownArticle",
-    "DailyArticles",
     "daily_articles",
     "daily_hits",
     "mark_of",
@@ -112,7 +112,9 @@ def set_review(
     for attempt in range(2):
         try:
             with engine.begin() as connection:
-                return _apply(connection, article_id, action, note, now)
+                _check_ids(connection, [article_id])
+                current = reviews_for(connection, [article_id]).get(article_id)
+                return _apply(connection, article_id, action, note, now, current)
         except IntegrityError:
             if attempt:  # two first decisions raced to insert: the second one updates
                 raise
@@ -130,20 +132,21 @@ def set_reviews(
     ids = list(dict.fromkeys(article_ids))
     now = now or datetime.now(UTC)
     with engine.begin() as connection:
-        found: set[int] = set()
-        for start in range(0, len(ids), 500):  # stay under bound-parameter limits
-            chunk = ids[start : start + 500]
-            found.update(
-                connection.execute(select(articles.c.id).where(articles.c.id.in_(chunk))).scalars()
-            )
-        if missing := [i for i in ids if i not in found]:
-            shown = ", ".join(map(str, missing[:10]))
-            raise UnknownArticle(f"no article with id {shown}")
-        current = reviews_for(connection, ids)
-        return [_apply(connection, i, action, None, now, current.get(i), checked=True) for i in ids]
+        _check_ids(connection, ids)
+        current = reviews_for(connection, ids)  # read at once, not one query per article
+        return [_apply(connection, i, action, None, now, current.get(i)) for i in ids]
 
 
-_UNSET: Any = object()
+def _check_ids(connection: Connection, ids: list[int]) -> None:
+    """Raise UnknownArticle naming the ids (the first ten) that name no article."""
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):  # stay under bound-parameter limits
+        chunk = ids[start : start + 500]
+        found.update(
+            connection.execute(select(articles.c.id).where(articles.c.id.in_(chunk))).scalars()
+        )
+    if missing := [i for i in ids if i not in found]:
+        raise UnknownArticle(f"no article with id {', '.join(map(str, missing[:10]))}")
 
 
 def _apply(
@@ -152,17 +155,8 @@ def _apply(
     action: str,
     note: str | None,
     now: datetime,
-    current: Review | None = _UNSET,
-    checked: bool = False,
+    current: Review | None,
 ) -> Review:
-    """`current` and `checked` spare a bulk review one query per article: its reviews read at
-    once, its ids checked at once."""
-    if not checked and (
-        connection.execute(select(articles.c.id).where(articles.c.id == article_id)).first() is None
-    ):
-        raise UnknownArticle(f"no article with id {article_id}")
-    if current is _UNSET:
-        current = reviews_for(connection, [article_id]).get(article_id)
     verdict = current.verdict if current else None
     starred = current.starred if current else False
     if action in VERDICTS:
