@@ -271,6 +271,14 @@ def test_untagged_article_opened_directly_follows_every_article(served: Served) 
     # From "every article": the sourdough is reached, and back.
     first = html_of(client, f"/articles/{ids[2]}?topic=*").replace("%2A", "*")
     assert f'href="/articles/{ids[3]}?topic=*" data-key="j"' in first
+    # A copy, hidden from the list under its original, follows the list with copies.
+    with served.engine.begin() as connection:
+        connection.execute(
+            update(articles).where(articles.c.id == ids[2]).values(duplicate_of=ids[1])
+        )
+    copy = html_of(client, f"/articles/{ids[2]}").replace("&amp;", "&")
+    assert "Previous and Next include copies." in copy
+    assert f'<a class="step" href="/articles/{ids[1]}?copies=1" data-key="k"' in copy
 
 
 # --- the request log of `newsmon serve` -------------------------------------------------------

@@ -204,7 +204,7 @@ def bulk_review() -> Any:
     action = inputs.choice("action", request.form.get("action"), BULK_ACTIONS)
     if action is None:
         raise BadInput(f"action: choose one of {', '.join(BULK_ACTIONS)}")
-    hits, args = current_filter()  # the list to return to: checked before anything changes
+    _, args = current_filter()  # the list to return to: checked before anything changes
     dialect = store().engine.dialect.name
     ids = inputs.article_ids("id", request.form.getlist("id"), dialect)
     if request.form.get("all") == "1":
