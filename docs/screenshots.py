@@ -4,7 +4,7 @@ Crawls the fixture outlets of the test suite (the French Meta article among them
 shipped topics, adds a month of synthetic hits from the shipped outlets with some review
 decisions and source states, serves the app on 127.0.0.1 and photographs the hits, article,
 topic quality and dashboard pages with Debian's headless Chromium (Playwright) into
-docs/screenshots/.
+docs/screenshots/, and the hits and an article at a phone's width (390 px).
 """
 
 from __future__ import annotations
@@ -138,8 +138,9 @@ STORIES = [
 IRRELEVANT_TERMS = {"chatbot*", "militar*"}  # what the analyst keeps rejecting
 
 
-def fill(engine, now: datetime) -> None:
-    """A month of synthetic hits, a third of them reviewed."""
+def fill(engine, now: datetime) -> dict[str, int]:
+    """A month of synthetic hits, a third of them reviewed; the articles of a title are one
+    story. Returns the first article of each title."""
     chance = random.Random(6)
     items = []
     for n in range(1, 161):
@@ -166,6 +167,10 @@ def fill(engine, now: datetime) -> None:
                     .values(duplicate_of=first[story])
                 )
         first.setdefault(story, article_id)
+        with engine.begin() as connection:  # as the story stage groups them
+            connection.execute(
+                update(articles).where(articles.c.id == article_id).values(story_id=first[story])
+            )
     for article_id, item in zip(ids, items, strict=True):
         if chance.random() < 0.35:
             terms = {t for found in item.matches.values() for t in found}
@@ -173,6 +178,7 @@ def fill(engine, now: datetime) -> None:
             set_review(engine, article_id, verdict)
             if chance.random() < 0.15:
                 set_review(engine, article_id, "star")
+    return first
 
 
 def record_sources(engine, now: datetime) -> None:
@@ -197,7 +203,7 @@ def main() -> int:
             Path(tmp), f"sqlite:///{tmp}/newsmon.db", site, topics=topics
         )
         engine = engine_for(crawled.database)
-        fill(engine, now)
+        first = fill(engine, now)
         record_sources(engine, now)
         with engine.connect() as connection:
             meta = connection.execute(
@@ -223,6 +229,13 @@ def main() -> int:
                 if name == "hits":
                     page.keyboard.press("j")  # a selected row, as during triage
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "hits")
+                print(f"docs/screenshots/{name}.png")
+            # A phone's width: hits as cards, an article of a story with its review bar.
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+            story = first[STORIES[0][2]]
+            for name, path in (("hits-phone", "/hits"), ("article-phone", f"/articles/{story}")):
+                phone.goto(base + path)
+                phone.screenshot(path=str(OUT / f"{name}.png"))
                 print(f"docs/screenshots/{name}.png")
             browser.close()
     site.close()

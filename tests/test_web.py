@@ -687,6 +687,8 @@ def test_serve_command_serves_over_http(
         process.terminate()
         _, stderr = process.communicate(timeout=20)
     assert f"serving http://127.0.0.1:{port}/" in stderr
+    # One line per request, with its time (as Datasette logs them).
+    assert re.search(r"\d\d:\d\d:\d\d GET /hits\?q=Llama 200 \d+ ms\n", stderr), stderr
     busy = Site()  # a port already taken: a clear error, exit 1
     try:
         port = int(busy.base.rsplit(":", 1)[1])

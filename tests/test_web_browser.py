@@ -154,3 +154,116 @@ def test_hostile_article_stays_inert(page: Page, served: tuple[str, Engine, int]
         setTimeout(() => resolve(window.ran ? 'ran' : 'none'), 1000);
     })""")
     assert blocked.startswith("script-src")
+
+
+# --- phone and desktop widths ---------------------------------------------------------------
+
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+
+
+@pytest.fixture(params=[PHONE, DESKTOP], ids=["390px", "1280px"])
+def sized(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport=request.param)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, errors
+
+
+def no_horizontal_overflow(page: Page) -> None:
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], (page.url, width)
+
+
+def in_view_and_clickable(page: Page, selector: str) -> None:
+    """The element is inside the viewport as it opens, and nothing covers its centre."""
+    element = page.locator(selector).first
+    box = element.bounding_box()
+    size = page.viewport_size
+    assert box and size, selector
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (selector, box)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (selector, box)
+    on_top = page.evaluate(
+        """([x, y, selector]) => {
+            const hit = document.elementFromPoint(x, y);
+            return Boolean(hit && hit.closest(selector) === document.querySelector(selector));
+        }""",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, selector],
+    )
+    assert on_top, selector
+
+
+def test_hits_and_article_fit_phone_and_desktop(
+    sized: Page, served: tuple[str, Engine, int]
+) -> None:
+    base, engine, hostile = served
+    page = sized
+    for path in ("/hits", "/topics", "/dashboard", f"/articles/{hostile}", "/hits?topic=nope"):
+        page.goto(base + path)
+        no_horizontal_overflow(page)
+    page.goto(f"{base}/hits?q=Llama")
+    meta = int(page.locator("tr.hit").first.get_attribute("data-id") or 0)
+    in_view_and_clickable(page, "tr.hit .act.relevant")
+    page.locator("tr.hit .act.relevant").first.click()
+    page.wait_for_selector("tr.hit.relevant")
+    assert review_marks(engine, [meta]) == {meta: "relevant"}
+    # The article: its review buttons are on screen as it opens (a bar at the bottom of a
+    # phone's screen), and a verdict moves on to the next hit.
+    page.goto(f"{base}/articles/{meta}")
+    no_horizontal_overflow(page)
+    in_view_and_clickable(page, ".review-panel .act.irrelevant")
+    page.locator(".review-panel .act.irrelevant").click()
+    page.wait_for_url(lambda url: f"/articles/{meta}" not in url)
+    assert review_marks(engine, [meta]) == {meta: "irrelevant"}
+    no_horizontal_overflow(page)
+    in_view_and_clickable(page, ".review-panel .act.relevant")
+
+
+def test_bulk_triage_in_the_browser(page: Page, served: tuple[str, Engine, int]) -> None:
+    base, engine, _ = served
+    page.goto(f"{base}/hits")
+    ids = [
+        int(i or 0)
+        for i in page.locator("tr.hit").evaluate_all("rows => rows.map(row => row.dataset.id)")
+    ]
+    assert len(ids) == 4
+    page.locator("td.pick input").nth(0).check()
+    page.locator("td.pick input").nth(2).check()
+    assert page.locator("[data-picked]").inner_text() == "2 selected"
+    page.locator("form.bulk .act.irrelevant").click()
+    page.wait_for_selector("text=2 hits marked irrelevant.")
+    assert review_marks(engine, ids) == {ids[0]: "irrelevant", ids[2]: "irrelevant"}
+    # "All on this page" ticks every hit; unticking one leaves the others.
+    page.locator("[data-pick-all]").check()
+    assert page.locator("td.pick input:checked").count() == 4
+    page.locator("td.pick input").nth(1).uncheck()
+    assert not page.locator("[data-pick-all]").is_checked()
+    assert page.locator("[data-picked]").inner_text() == "3 selected"
+    page.locator("form.bulk .act.relevant").click()
+    page.wait_for_selector("text=3 hits marked relevant.")
+    marks = review_marks(engine, ids)
+    assert ids[1] not in marks and [marks[i] for i in ids if i != ids[1]] == ["relevant"] * 3
+
+
+def test_previous_and_next_look_as_they_work(page: Page, served: tuple[str, Engine, int]) -> None:
+    """A link looks like a button (accent colour, solid border); an end of the list does not
+    (greyed, dashed): "‹ Previous" used to look disabled while it was a link."""
+    base, _, _ = served
+    page.goto(f"{base}/hits")
+    first = page.locator("tr.hit").first.get_attribute("data-id")
+    page.goto(f"{base}/articles/{first}")
+    look = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.article-nav .step'), (e) => {
+            const style = getComputedStyle(e);
+            return [e.tagName, e.textContent.trim(), style.color, style.borderTopStyle];
+        })"""
+    )
+    (off_tag, off_text, off_color, off_border), (tag, text, color, border) = look
+    assert (off_tag, off_text, off_border) == ("SPAN", "‹ Previous", "dashed")
+    assert (tag, text, border) == ("A", "Next ›", "solid")
+    assert color == "rgb(47, 95, 152)" and off_color != color  # --accent
+    page.click("text=Next ›")
+    page.wait_for_url(lambda url: f"/articles/{first}" not in url)
+    assert page.locator("a.step[rel=prev]").is_visible()

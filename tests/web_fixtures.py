@@ -59,7 +59,11 @@ def crawl_fixture_outlets(
         TOPICS
         if topics is None
         else [
-            {key: value for key, value in asdict(rule).items() if value not in ((), None, "")}
+            {
+                ("except" if key == "exceptions" else key): value  # as topics.yaml names it
+                for key, value in asdict(rule).items()
+                if value not in ((), None, "")
+            }
             for rule in topics
         ]
     )

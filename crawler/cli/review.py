@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -61,10 +62,12 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
 
     Listens on 127.0.0.1:8000 by default. On another address every request must carry a
     token (?token=T once, or a Bearer header): --token or $NEWSMON_TOKEN, else a new one is
-    drawn at start and printed in the URL to open.
+    drawn at start and printed in the URL to open. Each request is logged on stderr: method,
+    path, status and time in ms.
     """
     from waitress import create_server  # Flask and waitress load only to serve
 
+    from crawler.review.web.access_log import RequestLog
     from crawler.review.web.app import create_app, is_loopback, token_problem
 
     if token is not None and (problem := token_problem(token)):
@@ -75,6 +78,7 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
     config = load_config(config_dir)
     engine = engine_for(config.settings.database)
     app = create_app(engine, config, token=token, host=host)
+    app.wsgi_app = RequestLog(app.wsgi_app, write=_log_request)
     server = create_server(app, sockets=[_listen(host, port)], threads=6, ident="newsmon")
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"newsmon: serving http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
@@ -92,6 +96,11 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
         pass
     finally:
         server.close()
+
+
+def _log_request(line: str) -> None:
+    """One line per request on stderr, with the time of day (UTC), as Datasette logs them."""
+    click.echo(f"{datetime.now(UTC):%H:%M:%S} {line}", err=True)
 
 
 def open_url(host: str, port: int, token: str) -> str:

@@ -1,13 +1,14 @@
 """Review decisions on stored articles, and what they teach about the topics.
 
 Place in the flow: after the store, beside the exports. Analysts mark hits relevant or
-irrelevant, star them and add a note, in `newsmon serve` or with `newsmon review`. Decisions
-live in their own table (`reviews`), which re-tagging never touches, so a decision outlives a
-change of topics. Starring is independent of the verdict, as in feed readers.
+irrelevant (one at a time, or a page of them at once: `set_reviews`), star them and add a
+note, in `newsmon serve` or with `newsmon review`. Decisions live in their own table
+(`reviews`), which re-tagging never touches, so a decision outlives a change of topics.
+Starring is independent of the verdict, as in feed readers.
 
 From the decisions: `topic_quality` (the share of reviewed hits judged relevant per topic,
 and the terms that most often led to irrelevant hits) and, for the dashboard, `daily_hits`
-and `top_outlets`.
+(hits of each topic), `daily_articles` (tagged articles, each counted once) and `top_outlets`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, literal_column, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crawler.errors import UnknownArticle
@@ -27,15 +28,18 @@ from crawler.store.schema import article_topics, articles, reviews
 
 __all__ = [
     "ACTIONS",
+    "DailyArticles",
     "Review",
     "TermQuality",
     "TopicQuality",
     "UnknownArticle",
+    "daily_articles",
     "daily_hits",
     "mark_of",
     "review_marks",
     "reviews_for",
     "set_review",
+    "set_reviews",
     "topic_quality",
     "top_outlets",
 ]
@@ -108,19 +112,51 @@ def set_review(
     for attempt in range(2):
         try:
             with engine.begin() as connection:
-                return _apply(connection, article_id, action, note, now)
+                _check_ids(connection, [article_id])
+                current = reviews_for(connection, [article_id]).get(article_id)
+                return _apply(connection, article_id, action, note, now, current)
         except IntegrityError:
             if attempt:  # two first decisions raced to insert: the second one updates
                 raise
     raise AssertionError("unreachable")
 
 
+def set_reviews(
+    engine: Engine, article_ids: Sequence[int], action: str, now: datetime | None = None
+) -> list[Review]:
+    """Apply one action (a verdict, `clear`, `star`, `unstar`; not `note`) to several articles
+    in one transaction: all of them or, when one id names no article, none (UnknownArticle
+    names the missing ids). Notes are kept."""
+    if action not in ACTIONS or action == "note":
+        raise ValueError(f"unknown bulk review action {action!r}")
+    ids = list(dict.fromkeys(article_ids))
+    now = now or datetime.now(UTC)
+    with engine.begin() as connection:
+        _check_ids(connection, ids)
+        current = reviews_for(connection, ids)  # read at once, not one query per article
+        return [_apply(connection, i, action, None, now, current.get(i)) for i in ids]
+
+
+def _check_ids(connection: Connection, ids: list[int]) -> None:
+    """Raise UnknownArticle naming the ids (the first ten) that name no article."""
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):  # stay under bound-parameter limits
+        chunk = ids[start : start + 500]
+        found.update(
+            connection.execute(select(articles.c.id).where(articles.c.id.in_(chunk))).scalars()
+        )
+    if missing := [i for i in ids if i not in found]:
+        raise UnknownArticle(f"no article with id {', '.join(map(str, missing[:10]))}")
+
+
 def _apply(
-    connection: Connection, article_id: int, action: str, note: str | None, now: datetime
+    connection: Connection,
+    article_id: int,
+    action: str,
+    note: str | None,
+    now: datetime,
+    current: Review | None,
 ) -> Review:
-    if connection.execute(select(articles.c.id).where(articles.c.id == article_id)).first() is None:
-        raise UnknownArticle(f"no article with id {article_id}")
-    current = reviews_for(connection, [article_id]).get(article_id)
     verdict = current.verdict if current else None
     starred = current.starred if current else False
     if action in VERDICTS:
@@ -238,6 +274,46 @@ def daily_hits(
             if when in index:
                 series.setdefault(topic, [0] * days)[index[when]] += count
     return dates, dict(sorted(series.items()))
+
+
+@dataclass
+class DailyArticles:
+    """Tagged articles per day, each counted once: `single[topic]` those with that topic
+    alone, `single[None]` those with several topics; `totals` their sum per day."""
+
+    dates: list[date]
+    single: dict[str | None, list[int]]
+
+    @property
+    def totals(self) -> list[int]:
+        return [sum(values[i] for values in self.single.values()) for i in range(len(self.dates))]
+
+
+def daily_articles(engine: Engine, days: int = 30, now: datetime | None = None) -> DailyArticles:
+    """The tagged articles of each of the last `days` days, each counted once (an article
+    with two topics is one article, not two hits), split by topic for those with one topic."""
+    dates, start = _window(days, now)
+    day = _hit_date(engine.dialect.name).label("day")
+    per_article = (
+        select(
+            day,
+            func.count().label("topics"),
+            func.min(article_topics.c.topic).label("topic"),
+        )
+        .join(article_topics, article_topics.c.article_id == articles.c.id)
+        .where(_hit_moment() >= start)
+        .group_by(articles.c.id, day)
+        .subquery()
+    )
+    alone = case((per_article.c.topics == 1, per_article.c.topic), else_=None).label("alone")
+    query = select(per_article.c.day, alone, func.count()).group_by(per_article.c.day, alone)
+    index = {d.isoformat(): n for n, d in enumerate(dates)}
+    single: dict[str | None, list[int]] = {}
+    with engine.connect() as connection:
+        for when, topic, count in connection.execute(query):
+            if when in index:
+                single.setdefault(topic, [0] * days)[index[when]] += count
+    return DailyArticles(dates, single)
 
 
 def top_outlets(

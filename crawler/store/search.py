@@ -34,6 +34,7 @@ from sqlalchemy import (
     table,
 )
 
+from crawler.store.crawl_state import as_utc
 from crawler.store.queries import records_of
 from crawler.store.schema import SEARCH_VECTOR, article_topics, articles, reviews
 
@@ -61,6 +62,7 @@ KEPT = "kept"  # a review filter for feeds: all but the articles judged irreleva
 ALL_ARTICLES = "*"  # the topic filter that also lists untagged articles
 PER_PAGE = 50
 COUNT_LIMIT = 1_000  # matches counted exactly; beyond, a page says "1,000+"
+STORY_SHOWN = 50  # articles of a story listed on an article page
 DENSE = 2_000  # a search matching more articles reads pages along the sort order (`_matching`)
 
 _TERM = re.compile(r'"([^"]*)"?|(\S+)')
@@ -317,9 +319,10 @@ def facets(engine: Engine) -> tuple[list[str], list[str], list[str]]:
 
 
 def article_record(engine: Engine, article_id: int) -> dict[str, Any] | None:
-    """The export record of one article, with `extractor` and its near-duplicates:
+    """The export record of one article, with `extractor`, its near-duplicates:
     `copy_articles` (id, title, source, url of each) and `original` (the same for the one it
-    copies)."""
+    copies), and `story_articles`: the other articles of its story (the same, with language
+    and publication date), oldest first, up to STORY_SHOWN."""
     with engine.connect() as connection:
         row = (
             connection.execute(select(*_COLUMNS).where(articles.c.id == article_id))
@@ -345,4 +348,28 @@ def article_record(engine: Engine, article_id: int) -> dict[str, Any] | None:
             if row["duplicate_of"]
             else None
         )
+        record["story_articles"] = (
+            _story_articles(connection, row["story_id"], article_id) if row["story_id"] else []
+        )
     return record
+
+
+def _story_articles(connection: Connection, story_id: int, article_id: int) -> list[Any]:
+    """The other articles of a story, in the order they were fetched."""
+    query = (
+        select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.source,
+            articles.c.url,
+            articles.c.language,
+            articles.c.published,
+        )
+        .where(articles.c.story_id == story_id, articles.c.id != article_id)
+        .order_by(articles.c.fetched_at, articles.c.id)
+        .limit(STORY_SHOWN)
+    )
+    return [
+        {**row, "published": as_utc(row["published"]).isoformat() if row["published"] else None}
+        for row in connection.execute(query).mappings()
+    ]

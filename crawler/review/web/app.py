@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import BadRequest
 
 from crawler.config.files import Config
-from crawler.match.terms import Matcher
+from crawler.match.terms import Matcher, TopicRule
 
 __all__ = ["Store", "create_app", "is_loopback", "token_problem"]
 
@@ -59,8 +59,13 @@ class Store:
         return [rule.name for rule in self.config.topics] if self.config else []
 
     def description(self, topic: str) -> str:
+        rule = self.rule(topic)
+        return rule.description if rule else ""
+
+    def rule(self, topic: str) -> TopicRule | None:
+        """The configured rule of `topic` (None for a topic found only in the store)."""
         rules = self.config.topics if self.config else ()
-        return next((rule.description for rule in rules if rule.name == topic), "")
+        return next((rule for rule in rules if rule.name == topic), None)
 
     def facets(self) -> tuple[list[str], list[str], list[str]]:
         from crawler.store.search import facets

@@ -1,7 +1,11 @@
-"""The dashboard chart: hits per day per topic as stacked bars, in inline SVG drawn on the
-server. No chart library and no script: the Content-Security-Policy allows none from
-elsewhere, and a few rectangles need none. Colours are presentation attributes and the rest
-is styled by the app's stylesheet (inline styles are forbidden by the same policy).
+"""The dashboard chart: hits (tagged articles) per day as bars, in inline SVG drawn on the
+server. A bar counts each article once: its segments are the articles with one topic, by
+topic, and those with several topics in one grey segment (stacking every topic's hits counted
+an article with two topics twice: a day of 5 hits drew a bar of 7). A day's tooltip gives the
+total and each topic's hits. No chart library and no script: the Content-Security-Policy
+allows none from elsewhere, and a few rectangles need none. Colours are presentation
+attributes and the rest is styled by the app's stylesheet (inline styles are forbidden by the
+same policy).
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-__all__ = ["PALETTE", "daily_chart"]
+__all__ = ["PALETTE", "SEVERAL_COLOR", "daily_chart"]
 
 # Muted, distinguishable, and readable on white.
 PALETTE = ("#3d6ea8", "#d08a3c", "#4f9a6a", "#8a63b0", "#c0565e", "#3f97a3", "#a39a3f", "#7b8794")
+SEVERAL_COLOR = "#b3bac5"  # articles with several topics: neutral, apart from the palette
 WIDTH, HEIGHT = 960, 240
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 14, 26
 
@@ -31,11 +36,18 @@ def _nice_max(peak: int) -> tuple[int, int]:
 
 
 def daily_chart(
-    dates: Sequence[date], series: dict[str, list[int]], colors: dict[str, str]
+    dates: Sequence[date],
+    series: dict[str, list[int]],
+    colors: dict[str, str],
+    several: Sequence[int] = (),
+    tagged: dict[str, list[int]] | None = None,
 ) -> Markup:
-    """Stacked bars, one per day, one colour per topic; each segment has a tooltip."""
+    """One bar per day: `series[topic]` the articles with that topic alone, `several` those
+    with more than one topic (grey, on top); `tagged[topic]` every hit of the topic, for the
+    day's tooltip."""
     days = len(dates)
-    totals = [sum(values[i] for values in series.values()) for i in range(days)]
+    several = list(several) or [0] * days
+    totals = [sum(values[i] for values in series.values()) + several[i] for i in range(days)]
     peak = max(totals, default=0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     label = f"Hits per day over the last {days} days"
@@ -54,20 +66,24 @@ def daily_chart(
     slot = plot_w / max(days, 1)
     bar = max(1.0, slot * 0.72)
     every = 7 if days <= 31 else 14
+    segments = [(colors.get(t, PALETTE[-1]), v) for t, v in series.items()]
+    segments.append((SEVERAL_COLOR, several))
     for i, day in enumerate(dates):
         x = LEFT + i * slot + (slot - bar) / 2
-        base = TOP + plot_h
-        for topic, values in series.items():
-            if not values[i]:
-                continue
-            height = values[i] / top * plot_h
-            base -= height
-            tip = f"{day:%a %d %b}: {topic} {values[i]}"
-            parts.append(
-                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" '
-                f'height="{height:.1f}" fill="{escape(colors.get(topic, PALETTE[-1]))}">'
-                f"<title>{escape(tip)}</title></rect>"
-            )
+        if totals[i]:
+            tip = _tip(day, totals[i], i, tagged or series)
+            parts.append(f'<g class="day" data-total="{totals[i]}"><title>{escape(tip)}</title>')
+            base = TOP + plot_h
+            for color, values in segments:
+                if not values[i]:
+                    continue
+                height = values[i] / top * plot_h
+                base -= height
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" '
+                    f'height="{height:.1f}" fill="{escape(color)}"/>'
+                )
+            parts.append("</g>")
         if (days - 1 - i) % every == 0:
             parts.append(
                 f'<text class="tick" x="{x + bar / 2:.1f}" y="{HEIGHT - 8}" '
@@ -80,3 +96,12 @@ def daily_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _tip(day: date, total: int, i: int, tagged: dict[str, list[int]]) -> str:
+    """ "Tue 01 Dec: 5 hits (ai-military 4, nato 2)": the topics' figures may add up to more
+    than the total, as an article can have several topics."""
+    topics = ", ".join(f"{topic} {values[i]}" for topic, values in tagged.items() if values[i])
+    return f"{day:%a %d %b}: {total} {'hit' if total == 1 else 'hits'}" + (
+        f" ({topics})" if topics else ""
+    )

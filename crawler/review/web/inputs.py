@@ -6,19 +6,23 @@ silent fallback to some other value).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Collection
 from datetime import date
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["BadInput", "day", "page_number", "same_site_path"]
+__all__ = ["BadInput", "article_ids", "day", "page_number", "same_site_path", "search_notes"]
 
 MAX_PAGE = 10_000  # 500,000 hits at 50 a page; a page further is counted to, which costs
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # dates a filter may name
 MAX_QUERY = 500  # characters of a search
+OPERATORS = ("OR", "AND", "NOT")  # what other search boxes read as operators
+_WORD = re.compile(r"\w")
 # Article ids are the store's integer keys: 32 bits on PostgreSQL, 64 on SQLite.
 MAX_ID = {"postgresql": 2**31 - 1}
 MAX_ID_OTHER = 2**63 - 1
+MAX_BULK = 500  # articles marked in one request (a page holds 50)
 
 
 class BadInput(ValueError):
@@ -83,6 +87,22 @@ def article_id_fits(article_id: int, dialect: str) -> bool:
     return 1 <= article_id <= MAX_ID.get(dialect, MAX_ID_OTHER)
 
 
+def article_ids(name: str, values: list[str], dialect: str) -> list[int]:
+    """Article ids of a form (the hits ticked for a bulk review), each once, in order."""
+    found: dict[int, None] = {}
+    for value in values:
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            raise BadInput(f"{name}: not an article id: {value[:40]!r}")
+        number = int(text)
+        if not article_id_fits(number, dialect):
+            raise BadInput(f"{name}: no article with id {text}")
+        found[number] = None
+    if len(found) > MAX_BULK:
+        raise BadInput(f"{name}: at most {MAX_BULK} articles at once ({len(found)} given)")
+    return list(found)
+
+
 def same_site_path(back: str | None) -> str | None:
     """`back` when it is a path of this site, else None. Browsers drop tabs and newlines from
     URLs and read a backslash as a slash, so `/\\t/evil.example/` would leave the site: no
@@ -103,3 +123,31 @@ def _unsafe(text: str) -> bool:
         or bool(urlsplit(text).scheme)
         or any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
     )
+
+
+def search_notes(q: str, terms: int) -> list[str]:
+    """What a search does not do as it was typed, to say so above the list (the search of
+    `crawler.store.search` reads words, "phrases" and prefix* words and ignores the rest):
+    `terms` is how many terms it found in `q`."""
+    if not q.strip():
+        return []
+    if not terms:
+        return [
+            f'Nothing to search for in {q[:60]!r}: a search needs words, "phrases" or prefix* '
+            "words. The list below is not filtered by it."
+        ]
+    notes = []
+    if q.count('"') % 2:
+        notes.append('The last " is not closed: the rest of the search was read as a phrase.')
+    bare = " ".join(q.split('"')[::2]).split()  # outside quotes
+    operators = sorted({word for word in bare if word in OPERATORS})
+    if operators:
+        notes.append(
+            f"{', '.join(operators)}: searched as words; every word must appear (there are no "
+            "operators)."
+        )
+    if any(word.startswith("-") and _WORD.match(word[1:2] or " ") for word in bare):
+        notes.append("-word does not exclude a word: it is searched like the others.")
+    if any("*" in word.rstrip("*") for word in bare):
+        notes.append("A * counts only at the end of a word (prefix*): others were ignored.")
+    return notes

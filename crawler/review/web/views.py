@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,12 +32,20 @@ from crawler.review.export import write_csv, write_jsonl
 from crawler.review.web import inputs
 from crawler.review.web.app import Store
 from crawler.review.web.atom import atom_feed
-from crawler.review.web.chart import PALETTE, daily_chart
+from crawler.review.web.chart import PALETTE, SEVERAL_COLOR, daily_chart
 from crawler.review.web.highlight import marked, safe_href
 from crawler.review.web.inputs import BadInput
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState, describe_seconds, source_flags
-from crawler.store.reviews import ACTIONS, UnknownArticle, daily_hits, set_review, top_outlets
+from crawler.store.reviews import (
+    ACTIONS,
+    UnknownArticle,
+    daily_articles,
+    daily_hits,
+    set_review,
+    set_reviews,
+    top_outlets,
+)
 from crawler.store.reviews import topic_quality as quality_of
 from crawler.store.schema import article_topics, articles
 from crawler.store.search import (
@@ -45,10 +54,12 @@ from crawler.store.search import (
     REVIEW_STATES,
     SORTS,
     HitFilter,
+    HitPage,
     article_record,
     iter_hits,
     neighbors,
     page_of_hits,
+    search_terms,
 )
 
 __all__ = ["views"]
@@ -57,6 +68,7 @@ views = Blueprint("views", __name__)
 FILTER_KEYS = ("q", "topic", "source", "language", "since", "until", "review", "sort", "copies")
 FEED_ENTRIES = 50
 DASHBOARD_DAYS = {"30": 30, "90": 90}
+BULK_ACTIONS = ("relevant", "irrelevant", "clear")
 
 
 @views.errorhandler(BadInput)
@@ -136,16 +148,33 @@ def index() -> Response:
 
 
 @views.get("/hits")
-def hits() -> str:
-    hits, args = current_filter()
-    number = inputs.page_number(request.args.get("page"))
+def hits() -> Any:
+    try:
+        hits, args = current_filter()
+        number = inputs.page_number(request.args.get("page"))
+    except BadInput as error:
+        return _hits_page(HitPage([], 0, 1, 1), HitFilter(), _typed(error), [], refused=error)
     page = page_of_hits(store().engine, hits, number)
-    notice = None
+    notices = []
     if page.page != number:  # past the end: the last page, said so
-        notice = f"There is no page {number:,}: this is the last page, {page.page}."
+        notices.append(f"There is no page {number:,}: this is the last page, {page.page}.")
+    notices += inputs.search_notes(hits.q, len(search_terms(hits.q)))
+    if hits.since and hits.until and hits.since > hits.until:
+        notices.append(f"From {hits.since} to {hits.until}: the range is empty, no article fits.")
+    return _hits_page(page, hits, args, notices)
+
+
+def _hits_page(
+    page: HitPage,
+    hits: HitFilter,
+    args: dict[str, str],
+    notices: list[str],
+    refused: BadInput | None = None,
+) -> Any:
+    """The hits page; with `refused`, a 400 that keeps the filter form to correct the value."""
     sources, languages, stored_topics = store().facets()
     topics = list(dict.fromkeys([*store().topics, *stored_topics]))
-    return render_template(
+    html = render_template(
         "hits.html",
         page=page,
         hits=hits,
@@ -155,8 +184,43 @@ def hits() -> str:
         languages=languages,
         states=REVIEW_STATES,
         all_articles=ALL_ARTICLES,
-        notice=notice,
+        notices=notices,
+        refused=str(refused) if refused else None,
     )
+    return (html, 400) if refused else html
+
+
+def _typed(error: BadInput) -> dict[str, str]:
+    """The filter values as typed, for the form of a refused request: all but the refused
+    one (its name starts the message) and any holding a control character."""
+    refused = str(error).split(":", 1)[0]
+    typed = {key: request.args.get(key, "").strip() for key in FILTER_KEYS if key != refused}
+    return {key: value for key, value in typed.items() if value and value.isprintable()}
+
+
+@views.post("/hits/review")
+def bulk_review() -> Any:
+    """Mark the ticked hits (or every hit of the page) in one request and one transaction."""
+    action = inputs.choice("action", request.form.get("action"), BULK_ACTIONS)
+    if action is None:
+        raise BadInput(f"action: choose one of {', '.join(BULK_ACTIONS)}")
+    _, args = current_filter()  # the list to return to: checked before anything changes
+    dialect = store().engine.dialect.name
+    ids = inputs.article_ids("id", request.form.getlist("id"), dialect)
+    if request.form.get("all") == "1":
+        shown = [i for i in request.form.get("page_ids", "").split(",") if i]
+        ids = list(dict.fromkeys([*ids, *inputs.article_ids("page_ids", shown, dialect)]))
+    back = inputs.same_site_path(request.form.get("back")) or with_args("views.hits", args)
+    if not ids:
+        flash("Nothing marked: tick the hits to mark, or “All on this page”.")
+        return redirect(back)
+    try:
+        set_reviews(store().engine, ids, action)
+    except UnknownArticle as error:
+        raise BadInput(f"id: {error}") from None
+    done = "taken back" if action == "clear" else f"marked {action}"
+    flash(f"{len(ids)} {'hit' if len(ids) == 1 else 'hits'} {done}.")
+    return redirect(back)
 
 
 def _download(
@@ -218,6 +282,7 @@ def article(article_id: int) -> str:
     if record is None:
         abort(404)
     hits, args = current_filter()
+    hits, args, widened = _list_holding(record, hits, args)
     previous, following = neighbors(store().engine, hits, article_id)
     title, text = marked(store().matcher, record["title"], record["text"], record["matches"])
     return render_template(
@@ -228,7 +293,33 @@ def article(article_id: int) -> str:
         following=following,
         title=title,
         paragraphs=text,
+        widened=widened,
     )
+
+
+def _list_holding(
+    record: dict[str, Any], hits: HitFilter, args: dict[str, str]
+) -> tuple[HitFilter, dict[str, str], str | None]:
+    """The list that Previous and Next follow. An article that its filter does not list (an
+    untagged article or a copy, opened from a story, a copy link or a bookmark) follows the
+    list that holds it, every article or copies too, and says so: in a list it is not part
+    of, its neighbours were those of wherever its date fell, often none ("Next" greyed)."""
+    changes: dict[str, str] = {}
+    if not record["topics"] and hits.topic is None:
+        changes["topic"] = ALL_ARTICLES
+    if record["duplicate_of"] and not hits.copies:
+        changes["copies"] = "1"
+    if not changes:
+        return hits, args, None
+    wider = replace(
+        hits, topic=changes.get("topic", hits.topic), copies=hits.copies or "copies" in changes
+    )
+    what = " and ".join(
+        name
+        for name, key in (("untagged articles", "topic"), ("copies", "copies"))
+        if key in changes
+    )
+    return wider, {**args, **changes}, f"Not in the hits list: Previous and Next include {what}."
 
 
 @views.post("/articles/<int:article_id>/review")
@@ -264,22 +355,29 @@ def review(article_id: int) -> Any:
 @views.get("/topics")
 def topics() -> str:
     found = quality_of(store().engine, store().topics)
-    return render_template("topics.html", topics=found, describe=store().description)
+    return render_template(
+        "topics.html", topics=found, describe=store().description, rule_of=store().rule
+    )
 
 
 @views.get("/dashboard")
 def dashboard() -> str:
     days = DASHBOARD_DAYS[inputs.choice("days", request.args.get("days"), DASHBOARD_DAYS) or "30"]
     engine = store().engine
-    dates, series = daily_hits(engine, days)
+    _, series = daily_hits(engine, days)  # every hit of each topic: the tooltips, the legend
+    daily = daily_articles(engine, days)  # each article once: the bars
     names = list(dict.fromkeys([*store().topics, *series]))
     colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(names)}
-    chart = daily_chart(dates, {n: series[n] for n in names if n in series}, colors)
+    alone = {n: daily.single[n] for n in names if n in daily.single}
+    several = daily.single.get(None, [0] * days)
+    chart = daily_chart(daily.dates, alone, colors, several, tagged=series)
     return render_template(
         "dashboard.html",
         days=days,
         chart=chart,
         colors=colors,
+        several=(SEVERAL_COLOR, sum(several)),
+        articles=sum(daily.totals),
         totals={n: sum(series.get(n, [])) for n in names},
         outlets=top_outlets(engine, days),
         health=_health(engine),
@@ -301,6 +399,7 @@ def _health(engine: Any) -> list[dict[str, Any]]:
     silent = timedelta(seconds=parse_duration(settings.silent_after))
     enabled = {s.name: s.enabled for s in config.sources} if config else {}
     names = list(dict.fromkeys([*enabled, *rows]))
+    stored = set(store().facets()[0])
     health = []
     for name in names:
         row = rows.get(name, {})
@@ -314,6 +413,7 @@ def _health(engine: Any) -> list[dict[str, Any]]:
                 "flags": source_flags(row, enabled.get(name, True), now, silent),
                 "interval": describe_seconds(interval) if isinstance(interval, float) else "",
                 "pollable": enabled.get(name, False),  # configured and enabled: `run` polls it
+                "listed": name in enabled or name in stored,  # the hits page accepts it
             }
         )
     # Sources that need a look first.

@@ -155,6 +155,28 @@
     if (handled) event.preventDefault();
   });
 
+  // Bulk triage: "All on this page" ticks every hit (without this script, the server reads
+  // it as every hit of the page); unticking one hit leaves the others ticked.
+  const pickAll = document.querySelector("[data-pick-all]");
+  if (pickAll) {
+    const picks = () => Array.from(document.querySelectorAll("td.pick input[type=checkbox]"));
+    const counted = document.querySelector("[data-picked]");
+    const count = () => {
+      const n = picks().filter((box) => box.checked).length;
+      counted.textContent = n ? `${n} selected` : "";
+    };
+    pickAll.addEventListener("change", () => {
+      for (const box of picks()) box.checked = pickAll.checked;
+      count();
+    });
+    for (const box of picks()) {
+      box.addEventListener("change", () => {
+        if (!box.checked) pickAll.checked = false;
+        count();
+      });
+    }
+  }
+
   document.querySelector("[data-help]").addEventListener("click", () => help.showModal());
   if (page === "hits" && rows().length) select(0);
 })();
