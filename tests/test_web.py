@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from markupsafe import Markup
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from crawler.cli.main import cli
 from crawler.cli.review import open_url, serve
@@ -758,3 +759,28 @@ def test_web_on_postgresql(
     with engine.connect() as connection:
         assert connection.execute(select(reviews.c.verdict)).scalars().all() == ["relevant"]
     engine.dispose()
+
+
+def test_empty_hits_say_what_to_do_next(tmp_path: Path) -> None:
+    """An unfiltered empty list tells an empty store (run a crawl) from one whose articles
+    matched no topic yet (the dashboard, `topics test`); a filtered one keeps its own line."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'empty.db'}")
+    client = create_app(engine).test_client()
+    empty = page(client, "/hits")
+    assert "No article stored yet: run <code>newsmon crawl</code>" in empty
+    with engine.begin() as connection:
+        connection.execute(
+            insert(articles).values(
+                url="https://example.org/1",
+                fingerprint="0" * 64,
+                source="wire",
+                title="Weather",
+                text="Sunny.",
+                fetched_at=datetime.now(UTC),
+            )
+        )
+    untagged = page(client, "/hits")
+    assert "No hits yet: 1 article(s) stored, none tagged with a topic." in untagged
+    assert "newsmon topics test --url URL" in untagged
+    filtered = page(client, "/hits?source=wire")
+    assert "No hits match these filters." in filtered and "No hits yet" not in filtered

@@ -37,6 +37,7 @@ from crawler.review.web.highlight import marked, safe_href
 from crawler.review.web.inputs import BadInput
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState, describe_seconds, source_flags
+from crawler.store.queries import count_articles
 from crawler.store.reviews import (
     ACTIONS,
     UnknownArticle,
@@ -161,7 +162,8 @@ def hits() -> Any:
     notices += inputs.search_notes(hits.q, len(search_terms(hits.q)))
     if hits.since and hits.until and hits.since > hits.until:
         notices.append(f"From {hits.since} to {hits.until}: the range is empty, no article fits.")
-    return _hits_page(page, hits, args, notices)
+    stored = count_articles(store().engine) if not page.records and not args else None
+    return _hits_page(page, hits, args, notices, stored=stored)
 
 
 def _hits_page(
@@ -170,6 +172,7 @@ def _hits_page(
     args: dict[str, str],
     notices: list[str],
     refused: BadInput | None = None,
+    stored: int | None = None,
 ) -> Any:
     """The hits page; with `refused`, a 400 that keeps the filter form to correct the value."""
     sources, languages, stored_topics = store().facets()
@@ -186,6 +189,7 @@ def _hits_page(
         all_articles=ALL_ARTICLES,
         notices=notices,
         refused=str(refused) if refused else None,
+        stored=stored,  # articles in the store, for the empty state of an unfiltered list
     )
     return (html, 400) if refused else html
 
