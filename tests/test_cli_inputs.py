@@ -36,6 +36,7 @@ HOSTILE_TITLES = [
     "\u3000+cmd|' /C calc'!A0",
     "\ufeff\u200b=2*3",
 ]
+NO_HITS = "No hits: no article stored yet. Run `newsmon crawl` to fetch the sources.\n"
 READ_ONLY = [
     ["hits"],
     ["export", "--format", "jsonl"],
@@ -200,7 +201,7 @@ def test_read_only_commands_leave_an_older_store_alone(config: Path) -> None:
     assert "owed_links" not in inspect(older).get_table_names()
     older.dispose()
     engine_for(url)  # what a crawl does first
-    assert newsmon("hits", "--config", str(config)).output == "No hits.\n"
+    assert newsmon("hits", "--config", str(config)).output == NO_HITS
 
 
 def test_postgresql_database_without_newsmon_tables_is_missing(
@@ -214,7 +215,7 @@ def test_postgresql_database_without_newsmon_tables_is_missing(
     empty.dispose()
     engine_for(postgres_url)
     result = newsmon("hits", "--config", str(config), env=environment)
-    assert result.exit_code == 0 and result.output == "No hits.\n"
+    assert result.exit_code == 0 and result.output == NO_HITS
 
 
 def test_versions_of_an_unknown_article(config: Path) -> None:
