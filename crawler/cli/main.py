@@ -209,6 +209,9 @@ def export(
     click.echo(f"Wrote {count} records to {output}", err=True)
 
 
+HEADLINE_MARK = "[headline]"  # before the title of a headline-only article in `hits`
+
+
 @cli.command()
 @config_option
 @click.option("--topic", metavar="T", help="Only this topic.")
@@ -228,7 +231,8 @@ def export(
 )
 def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> None:
     """Tagged articles, newest first, as a terminal table; near copies are listed under
-    their original."""
+    their original. [headline] marks a headline-only article: its page gave no text (a
+    paywall), so it was tagged on the entry's title and summary."""
     config = load_config(config_dir)
     _check_topic(config, topic)
     engine = open_store(config.settings.database)
@@ -253,6 +257,8 @@ def hits(config_dir: Path | None, topic: str | None, since: str, limit: int) -> 
         topics = ",".join(record["topics"])
         head = f"{record['id']:>6}  {date}  {record['source'][:18]:<18}  {topics[:28]:<28}  "
         title = (record["title"] or record["url"]).replace("\n", " ")
+        if record["text_source"] == "feed":
+            title = f"{HEADLINE_MARK} {title}"
         click.echo(head + title[: max(20, width - len(head))])
         terms = "; ".join(f"{t}: {', '.join(m)}" for t, m in record["matches"].items())
         if record["copies"]:
