@@ -7,7 +7,9 @@ tested on stored pages and re-run on kept HTML when the extractor changes.
 
 The page is parsed once; trafilatura gets the parsed tree for both text and metadata, and
 the fields trafilatura does not check the way we need (language, canonical URL, date
-sanity) are read from the same tree.
+sanity) are read from the same tree. An article page without article text (a paywall, a
+consent wall: `crawler.extract.headline` decides) gives its metadata alone, for a
+headline-only article (`read_page`).
 """
 
 from __future__ import annotations
