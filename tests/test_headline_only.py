@@ -418,3 +418,17 @@ def test_paywalled_and_consent_walled_entries_become_headline_only_hits(site, da
     # The consent-walled one was checked an hour ago at most: not due again yet.
     assert site.hits["/2024/11/army-ai-logistics"] == consent_fetches
     assert export(config)[consent_url]["text_source"] == "feed"
+
+
+def test_sources_check_previews_headline_only_articles(daily) -> None:
+    """The dry run of `sources check` says what the crawl would keep: the paywalled and the
+    consent-walled entries headline-only, tagged on their title and summary."""
+    config, _ = daily
+    result = run_cli("sources", "check", "daily", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index(f"  {PAYWALL_TITLE}")
+    assert lines[at + 1].startswith("    headline only, ") and "ai-military" in lines[at + 1]
+    at = lines.index(f"  {CONSENT_TITLE}")
+    assert lines[at + 1].startswith("    headline only, ") and "ai-military" in lines[at + 1]
+    assert "Pentagon expands use of artificial intelligence" in result.stdout
