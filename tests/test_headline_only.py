@@ -121,7 +121,7 @@ def test_article_pages_and_pages_that_are_not() -> None:
     for url in (
         "https://x.example/2024/11/story",
         "https://x.example/news/army-tests-ai-logistics",
-        "https://x.example/news/story.html",
+        "https://x.example/news/army-story.html",
         "https://x.example/?p=1234",
         "https://x.example/articles/12345",
     ):

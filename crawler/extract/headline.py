@@ -11,10 +11,11 @@ the entry's title, its summary as text. The rule, in order (docs/how-it-works.md
 2. the page says it is an article: `og:type` article, an `article:published_time` meta, JSON-LD
    of an article type, or a paywall marker (`isAccessibleForFree` false, `article:content_tier`
    locked or metered): kept;
-3. the link is a section, tag, topic, author, search or archive page (`/tag/ai/`): dropped;
+3. the link is a section, tag, topic, author, search, pagination or service page (`/tag/ai/`,
+   `/subscribe`): dropped;
 4. the page has exactly one `<article>` element (listings have many), or the link looks like
-   an article's (a slug of three words or more, a number of four digits or more such as an id
-   or a year, a `.html` page, a `?p=123` query): kept;
+   an article's by the rule listing pages use (`crawler.text.article_urls`: a slug of three
+   words or more, a date followed by more path, an id of five digits or more, `?p=123`): kept;
 5. anything else: dropped, as before.
 
 Non-HTML links (PDFs) and error statuses never get this far (`crawler.spiders.base`).
@@ -26,9 +27,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from lxml.html import HtmlElement
+
+from crawler.text.article_urls import NOT_ARTICLE_SEGMENTS, looks_like_article
+from crawler.text.urls import is_home_page
 
 __all__ = ["Headline", "article_page", "headline_text", "home_page", "section_page"]
 
@@ -50,41 +54,8 @@ ARTICLE_TYPES = frozenset(
         "techarticle",
     }
 )
-# Path segments that name a page listing articles, not an article, in the languages of the
-# shipped sources.
-SECTION_SEGMENTS = frozenset(
-    {
-        "tag",
-        "tags",
-        "category",
-        "categories",
-        "topic",
-        "topics",
-        "section",
-        "sections",
-        "author",
-        "authors",
-        "search",
-        "archive",
-        "archives",
-        "page",
-        "theme",
-        "themes",
-        "rubrique",
-        "rubriques",
-        "auteur",
-        "thema",
-        "themen",
-        "schlagwort",
-        "autor",
-    }
-)
 # Home pages under another name: /index.html, /en/, /fr/index.php.
 _HOME_SEGMENT = re.compile(r"(index|default|home)(\.\w+)?|[a-z]{2}(-[a-z]{2})?", re.IGNORECASE)
-_ARTICLE_EXTENSION = re.compile(r"\.s?html?$", re.IGNORECASE)
-_NUMBER = re.compile(r"\d{4,}")
-_SLUG_WORD = re.compile(r"[^\W_]+")
-_ARTICLE_QUERY_KEYS = frozenset({"p", "id", "article", "story", "articleid", "storyid"})
 _PAYWALL_TIERS = frozenset({"locked", "metered"})
 
 
@@ -116,44 +87,28 @@ def article_page(tree: HtmlElement, link_url: str, page_url: str) -> bool:
         return True
     if section_page(link_url):
         return False
-    return len(tree.xpath("//article")) == 1 or _article_url(link_url)
+    return len(tree.xpath("//article")) == 1 or looks_like_article(link_url)
 
 
 def home_page(url: str) -> bool:
-    """A site's home page: no path (or only /index.html, a language code) and no query."""
+    """A site's home page: no path, or only /index.html or a language code (/en/), no query."""
+    if is_home_page(url):
+        return True
     parts = _split(url)
-    if parts is None:
+    if parts is None or parts.query:
         return False
     segments = _segments(parts.path)
-    return (
-        not parts.query
-        and len(segments) <= 2
-        and all(_HOME_SEGMENT.fullmatch(segment) for segment in segments)
-    )
+    return len(segments) <= 2 and all(_HOME_SEGMENT.fullmatch(segment) for segment in segments)
 
 
 def section_page(url: str) -> bool:
-    """A page listing articles by section, tag, topic, author, date archive or search."""
+    """A page listing articles (section, tag, topic, author, search, pagination) or a service
+    page (subscribe, login, privacy): a path segment says so (`crawler.text.article_urls`)."""
     parts = _split(url)
     if parts is None:
         return False
-    return any(segment.lower() in SECTION_SEGMENTS for segment in _segments(parts.path))
-
-
-def _article_url(url: str) -> bool:
-    parts = _split(url)
-    if parts is None:
-        return False
-    segments = _segments(parts.path)
-    if any(_NUMBER.search(segment) for segment in segments):
-        return True
-    if segments and _ARTICLE_EXTENSION.search(segments[-1]):
-        return True
-    if segments and len(_SLUG_WORD.findall(_ARTICLE_EXTENSION.sub("", segments[-1]))) >= 3:
-        return True
     return any(
-        key.lower() in _ARTICLE_QUERY_KEYS and value.isdigit()
-        for key, value in parse_qsl(parts.query)
+        segment.lower() in NOT_ARTICLE_SEGMENTS for segment in _segments(unquote(parts.path))
     )
 
 
