@@ -235,6 +235,8 @@ class StorePipeline:
                 with self.engine.begin() as connection:
                     item.id = insert_article(connection, item, self.keep_html)
                 self.stats.inc_value("newsmon/store/new")
+                if item.text_source == "feed":
+                    self.stats.inc_value("newsmon/store/new_headline_only")
                 return item
             except IntegrityError:
                 # Another writer stored the same URL meanwhile: attach to theirs.

@@ -353,6 +353,7 @@ def test_paywalled_and_consent_walled_entries_become_headline_only_hits(site, da
     paywalled, consent_url, free = (link for _, link, _ in items[:3])
     crawl = run_cli("crawl", "--config", str(config))
     assert crawl.returncode == 0, crawl.stderr
+    assert "Articles: 3 new (2 headline-only), 0 known, 3 skipped" in crawl.stdout, crawl.stdout
     records = export(config)
     assert set(records) == {paywalled, consent_url, free}, sorted(records)  # no tag/PDF/home
 

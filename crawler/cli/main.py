@@ -91,8 +91,10 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str) -> 
     for name, line in summary.sources.items():
         click.echo(f"  {name}: {line}")
     owed = f", {summary.failed_articles} owed to the next pass" if summary.failed_articles else ""
+    headline_only = f" ({summary.headline_only} headline-only)" if summary.headline_only else ""
     click.echo(
-        f"Articles: {summary.new} new, {summary.known + summary.same_article} known, "
+        f"Articles: {summary.new} new{headline_only}, "
+        f"{summary.known + summary.same_article} known, "
         f"{summary.skipped} skipped{owed}"
     )
     click.echo("Hits: " + (", ".join(f"{t} {n}" for t, n in summary.hits.items()) or "no topics"))
