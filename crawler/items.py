@@ -29,6 +29,9 @@ class Article:
     feed_title: str | None = None
     feed_published: datetime | None = None  # UTC, from the feed entry
     language_hint: str | None = None  # the source's `language`
+    feed_summary: str | None = None  # the entry's summary or description, plain text
+    publisher: str | None = None  # the outlet named by the entry (Google News <source>), if any
+    text_source: str = "page"  # "page": extracted from the page; "feed": headline-only, from entry
 
     # Filled by the extract pipeline.
     title: str | None = None
@@ -49,6 +52,7 @@ class Article:
     duplicate_of: int | None = None
     changed: bool = False  # an already stored page came back with materially changed text
     change: str = ""  # what changed, for people ("+120 words, -30 words")
+    upgraded: bool = False  # a stored headline-only article whose page now gave its text
 
     # Filled by the tag pipeline: topic name -> terms that matched, as written in topics.yaml.
     matches: dict[str, list[str]] = field(default_factory=dict)

@@ -13,6 +13,13 @@
   `pipelines.store.insert_article`).
 - An update: a stored page fetched again (`recheck`) whose text changed materially is marked
   `changed`, to be re-tagged and stored as the article's new version.
+- A headline-only article (`text_source` "feed": its page gave no text) is keyed by its title
+  and summary. It never enters the near-duplicate index: a few dozen words make a poor
+  original, and two entries sharing a boilerplate summary would look alike. It looks for an
+  original there with a stricter similarity (`HEADLINE_THRESHOLD`). When a later fetch of its
+  page gets the text (`upgraded`), it becomes a page article in place: same id, its review
+  kept, re-tagged, and from then on in the index. A page article whose page now gives no text
+  (a paywall went up) keeps its text.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ from pipelines.indexed import indexes_for
 logger = logging.getLogger(__name__)
 
 MATERIAL_WORDS = 3  # an update changes at least this many words; fewer is a typo fix
+# Jaccard similarity a headline-only article's title and summary needs with a stored original
+# to be its copy: between short texts a shared sentence or two of boilerplate already weighs
+# half (tests/test_neardup.py, `test_headline_only_*`).
+HEADLINE_THRESHOLD = 0.8
 
 
 # Built once, not per article: building and hashing a statement cost as much as running it.
@@ -109,8 +120,9 @@ class DedupPipeline:
             self.engine, [item.url, *item.seen_urls], item.fingerprint, item.source
         )
         if item.id is not None:
-            if item.recheck:
-                self._compare_with_stored(item)
+            # A re-check looks for updates; any page with text may upgrade a headline-only one.
+            if item.recheck or item.text_source == "page":
+                self._compare_with_stored(item, updates=item.recheck)
             if not item.changed:
                 self.stats.inc_value("newsmon/dedup/same_article")
             return item
@@ -118,17 +130,29 @@ class DedupPipeline:
             item.duplicate_of = copied
             self.stats.inc_value("newsmon/dedup/verbatim_copy")
             return item
-        item.duplicate_of = self.indexes.near_duplicate(item.signature)
+        threshold = HEADLINE_THRESHOLD if item.text_source == "feed" else None
+        item.duplicate_of = self.indexes.near_duplicate(item.signature, threshold=threshold)
         if item.duplicate_of is not None:
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         return item
 
-    def _compare_with_stored(self, item: Article) -> None:
+    def _compare_with_stored(self, item: Article, updates: bool) -> None:
         with self.engine.connect() as connection:
             stored = connection.execute(
-                select(articles.c.fingerprint, articles.c.text).where(articles.c.id == item.id)
+                select(articles.c.fingerprint, articles.c.text, articles.c.text_source).where(
+                    articles.c.id == item.id
+                )
             ).one()
-        if stored.fingerprint != item.fingerprint:
+        if stored.text_source == "feed" and item.text_source == "page":
+            # The paywall lifted: the page's text replaces the entry's summary.
+            item.changed = item.upgraded = True
+            added = describe_change(stored.text, item.text) or "the same words"
+            item.change = f"page text replaces the headline-only summary ({added})"
+            self.stats.inc_value("newsmon/dedup/upgraded")
+            return
+        if stored.text_source == "page" and item.text_source == "feed":
+            return  # no text this time (a paywall went up): the stored text stays
+        if updates and stored.fingerprint != item.fingerprint:
             item.change = describe_change(stored.text, item.text)
             item.changed = bool(item.change)
             if item.changed:

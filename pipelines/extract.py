@@ -2,6 +2,11 @@
 text and metadata (`crawler.extract.page` does the work) and lets the page's own canonical URL
 win over the feed link.
 
+A page without article text whose entry has a title becomes a headline-only article when it
+is an article page (a paywall, a consent wall: the rule is `crawler.extract.headline`'s): the
+entry's title, its summary as text, `text_source` "feed". So does an item that has no page at
+all (`html` empty and `text_source` "feed": a search entry that did not resolve).
+
 Extraction is most of a crawl's CPU, so it runs in worker processes
 (`crawler.extract.pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
 reactor goes on downloading, deduplicating and storing other pages meanwhile. Past
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import DropItem
 
 from crawler.extract import pool as extraction_pool
+from crawler.extract.headline import Headline
 from crawler.extract.pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
 from crawler.heap import page_done
 from crawler.items import Article, ArticleFailed
@@ -66,20 +72,34 @@ class ExtractPipeline:
     async def process_item(self, item: Article) -> Article:
         page_done()  # as the workers do: a large page leaves free heap behind (crawler.heap)
         page_url = item.response_url or item.url
+        headline = entry_headline(item)
+        # An item without a page: nothing to extract, the entry is all there is.
+        html = None if item.text_source == "feed" and not item.html else item.html
         if self.pool is None:
-            result = extraction_pool.extract(item.html, page_url, item.feed_published)
+            result = extraction_pool.extract(html, page_url, item.feed_published, headline)
         else:
-            result = await self._extract_in_pool(item, page_url)
+            result = await self._extract_in_pool(item, html, page_url, headline)
         if result is None:
             self.stats.inc_value("newsmon/extract/no_text")
             logger.info("No article text in %s (source %s): not stored", item.url, item.source)
             raise DropItem(f"no article text: {item.url}", log_level="INFO")
         extracted, (item.fingerprint, item.signature) = result
-        item.title = extracted.title or item.feed_title
+        if extracted.text:
+            item.text_source = "page"
+            item.title = extracted.title or item.feed_title
+            item.text = extracted.text
+        else:
+            assert headline is not None  # no text without a headline comes back as None
+            item.text_source = "feed"
+            item.title = headline.title
+            item.text = headline.summary or ""
+            self.stats.inc_value("newsmon/extract/headline_only")
+            logger.info(
+                "No article text in %s (source %s): stored headline-only", item.url, item.source
+            )
         item.author = extracted.author
         item.published = extracted.published
         item.language = extracted.language or item.language_hint
-        item.text = extracted.text
         item.extractor = extracted.extractor
         # The page's own canonical URL wins; the links that led here are kept as aliases.
         for alias in (item.url, item.response_url):
@@ -92,13 +112,15 @@ class ExtractPipeline:
         item.html = ""  # the text is out; the raw bytes stay for `keep_html`
         return item
 
-    async def _extract_in_pool(self, item: Article, page_url: str) -> Result:
+    async def _extract_in_pool(
+        self, item: Article, html: str | None, page_url: str, headline: Headline | None
+    ) -> Result:
         """A worker that dies takes every page queued in the pool with it: each gets one more
         try in the new workers. A page that kills them twice fails, its link owed."""
         assert self.pool is not None
         for attempt in range(1, RETRIES_AFTER_WORKER_LOST + 2):
             try:
-                return await self.pool.extract(item.html, page_url, item.feed_published)
+                return await self.pool.extract(html, page_url, item.feed_published, headline)
             except WorkerLost as exc:
                 self.stats.inc_value("newsmon/extract/worker_lost")
                 if attempt > RETRIES_AFTER_WORKER_LOST:
@@ -108,3 +130,13 @@ class ExtractPipeline:
                     raise ArticleFailed("extraction worker died", log_level="WARNING") from None
                 logger.warning("%s (source %s): extracting it again", exc, item.source)
         raise AssertionError("unreachable")
+
+
+def entry_headline(item: Article) -> Headline | None:
+    """What the item's entry offers should its page give no text: None without a title."""
+    title = " ".join((item.feed_title or "").split())
+    if not title:
+        return None
+    summary = " ".join((item.feed_summary or "").split())
+    # A summary that only repeats the title is no text.
+    return Headline(item.url, title, summary if summary.casefold() != title.casefold() else None)

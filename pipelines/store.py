@@ -4,9 +4,10 @@ article: the article, every URL that led to it, its topics and the end of its li
 twice. The original of a group of copies is its earliest-published article: a copy published
 before its group's original becomes the original in its own transaction, the old original
 and its copies re-pointed to it (`insert_article`). A changed page keeps its earlier text as a
-version; a re-checked page that did not change is only stamped. A store that fails (disk
-full, server gone) raises `ArticleFailed`: the link stays owed to the next pass. Right after
-the commit, a new article is handed to the indexes of stored articles
+version, and so does a headline-only article upgraded with its page's text (`text_source`
+"page" from then on); a re-checked page that did not change is only stamped. A store that
+fails (disk full, server gone) raises `ArticleFailed`: the link stays owed to the next pass.
+Right after the commit, a new article is handed to the indexes of stored articles
 (`crawler.store.indexes`), before any other article is looked up in them.
 """
 
@@ -89,6 +90,12 @@ def earlier(published: datetime | None, than: datetime | None) -> bool:
     return published is not None and than is not None and published < than
 
 
+def indexed_signature(item: Article) -> bytes | None:
+    """The signature the store keeps to rebuild the near-duplicate index: none for a
+    headline-only article, which stays out of it (`pipelines.dedup`)."""
+    return (item.signature or None) if item.text_source == "page" else None
+
+
 def insert_article(connection: Connection, item: Article, keep_html: bool) -> int:
     replaced = None
     if item.duplicate_of is not None:
@@ -111,7 +118,9 @@ def insert_article(connection: Connection, item: Article, keep_html: bool) -> in
             "text": item.text,
             "html": compressed(item.html_bytes) if keep_html and item.html_bytes else None,
             "extractor": item.extractor,
-            "signature": item.signature or None,
+            "signature": indexed_signature(item),
+            "text_source": item.text_source,
+            "publisher": item.publisher,
             "duplicate_of": item.duplicate_of,
             "story_id": item.story_id,
             "checked_at": item.fetched_at,
@@ -167,16 +176,21 @@ def update_article(connection: Connection, item: Article, keep_html: bool) -> No
         "author": item.author,
         "text": item.text,
         "fingerprint": item.fingerprint,
-        "signature": item.signature or None,
+        "signature": indexed_signature(item),
         "updated_at": item.fetched_at,
         "checked_at": item.fetched_at,
         "extractor": item.extractor,
+        "text_source": item.text_source,
     }
+    if item.upgraded:  # the page's own language beats the one guessed from a headline
+        values["language"] = item.language
     if keep_html and item.html_bytes:
         values["html"] = compressed(item.html_bytes)
     connection.execute(update(articles).where(articles.c.id == item.id).values(**values))
     write_topics(connection, item.id, item.matches)
-    settle(connection, [item.link])
+    if item.upgraded:  # the page may have been reached by another URL of it
+        add_urls(connection, item.id, [item.url, *item.seen_urls])
+    settle(connection, [item.link, item.url, *item.seen_urls])
 
 
 class StorePipeline:
@@ -230,6 +244,8 @@ class StorePipeline:
                     item.id = insert_article(connection, item, self.keep_html)
                 self._indexed(item)
                 self.stats.inc_value("newsmon/store/new")
+                if item.text_source == "feed":
+                    self.stats.inc_value("newsmon/store/new_headline_only")
                 return item
             except IntegrityError:
                 # Another writer stored the same URL meanwhile: attach to theirs.
@@ -259,11 +275,12 @@ class StorePipeline:
         if self.indexes is not None and item.id is not None:
             self.indexes.stored(
                 item.id,
-                signature=item.signature or None,
+                signature=indexed_signature(item),  # none for a headline-only article
                 title=item.title,
                 text=item.text,
                 story_id=item.story_id,
                 fetched_at=item.fetched_at,
                 replaced=item.replaced,
-                original=item.duplicate_of is None and not item.recheck,
+                # A re-check is indexed already, unless it brought a headline-only one's text.
+                original=item.duplicate_of is None and (not item.recheck or item.upgraded),
             )

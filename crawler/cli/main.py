@@ -170,8 +170,10 @@ def print_summary(summary: PassSummary) -> None:
     for name, line in summary.sources.items():
         click.echo(f"  {name}: {line}")
     owed = f", {summary.failed_articles} owed to the next pass" if summary.failed_articles else ""
+    headline_only = f" ({summary.headline_only} headline-only)" if summary.headline_only else ""
     click.echo(
-        f"Articles: {summary.new} new, {summary.known + summary.same_article} known, "
+        f"Articles: {summary.new} new{headline_only}, "
+        f"{summary.known + summary.same_article} known, "
         f"{summary.skipped} skipped{owed}"
     )
     click.echo("Hits: " + (", ".join(f"{t} {n}" for t, n in summary.hits.items()) or "no topics"))
@@ -271,6 +273,9 @@ def export(
     click.echo(f"Wrote {count} records to {output}", err=True)
 
 
+HEADLINE_MARK = "[headline]"  # before the title of a headline-only article in `hits`
+
+
 @cli.command()
 @config_option
 @click.option("--topic", metavar="T", help="Only this topic.")
@@ -313,8 +318,10 @@ def hits(
     as_json: bool,
 ) -> None:
     """Tagged articles, newest published first (as in the web app), as a table that fits the
-    terminal; near copies are listed under their original. --json prints their export
-    records, each with its near copies under `copy_records`."""
+    terminal; near copies are listed under their original. [headline] marks a headline-only
+    article: its page gave no text (a paywall), so it was tagged on the entry's title and
+    summary. --json prints their export records, each with its near copies under
+    `copy_records`."""
     config = load_config(config_dir)
     _check_topic(config, topic)
     engine = open_store(config.settings.database)
@@ -360,6 +367,8 @@ def hits_table(
         if topics_width:
             head += fit(",".join(record["topics"]), topics_width) + "  "
         title = " ".join((record["title"] or record["url"]).split())
+        if record.get("text_source") == "feed":
+            title = f"{HEADLINE_MARK} {title}"
         lines.append(head + fit(title, width - cells(head)).rstrip())
         terms = "; ".join(f"{t}: {', '.join(m)}" for t, m in record["matches"].items())
         if record["copies"]:

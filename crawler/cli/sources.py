@@ -295,7 +295,8 @@ def _report(discovery: Discovery, url: str) -> Found:
 
 
 def _preview(found: Found, config: Config) -> None:
-    from crawler.extract.page import extract_article  # trafilatura: only when previewing
+    from crawler.extract.headline import headline_text
+    from crawler.extract.page import read_page  # trafilatura: only when previewing
 
     click.echo(f"Latest entries ({len(found.entries)} in all):")
     for entry in found.entries[:PREVIEW_ENTRIES]:
@@ -309,14 +310,22 @@ def _preview(found: Found, config: Config) -> None:
         except FetchError as exc:
             click.echo(f"  {entry.link}: {exc}")
             continue
-        extracted = extract_article(page.text(), page.url) if page.status < 400 else None
+        # As the crawl: an article page without text is kept headline-only when titled.
+        link = entry.link if entry.title else None
+        extracted = read_page(page.text(), page.url, link_url=link) if page.status < 400 else None
         if extracted is None:
             click.echo(f"  {entry.link}: no article text (HTTP {page.status})")
             continue
-        topics = matcher.match(extracted.title, extracted.text)
+        if not extracted.text:
+            topics = matcher.match(entry.title, entry.summary or "")
+            size = f"headline only, {len(headline_text(entry.title, entry.summary).split())} words"
+        else:
+            topics = matcher.match(extracted.title, extracted.text)
+            size = f"{len(extracted.text.split())} words"
         tags = "; ".join(f"{t}: {', '.join(terms)}" for t, terms in topics.items()) or "no topic"
-        click.echo(f"  {_one_line(extracted.title or entry.link)[:80]}")
-        click.echo(f"    {len(extracted.text.split())} words, {extracted.language or '?'}; {tags}")
+        title = entry.title if not extracted.text else extracted.title
+        click.echo(f"  {_one_line(title or entry.link)[:80]}")
+        click.echo(f"    {size}, {extracted.language or '?'}; {tags}")
 
 
 def _one_line(text: str) -> str:

@@ -7,7 +7,9 @@ tested on stored pages and re-run on kept HTML when the extractor changes.
 
 The page is parsed once; trafilatura gets the parsed tree for both text and metadata, and
 the fields trafilatura does not check the way we need (language, canonical URL, date
-sanity) are read from the same tree.
+sanity) are read from the same tree. An article page without article text (a paywall, a
+consent wall: `crawler.extract.headline` decides) gives its metadata alone, for a
+headline-only article (`read_page`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import trafilatura
 from lxml.html import HtmlElement
 
+from crawler.extract.headline import article_page
 from crawler.extract.result import Extracted
 from crawler.text.languages import language_code
 from crawler.text.urls import canonicalize, repair_url
@@ -33,7 +37,10 @@ __all__ = [
     "MAX_ELEMENTS",
     "MAX_HTML_CHARS",
     "MIN_TEXT_WORDS",
+    "detect_language",
+    "entry_only",
     "extract_article",
+    "read_page",
 ]
 
 logger = logging.getLogger(__name__)
@@ -88,6 +95,19 @@ def extract_article(
     now: datetime | None = None,
 ) -> Extracted | None:
     """None when the page has no extractable article text (too short / empty / not an article)."""
+    return read_page(html, page_url, feed_published, now)
+
+
+def read_page(
+    html: str,
+    page_url: str,
+    feed_published: datetime | None = None,
+    now: datetime | None = None,
+    link_url: str | None = None,
+) -> Extracted | None:
+    """The page's article. With `link_url` (the entry's link), an article page that yields no
+    article text (a paywall, a consent wall: `crawler.extract.headline`) gives its metadata
+    with an empty text, for a headline-only article. None when there is no article."""
     now = _as_utc(now) if now is not None else datetime.now(UTC)
     tree = _parse(html[:MAX_HTML_CHARS], page_url)
     if tree is None:
@@ -110,12 +130,12 @@ def extract_article(
         # Third-party code on hostile input: the page fails, not the crawl.
         logger.warning("trafilatura failed on %s", page_url, exc_info=True)
         return None
-    if document is None:
-        return None
-    title = _clean_field(document.title)
-    text = _clean_text(document.text or "", title)
-    if _count_words(text) < MIN_TEXT_WORDS:
-        return None
+    title = _clean_field(document.title) if document is not None else None
+    text = _clean_text(document.text or "", title) if document is not None else ""
+    if document is None or _count_words(text) < MIN_TEXT_WORDS:
+        if link_url is None or not article_page(tree, link_url, page_url):
+            return None
+        return _without_text(tree, document, page_url, feed_published, now)
     return Extracted(
         title=title,
         author=_clean_field(document.author),
@@ -126,6 +146,59 @@ def extract_article(
         canonical_url=_canonical_url(tree, page_url),
         extractor=EXTRACTOR,
     )
+
+
+def _without_text(
+    tree: HtmlElement,
+    document: Any,
+    page_url: str,
+    feed_published: datetime | None,
+    now: datetime,
+) -> Extracted:
+    """An article page's metadata without its text. A date in the running text is not looked
+    for: what little text there is belongs to the wall, not to the article."""
+    if document is not None:
+        page_date = _parse_page_date(document.date)
+    else:  # trafilatura found no text at all, and so read no metadata
+        page_date = _parse_page_date(_metadata_date(tree, now))
+    return Extracted(
+        title=_clean_field(document.title) if document is not None else None,
+        author=_clean_field(document.author) if document is not None else None,
+        published=_choose_published(page_date, feed_published, now),
+        language=_declared_language(tree),
+        text="",
+        canonical_url=_canonical_url(tree, page_url),
+        extractor=EXTRACTOR,
+    )
+
+
+def _metadata_date(tree: HtmlElement, now: datetime) -> str | None:
+    try:
+        return htmldate.find_date(tree, **_page_date_params(now))
+    except Exception:
+        # Third-party code on hostile input: the page keeps no date of its own.
+        logger.warning("htmldate failed", exc_info=True)
+        return None
+
+
+def entry_only(feed_published: datetime | None, now: datetime | None = None) -> Extracted:
+    """What there is of an article without a page (a search entry that did not resolve): the
+    entry's date, under the same rule for the future as a page's."""
+    now = _as_utc(now) if now is not None else datetime.now(UTC)
+    return Extracted(
+        title=None,
+        author=None,
+        published=_choose_published(None, feed_published, now),
+        language=None,
+        text="",
+        canonical_url=None,
+        extractor="",
+    )
+
+
+def detect_language(text: str) -> str | None:
+    """The language of `text` when py3langid is confident, as an ISO 639-1 code."""
+    return _detect_language(text)
 
 
 def _parse(html: str, page_url: str) -> HtmlElement | None:

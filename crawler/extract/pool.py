@@ -38,6 +38,7 @@ from crawler.errors import WorkerLost
 from crawler.heap import keep_large_blocks_off_heap, page_done
 
 if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
+    from crawler.extract.headline import Headline
     from crawler.extract.result import Extracted
     from crawler.match.fingerprints import TextKeys
 
@@ -71,13 +72,34 @@ _PRELOAD = [
 ]
 
 
-def extract(html: str, page_url: str, feed_published: datetime | None) -> Result:
-    """The page's article and its text's dedup keys; None when it has no article text."""
-    from crawler.extract.page import extract_article
+def extract(
+    html: str | None,
+    page_url: str,
+    feed_published: datetime | None,
+    headline: Headline | None = None,
+) -> Result:
+    """The page's article and its text's dedup keys; None when it has no article text.
+
+    With the entry's `headline` (it has a title), an article page without article text, or
+    no page at all (`html` None: a search entry that did not resolve), gives a headline-only
+    article: the page's metadata with an empty text, keyed by the entry's title and summary.
+    """
+    from dataclasses import replace
+
+    from crawler.extract.page import detect_language, entry_only, read_page
     from crawler.match.fingerprints import text_keys
 
-    extracted = extract_article(html, page_url, feed_published=feed_published)
-    return None if extracted is None else (extracted, text_keys(extracted.text))
+    if html is None:
+        extracted = entry_only(feed_published) if headline is not None else None
+    else:
+        link_url = headline.link_url if headline is not None else None
+        extracted = read_page(html, page_url, feed_published, link_url=link_url)
+    if extracted is None:
+        return None
+    if extracted.text or headline is None:
+        return extracted, text_keys(extracted.text)
+    text = headline.text
+    return replace(extracted, language=extracted.language or detect_language(text)), text_keys(text)
 
 
 def start_fork_server() -> None:
@@ -118,11 +140,17 @@ class ExtractionPool:
         threading.Thread(target=start_all, name="extraction-workers", daemon=True).start()
         return executor, started
 
-    async def extract(self, html: str, page_url: str, feed_published: datetime | None) -> Result:
+    async def extract(
+        self,
+        html: str | None,
+        page_url: str,
+        feed_published: datetime | None,
+        headline: Headline | None = None,
+    ) -> Result:
         executor = self._executor
         try:
             await asyncio.wrap_future(self._started)
-            future = executor.submit(_extract, html, page_url, feed_published)
+            future = executor.submit(_extract, html, page_url, feed_published, headline)
             extracted, records = await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             if executor is self._executor:  # the first page to notice replaces the pool
@@ -215,11 +243,14 @@ def _ready() -> None:
 
 
 def _extract(
-    html: str, page_url: str, feed_published: datetime | None
+    html: str | None,
+    page_url: str,
+    feed_published: datetime | None,
+    headline: Headline | None,
 ) -> tuple[Result, list[logging.LogRecord]]:
     page_done()  # a large page leaves free heap behind (crawler.heap)
     try:
-        return extract(html, page_url, feed_published), _drain()
+        return extract(html, page_url, feed_published, headline), _drain()
     except BaseException:
         _drain()  # the next page must not carry this one's records
         raise

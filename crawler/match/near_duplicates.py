@@ -317,10 +317,13 @@ class NearDuplicateIndex:
         self._retired[row] = True
         self._n_retired += 1
 
-    def find(self, sig: bytes) -> int | None:
+    def find(self, sig: bytes, threshold: float | None = None) -> int | None:
         """Key of the stored near-duplicate of the text signed `sig`, or None.
 
-        A near-duplicate has an estimated Jaccard similarity of at least `threshold`, or shares
+        With `threshold`, a stricter bar for a short text (a headline-only article's title and
+        summary), only an estimated Jaccard similarity of at least that counts: a sentence or
+        two of boilerplate would make a short text look contained in another. Otherwise a
+        near-duplicate has an estimated Jaccard similarity of at least `threshold`, or shares
         a lead band (its first words are the same) and contains the shorter text, or is
         contained in it (estimated containment ≥ `containment`, the shorter text having at
         least `min_shingles` shingles): a teaser and its article. The best is the most similar,
@@ -355,7 +358,10 @@ class NearDuplicateIndex:
             & (contained >= self.containment)
             & (np.minimum(stored_counts, count) >= self.min_shingles)
         )
-        match = (jaccard >= self.threshold) | teaser
+        if threshold is not None:
+            match = jaccard >= max(threshold, self.threshold)
+        else:
+            match = (jaccard >= self.threshold) | teaser
         if not match.any():
             return None
         keys = self._keys[rows][match]

@@ -32,6 +32,7 @@ class PassSummary:
     signal: int | None = None  # the signal that interrupted the pass (SIGINT, SIGTERM)
     failed_articles: int = 0  # their links are owed to the next pass
     new: int = 0
+    headline_only: int = 0  # of the new: kept with their entry's title and summary (no text)
     same_article: int = 0
     known: int = 0
     skipped: int = 0
@@ -51,6 +52,7 @@ class PassSummary:
             },
             "articles": {
                 "new": self.new,
+                "headline_only": self.headline_only,
                 "known": self.known + self.same_article,
                 "skipped": self.skipped,
                 "owed": self.failed_articles,
@@ -136,6 +138,7 @@ def run_pass(
                 summary.degraded.append(name)
     summary.signal = process.signal
     summary.new = stats["newsmon/store/new"]
+    summary.headline_only = stats["newsmon/store/new_headline_only"]
     summary.same_article = stats["newsmon/store/same_article"]
     summary.known = stats["newsmon/article/known"]
     summary.skipped = sum(

@@ -7,9 +7,10 @@ with feed entries. Pure: no Scrapy, no network, no files.
 
 With a `follow` pattern, the source's author decides: a link is an article when its absolute URL
 matches `follow` (`re.search`) and not `deny`. Without one, a heuristic decides: the URL must
-look like an article (a slug of three or more words, a date followed by more path, a numeric id
-of five or more digits, or a `.html` page with a two-word name), must not be a navigation,
-tag, category, author, subscribe, login, search or pagination address, and must not sit in the
+look like an article (`crawler.text.article_urls`: a slug of three or more words, a date
+followed by more path, a numeric id of five or more digits, or a `.html` page with a two-word
+name), must not be a navigation, tag, category, author, subscribe, login, search or
+pagination address, and must not sit in the
 page's chrome (`<nav>`, `<aside>`, a `<header>` or `<footer>` outside an `<article>`, or their
 ARIA roles). Either way: http(s) only, same site (the page's host and its subdomains, `www.`
 ignored) unless `allow_domains` names the hosts instead, one link per URL, in page order.
@@ -23,10 +24,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, parse_qsl, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 
+from crawler.text.article_urls import NOT_ARTICLE_RELS, looks_like_article
 from crawler.text.urls import canonicalize
 
 __all__ = [
@@ -101,8 +103,8 @@ def article_links(
         else:
             wanted = (
                 element not in chrome
-                and not rels & _NOT_ARTICLE_RELS
-                and _looks_like_article(parts)
+                and not rels & NOT_ARTICLE_RELS
+                and looks_like_article(parts)
                 and not _is_page_number(element)
             )
         if not wanted or (deny_re is not None and deny_re.search(url)):
@@ -176,194 +178,6 @@ def on_site(url: str, hosts: tuple[str, ...]) -> bool:
 
 
 # --- the heuristic ---
-
-# Path segments that name a page about many articles, or no article at all.
-_NOT_ARTICLE_SEGMENTS = frozenset(
-    {
-        "tag",
-        "tags",
-        "category",
-        "categories",
-        "categorie",
-        "kategorie",
-        "topic",
-        "topics",
-        "thema",
-        "themen",
-        "schlagwort",
-        "stichwort",
-        "author",
-        "authors",
-        "auteur",
-        "auteurs",
-        "autor",
-        "autoren",
-        "journalist",
-        "journalists",
-        "profile",
-        "profil",
-        "user",
-        "users",
-        "section",
-        "sections",
-        "rubrique",
-        "ressort",
-        "page",
-        "pages",
-        "seite",
-        "search",
-        "recherche",
-        "suche",
-        "login",
-        "log-in",
-        "signin",
-        "sign-in",
-        "logout",
-        "register",
-        "signup",
-        "sign-up",
-        "account",
-        "compte",
-        "konto",
-        "subscribe",
-        "subscription",
-        "subscriptions",
-        "abonnement",
-        "abonnements",
-        "abo",
-        "newsletter",
-        "newsletters",
-        "about",
-        "about-us",
-        "a-propos",
-        "ueber-uns",
-        "contact",
-        "contact-us",
-        "kontakt",
-        "impressum",
-        "imprint",
-        "privacy",
-        "privacy-policy",
-        "datenschutz",
-        "terms",
-        "terms-of-service",
-        "legal",
-        "mentions-legales",
-        "cookies",
-        "cookie-policy",
-        "feed",
-        "feeds",
-        "rss",
-        "atom",
-        "sitemap",
-        "shop",
-        "store",
-        "cart",
-        "jobs",
-        "careers",
-        "advertise",
-        "advertising",
-        "wp-login.php",
-        "wp-admin",
-        "cdn-cgi",
-        "share",
-        "print",
-        "comments",
-        "help",
-        "faq",
-    }
-)
-# Query parameters of search, listing and pagination addresses.
-_NOT_ARTICLE_PARAMS = frozenset(
-    {
-        "s",
-        "q",
-        "query",
-        "search",
-        "page",
-        "paged",
-        "pg",
-        "tag",
-        "cat",
-        "category",
-        "author",
-        "replytocom",
-        "share",
-        "print",
-        "output",
-        "format",
-        "feed",
-        "sort",
-        "filter",
-    }
-)
-# Query parameters whose numeric value names one article ("?p=123", "article.php?id=42").
-_ARTICLE_PARAMS = frozenset(
-    {
-        "p",
-        "id",
-        "article",
-        "articleid",
-        "article_id",
-        "story",
-        "storyid",
-        "story_id",
-        "newsid",
-        "news_id",
-        "nid",
-        "sid",
-        "aid",
-        "artikel",
-        "item",
-        "itemid",
-        "post",
-        "postid",
-    }
-)
-_NOT_ARTICLE_RELS = frozenset(
-    {"tag", "author", "category", "license", "help", "search", "me", "alternate", "home"}
-)
-_INDEX_NAMES = frozenset({"index", "default", "home", "main", "start"})
-_ASSET = re.compile(
-    r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|bmp|tiff?|pdf|zip|gz|rar|7z|mp3|m4a|ogg|wav|mp4|"
-    r"m4v|mov|avi|webm|css|js|json|xml|rss|atom|txt|csv|xlsx?|docx?|pptx?|odt|epub|ics|vcf)$"
-)
-_DATE = re.compile(
-    r"(?<!\d)(?:19|20)\d{2}(?P<sep>[/_-]?)(?:0?[1-9]|1[0-2])(?P=sep)(?:0?[1-9]|[12]\d|3[01])(?!\d)"
-    r"|(?<!\d)(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])(?!\d)"
-    r"|(?<!\d)(?:19|20)\d{2}/(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:/\d{1,2})?"
-    r"(?![a-z\d])"
-)
-_LONG_NUMBER = re.compile(r"\d{5,}")
-_WORD_SPLIT = re.compile(r"[-_+.,~]+|%20|\s+")
-
-
-def _looks_like_article(parts: SplitResult) -> bool:
-    path = unquote(parts.path).lower()
-    segments = [segment for segment in path.split("/") if segment]
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    if any(name.lower() in _NOT_ARTICLE_PARAMS for name, _ in params):
-        return False
-    if any(name.lower() in _ARTICLE_PARAMS and value.isdigit() for name, value in params):
-        return True
-    if not segments or any(segment in _NOT_ARTICLE_SEGMENTS for segment in segments):
-        return False
-    last = segments[-1]
-    if _ASSET.search(last):
-        return False
-    if _LONG_NUMBER.search("/".join(segments[-2:])):
-        return True
-    date = _DATE.search(path)
-    if date and any(char.isalnum() for char in path[date.end() :]):
-        return True  # "/2024/05/07/floods", not the archive "/2024/05/07/"
-    stem, dot, extension = last.rpartition(".")
-    if dot and extension in ("html", "htm", "shtml", "php", "asp", "aspx", "jsp"):
-        return stem not in _INDEX_NAMES and _words(stem) >= 2
-    return _words(last) >= 3
-
-
-def _words(slug: str) -> int:
-    return sum(1 for part in _WORD_SPLIT.split(slug) if any(c.isalpha() for c in part))
 
 
 def _is_page_number(anchor: etree._Element) -> bool:

@@ -49,6 +49,10 @@ logger = logging.getLogger(__name__)
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 RECORD_BATCH = 500  # sources' outcomes written per transaction
+# Headline-only articles of a source without `updates` are fetched again this often (seconds)
+# while their source lists them, during `update_window`: a paywall that lifts, a metered page
+# read on another day, a consent wall that let us through, upgrade them in place.
+HEADLINE_RECHECK = 6 * 3600.0
 
 
 @dataclass
@@ -228,7 +232,11 @@ class SourceSpider(scrapy.Spider):
             row = owed.get(url)
             if row is None:
                 entry = links[url]
-                wanted.append(OwedLink(url, source.name, entry.title, entry.published, language))
+                wanted.append(
+                    OwedLink(
+                        url, source.name, entry.title, entry.published, language, entry.summary
+                    )
+                )
                 progress.new += 1
             elif row.dropped_at is not None:  # a 404, not an article...: done before
                 self.crawler.stats.inc_value("newsmon/article/known")
@@ -243,7 +251,14 @@ class SourceSpider(scrapy.Spider):
                 progress.retried += 1
         yield from self._request(source, wanted, exhausted, now)
         rechecks = [
-            OwedLink(url, source.name, links[url].title, links[url].published, language)
+            OwedLink(
+                url,
+                source.name,
+                links[url].title,
+                links[url].published,
+                language,
+                links[url].summary,
+            )
             for url in sorted(recheck)
         ]
         yield from self._request(source, rechecks, [], now, recheck=True)
@@ -315,12 +330,17 @@ class SourceSpider(scrapy.Spider):
             )
 
     def _due_for_recheck(self, source: Source, known: set[str]) -> set[str]:
-        """Stored articles of a source with `updates` that are due for another look."""
-        if not source.updates or not known:
+        """Stored articles of a source that are due for another look: with `updates`, all of
+        them; otherwise headline-only ones (their page gave no text: a paywall may lift),
+        every `HEADLINE_RECHECK`. Both during `update_window` after the first fetch."""
+        if not known:
             return set()
-        every = parse_duration(source.updates)
         window = parse_duration(self.config_settings.update_window)
-        due = self.state.due_for_recheck(sorted(known), every, window)
+        if source.updates:
+            every, headline_only = parse_duration(source.updates), False
+        else:
+            every, headline_only = HEADLINE_RECHECK, True
+        due = self.state.due_for_recheck(sorted(known), every, window, headline_only=headline_only)
         self.crawler.stats.inc_value("newsmon/article/recheck", len(due))
         return due
 
@@ -399,6 +419,7 @@ class SourceSpider(scrapy.Spider):
             feed_title=link.title,
             feed_published=link.published,
             language_hint=link.language,
+            feed_summary=link.summary,
         )
 
     def article_failed(self, failure: Failure) -> None:

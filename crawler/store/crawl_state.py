@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Update, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Update, bindparam, func, insert, or_, select, true, update
 
 from crawler.schedule.polling import Outcome
 from crawler.store.schema import article_urls, articles, sources
@@ -179,12 +179,19 @@ class CrawlState:
             return {source: count for source, count in rows}
 
     def due_for_recheck(
-        self, urls: list[str], every: float, window: float, now: datetime | None = None
+        self,
+        urls: list[str],
+        every: float,
+        window: float,
+        now: datetime | None = None,
+        headline_only: bool = False,
     ) -> set[str]:
         """Which of these stored URLs to fetch again for updates: first fetched within
-        `window` seconds and not checked for `every` seconds."""
+        `window` seconds and not checked for `every` seconds; with `headline_only`, only
+        articles whose page gave no text yet."""
         now = now or datetime.now(UTC)
         due: set[str] = set()
+        only = articles.c.text_source == "feed" if headline_only else true()
         with self.engine.connect() as connection:
             for start in range(0, len(urls), 500):
                 due.update(
@@ -195,6 +202,7 @@ class CrawlState:
                             article_urls.c.url.in_(urls[start : start + 500]),
                             articles.c.url == article_urls.c.url,
                             articles.c.fetched_at >= now - timedelta(seconds=window),
+                            only,
                             or_(
                                 articles.c.checked_at.is_(None),
                                 articles.c.checked_at <= now - timedelta(seconds=every),

@@ -144,10 +144,11 @@ class ArticleIndexes:
         assert self._stories is not None
         return self._stories
 
-    def near_duplicate(self, signature: bytes) -> int | None:
-        """The stored original the text signed `signature` nearly copies, or None."""
+    def near_duplicate(self, signature: bytes, threshold: float | None = None) -> int | None:
+        """The stored original the text signed `signature` nearly copies, or None; with
+        `threshold`, only by an estimated Jaccard similarity of at least that (short texts)."""
         self.refresh()
-        return self.near_duplicates.find(signature)
+        return self.near_duplicates.find(signature, threshold=threshold)
 
     def story(
         self,

@@ -38,6 +38,7 @@ class OwedLink:
     title: str | None = None
     published: datetime | None = None
     language: str | None = None
+    summary: str | None = None  # the entry's, for a headline-only article (pipelines.extract)
     attempts: int = 0
     last_error: str | None = None
     next_attempt_at: datetime | None = None
@@ -136,6 +137,7 @@ class OwedLinks:
                     "title": link.title,
                     "published": link.published,
                     "language": link.language,
+                    "summary": link.summary,
                     "attempts": attempts,
                     "first_seen_at": now,
                     "last_attempt_at": now,
@@ -279,6 +281,7 @@ def _link(row) -> OwedLink:
         title=row["title"],
         published=as_utc(row["published"]),
         language=row["language"],
+        summary=row["summary"],
         attempts=row["attempts"],
         last_error=row["last_error"],
         next_attempt_at=as_utc(row["next_attempt_at"]),

@@ -47,6 +47,8 @@ FIELDS = (
     "story_id",
     "updated_at",
     "copies",
+    "text_source",
+    "publisher",
 )
 LIST_SEPARATOR = "|"
 
@@ -154,6 +156,8 @@ def records_of(connection, rows: list[Any]) -> Iterator[dict[str, Any]]:
             "story_id": row["story_id"],
             "updated_at": _iso(row["updated_at"]),
             "copies": copies.get(row["id"], 0),
+            "text_source": row["text_source"],
+            "publisher": row["publisher"],
         }
 
 

@@ -87,6 +87,7 @@ owed_links = Table(
     Column("title", Text),  # the entry's title and date, to request the link without its feed
     Column("published", DateTime(timezone=True)),
     Column("language", String(8)),
+    Column("summary", Text),  # the entry's, for a headline-only article (0012)
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", Text),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
@@ -122,6 +123,11 @@ articles = Table(
     Column("story_id", Integer, index=True),  # the story cluster: id of its first article
     Column("updated_at", DateTime(timezone=True)),  # the text last changed (a developing story)
     Column("checked_at", DateTime(timezone=True)),  # the page was last fetched to look for that
+    # Where `text` comes from (0012): "page", extracted from the page; "feed", a headline-only
+    # article whose page gave no text (a paywall, a consent wall): the entry's summary. A later
+    # fetch that gets the page's text upgrades it in place.
+    Column("text_source", String(8), nullable=False, default="page", server_default="page"),
+    Column("publisher", Text),  # the outlet the entry named (a search feed's <source>), if any
 )
 
 # Every URL that led to an article, the canonical one included: the "already stored?" lookup.
