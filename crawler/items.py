@@ -29,6 +29,9 @@ class Article:
     feed_title: str | None = None
     feed_published: datetime | None = None  # UTC, from the feed entry
     language_hint: str | None = None  # the source's `language`
+    feed_summary: str | None = None  # the entry's summary or description, plain text
+    publisher: str | None = None  # the outlet named by the entry (Google News <source>), if any
+    text_source: str = "page"  # "page": extracted from the page; "feed": headline-only, entry's
 
     # Filled by the extract pipeline.
     title: str | None = None

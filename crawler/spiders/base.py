@@ -38,6 +38,7 @@ from crawler.config.settings import parse_duration
 from crawler.items import Article, ArticleFailed
 from crawler.schedule.polling import Outcome
 from crawler.sources.links import ArticleLink
+from crawler.sources.search_engines import describe_resolution
 from crawler.store.crawl_state import CrawlState, Validators
 from crawler.store.database import engine_for, storage_reason
 from crawler.store.owed import OwedLink, OwedLinks
@@ -64,6 +65,10 @@ class Progress:
     problems: list[str] = field(default_factory=list)
     fresh: Validators | None = None
     unchanged: Outcome | None = None  # the source answered 304, or with the same body
+    # New search-feed entries (crawler.spiders.search): how each reached the publisher's
+    # article ("bing", "decoded", "sitemap", "feed", "endpoint"), or why it stayed headline-only
+    # ("headline-only: <reason>").
+    resolution: Counter[str] = field(default_factory=Counter)
 
 
 class SourceSpider(scrapy.Spider):
@@ -83,6 +88,9 @@ class SourceSpider(scrapy.Spider):
         self.dropped: list[tuple[str, str]] = []  # (URL, reason)
         self.link_failures: list[tuple[str, str]] = []
         self.recorded_at = time.monotonic()
+        # Entries of this pass reached through a search engine, by the publisher's canonical
+        # URL: their article keeps the search link as an alias, the publisher and the summary.
+        self.searched: dict[str, ArticleLink] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -226,6 +234,8 @@ class SourceSpider(scrapy.Spider):
             row = owed.get(url)
             if row is None:
                 entry = links[url]
+                if entry.via is not None:
+                    self.searched[url] = entry
                 wanted.append(OwedLink(url, source.name, entry.title, entry.published, language))
                 progress.new += 1
             elif row.dropped_at is not None:  # a 404, not an article...: done before
@@ -245,6 +255,54 @@ class SourceSpider(scrapy.Spider):
             for url in sorted(recheck)
         ]
         yield from self._request(source, rechecks, [], now, recheck=True)
+
+    def follow_headlines(
+        self, source: Source, entries: Iterable[ArticleLink], language: str | None = None
+    ) -> Iterator[Article]:
+        """Headline-only articles for entries whose page cannot be reached (a search entry
+        that did not resolve): the entry itself is the article, owed like a link until the
+        pipelines settle it. The caller has left out the entries already known."""
+        progress = self.progress[source.name]
+        language = source.language or language
+        wanted: dict[str, ArticleLink] = {}
+        for entry in entries:
+            try:
+                url = canonicalize(entry.link)
+            except ValueError:
+                self.crawler.stats.inc_value("newsmon/link/bad")
+                continue
+            if url not in self.scheduled:
+                wanted.setdefault(url, entry)
+        progress.entries += len(wanted)
+        now = datetime.now(UTC)
+        links = [
+            OwedLink(url, source.name, entry.title, entry.published, language)
+            for url, entry in wanted.items()
+        ]
+        try:
+            self.owed.attempt(links, now)
+        except SQLAlchemyError as exc:
+            reason = storage_reason(exc)
+            self.crawler.stats.inc_value("newsmon/store/error")
+            progress.failed[reason] += len(links) or 1
+            return
+        for url, entry in wanted.items():
+            self.scheduled.add(url)
+            progress.new += 1
+            progress.pending += 1
+            self.crawler.stats.inc_value("newsmon/article/headline_only")
+            yield Article(
+                source=source.name,
+                url=url,
+                link=url,
+                fetched_at=now,
+                feed_title=entry.title,
+                feed_published=entry.published,
+                feed_summary=entry.summary,
+                publisher=entry.publisher,
+                language_hint=language,
+                text_source="feed",
+            )
 
     def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
         """Requests for the source's owed links that are due, wherever its feed now stands."""
@@ -382,6 +440,7 @@ class SourceSpider(scrapy.Spider):
             logger.info("Not an HTML page, skipped: %s (source %s)", response.url, source.name)
             self._drop(source.name, link.url, "not an HTML page")
             return
+        searched = self.searched.pop(link.url, None)
         yield Article(
             source=source.name,
             url=link.url,
@@ -395,6 +454,11 @@ class SourceSpider(scrapy.Spider):
             feed_title=link.title,
             feed_published=link.published,
             language_hint=link.language,
+            feed_summary=searched.summary if searched else None,
+            publisher=searched.publisher if searched else None,
+            # The search engine's link leads here too: stored as an alias, it is known at the
+            # next pass without asking the publisher's site again.
+            seen_urls=[canonicalize(searched.via)] if searched and searched.via else [],
         )
 
     def article_failed(self, failure: Failure) -> None:
@@ -511,6 +575,8 @@ def summarize(progress: Progress) -> Outcome:
         summary += f"; {failure}"
     if progress.waiting:
         summary += f"; {progress.waiting} owed, waiting to retry"
+    if progress.resolution:
+        summary += f"; search entries: {describe_resolution(progress.resolution)}"
     problem = "; ".join(progress.problems[:3]) or None
     return Outcome(
         base.status,
@@ -520,6 +586,7 @@ def summarize(progress: Progress) -> Outcome:
         problem=problem,
         failed=failed,
         failure=failure,
+        resolution=dict(progress.resolution),
     )
 
 
