@@ -187,6 +187,13 @@ def test_title_index_ambiguity_and_preference() -> None:
     index.add("Drones over the Baltic", "https://p.example/sitemap-copy", "sitemap")
     index.prefer("sitemap")
     assert index.find("Drones over the Baltic Sea") == ("https://p.example/feed-copy", "feed")
+    # One URL in the feed and the sitemap: the sitemap's, whichever answered first.
+    index = TitleIndex()
+    index.add("Drones over the Baltic", "https://p.example/story", "feed")
+    index.add("Drones over the Baltic", "https://p.example/story", "sitemap")
+    assert index.find("Drones over the Baltic") == ("https://p.example/story", "feed")
+    index.prefer("sitemap")
+    assert index.find("Drones over the Baltic") == ("https://p.example/story", "sitemap")
 
 
 # Shaped as news.google.com's article page and batchexecute answer (December 2026 shape as

@@ -271,17 +271,17 @@ class TitleIndex:
     def __init__(self, threshold: float = MATCH_THRESHOLD) -> None:
         self.threshold = threshold
         self._candidates: list[_Candidate] = []
-        self._urls: set[str] = set()
+        self._seen: set[tuple[str, str]] = set()  # (URL, how): a URL may come both ways
 
     def __len__(self) -> int:
         return len(self._candidates)
 
     def add(self, title: str | None, url: str, how: str) -> None:
-        if not title or url in self._urls:
+        if not title or (url, how) in self._seen:
             return
         words = _words(title)
         if words:
-            self._urls.add(url)
+            self._seen.add((url, how))
             self._candidates.append(_Candidate(words, url, how))
 
     def prefer(self, how: str) -> None:

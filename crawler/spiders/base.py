@@ -224,6 +224,7 @@ class SourceSpider(scrapy.Spider):
         owed = self.owed.lookup(unknown) if unknown else {}
         recheck = self._due_for_recheck(source, known - self.scheduled)
         self.crawler.stats.inc_value("newsmon/article/known", len(known))
+        self._settle_search_links(source, [links[url] for url in known if links[url].via])
         progress = self.progress[source.name]
         progress.entries += len(links)
         language = source.language or language
@@ -255,6 +256,29 @@ class SourceSpider(scrapy.Spider):
             for url in sorted(recheck)
         ]
         yield from self._request(source, rechecks, [], now, recheck=True)
+
+    def _settle_search_links(self, source: Source, entries: list[ArticleLink]) -> None:
+        """A search entry led to a page stored or requested already (through the outlet's
+        own feed, say): its search link is remembered as done, so that the next pass skips
+        it instead of looking for it on the publisher's site again."""
+        links: dict[str, str] = {}
+        for entry in entries:
+            try:
+                links[canonicalize(entry.via or "")] = entry.link
+            except ValueError:
+                continue
+        if not links:
+            return
+        now = datetime.now(UTC)
+        try:
+            self.owed.attempt([OwedLink(url, source.name) for url in links], now)
+            self.owed.drop(
+                [(url, f"leads to {target}, known") for url, target in links.items()], now
+            )
+        except SQLAlchemyError as exc:
+            logger.error(
+                "Source %s: cannot record search links: %s", source.name, storage_reason(exc)
+            )
 
     def follow_headlines(
         self, source: Source, entries: Iterable[ArticleLink], language: str | None = None
