@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, quote
 
 from sqlalchemy import create_engine, text
 
+from crawler.store.owed import OwedLink, OwedLinks
 from tests.conftest import REPO, run_cli
 from tests.outlets import corpus_page
 from tests.sites import Site
@@ -320,12 +321,22 @@ def test_search_feeds_lead_to_the_publishers_articles(site_factory, make_config,
         "1 resolved to the publisher's article (1 from Bing's link), 0 headline-only" in bing_status
     )
 
-    # The next pass (the feed changed, same entries): nothing is looked up or fetched again.
+    # The next pass (the feed changed, same entries): nothing is looked up or fetched again;
+    # a headline-only article still owed (its store failed, say) comes back as a headline,
+    # its Google page never fetched.
     google.pages["/rss/search"].body += b"<!-- changed -->"
+    owed_link = google.url(f"/rss/articles/{new_style_id(99)}")
+    engine = create_engine(database)
+    OwedLinks(engine).attempt(
+        [OwedLink(owed_link, "gnews", "Owed headline", None, "en")], datetime.now(UTC)
+    )
+    engine.dispose()
     again = collect(config, tmp_path, "again.jsonl")
-    resolved_again = [item for item in again if item["text_source"] == "page"]
-    assert resolved_again == []
+    assert [(item["url"], item["feed_title"], item["text_source"]) for item in again] == [
+        (owed_link, "Owed headline", "feed")
+    ]
     assert pubs.a.hits["/news-sitemap.xml"] == 1
+    assert f"/rss/articles/{new_style_id(99)}" not in google.hits
 
 
 def test_google_endpoint_when_enabled(site_factory, make_config, tmp_path) -> None:

@@ -224,13 +224,13 @@ class SourceSpider(scrapy.Spider):
         owed = self.owed.lookup(unknown) if unknown else {}
         recheck = self._due_for_recheck(source, known - self.scheduled)
         self.crawler.stats.inc_value("newsmon/article/known", len(known))
-        self._settle_search_links(source, [links[url] for url in known if links[url].via])
         progress = self.progress[source.name]
         progress.entries += len(links)
         language = source.language or language
         now = datetime.now(UTC)
         wanted: list[OwedLink] = []
         exhausted: list[str] = []
+        done_searched = [links[url] for url in known if links[url].via]
         for url in unknown:
             row = owed.get(url)
             if row is None:
@@ -241,6 +241,8 @@ class SourceSpider(scrapy.Spider):
                 progress.new += 1
             elif row.dropped_at is not None:  # a 404, not an article...: done before
                 self.crawler.stats.inc_value("newsmon/article/known")
+                if links[url].via:
+                    done_searched.append(links[url])
             elif row.gave_up_at is not None:
                 self.crawler.stats.inc_value("newsmon/article/given_up")
             elif self.owed.waiting(row, now):
@@ -250,6 +252,7 @@ class SourceSpider(scrapy.Spider):
             else:
                 wanted.append(row)
                 progress.retried += 1
+        self._settle_search_links(source, done_searched)
         yield from self._request(source, wanted, exhausted, now)
         rechecks = [
             OwedLink(url, source.name, links[url].title, links[url].published, language)
@@ -258,9 +261,9 @@ class SourceSpider(scrapy.Spider):
         yield from self._request(source, rechecks, [], now, recheck=True)
 
     def _settle_search_links(self, source: Source, entries: list[ArticleLink]) -> None:
-        """A search entry led to a page stored or requested already (through the outlet's
-        own feed, say): its search link is remembered as done, so that the next pass skips
-        it instead of looking for it on the publisher's site again."""
+        """A search entry led to a page stored, requested already (through the outlet's own
+        feed, say) or dropped before: its search link is remembered as done, so that the next
+        pass skips it instead of looking for it on the publisher's site again."""
         links: dict[str, str] = {}
         for entry in entries:
             try:
@@ -298,11 +301,28 @@ class SourceSpider(scrapy.Spider):
             if url not in self.scheduled:
                 wanted.setdefault(url, entry)
         progress.entries += len(wanted)
-        now = datetime.now(UTC)
+        progress.new += len(wanted)
         links = [
             OwedLink(url, source.name, entry.title, entry.published, language)
             for url, entry in wanted.items()
         ]
+        yield from self._headlines(source, links, wanted, datetime.now(UTC))
+
+    def headline_link(self, url: str) -> bool:
+        """Whether an owed link stands for a headline-only article, whose page is not to be
+        fetched (a search engine's link): the feeds spider knows them."""
+        return False
+
+    def _headlines(
+        self,
+        source: Source,
+        links: list[OwedLink],
+        entries: dict[str, ArticleLink],
+        now: datetime,
+    ) -> Iterator[Article]:
+        """Owe the links (one more attempt each), then yield their headline-only articles;
+        an owed one retried has only the title and date its row kept."""
+        progress = self.progress[source.name]
         try:
             self.owed.attempt(links, now)
         except SQLAlchemyError as exc:
@@ -310,25 +330,25 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsmon/store/error")
             progress.failed[reason] += len(links) or 1
             return
-        for url, entry in wanted.items():
-            self.scheduled.add(url)
-            progress.new += 1
+        for link in links:
+            entry = entries.get(link.url)
+            self.scheduled.add(link.url)
             progress.pending += 1
             self.crawler.stats.inc_value("newsmon/article/headline_only")
             yield Article(
                 source=source.name,
-                url=url,
-                link=url,
+                url=link.url,
+                link=link.url,
                 fetched_at=now,
-                feed_title=entry.title,
-                feed_published=entry.published,
-                feed_summary=entry.summary,
-                publisher=entry.publisher,
-                language_hint=language,
+                feed_title=link.title,
+                feed_published=link.published,
+                feed_summary=entry.summary if entry else None,
+                publisher=entry.publisher if entry else None,
+                language_hint=link.language,
                 text_source="feed",
             )
 
-    def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
+    def follow_owed(self, source: Source) -> Iterator[scrapy.Request | Article]:
         """Requests for the source's owed links that are due, wherever its feed now stands."""
         if source.name not in self.debtors:
             return
@@ -348,6 +368,10 @@ class SourceSpider(scrapy.Spider):
         exhausted = [link.url for link in due if self.owed.exhausted(link)]
         wanted = [link for link in due if not self.owed.exhausted(link)]
         self.progress[source.name].retried += len(wanted)
+        headlines = [link for link in wanted if self.headline_link(link.url)]
+        if headlines:
+            yield from self._headlines(source, headlines, {}, now)
+            wanted = [link for link in wanted if not self.headline_link(link.url)]
         yield from self._request(source, wanted, exhausted, now)
 
     def _request(

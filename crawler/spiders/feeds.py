@@ -28,6 +28,9 @@ class FeedsSpider(SourceSpider):
         super().configure()
         self.search = SearchFeeds(self)
 
+    def headline_link(self, url: str) -> bool:
+        return self.search.headline_link(url)
+
     def parse_source(
         self, response: Response, source: Source
     ) -> Iterator[scrapy.Request | Article]:

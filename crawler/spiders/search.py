@@ -102,6 +102,12 @@ class SearchFeeds:
         self.decode = settings.google_news_decode
         self.lookups: dict[str, _Lookup] = {}
 
+    def headline_link(self, url: str) -> bool:
+        """A search link that no offline reading resolves: owed, it stands for a headline-only
+        article (its page is the search engine's, never an article)."""
+        found = search_link(url, self.google_hosts)
+        return found.engine is not None and found.target is None
+
     def follow(self, source: Source, entries: list[ArticleLink], language: str | None) -> Output:
         """Requests (and headline-only articles) for a parsed feed's entries."""
         spider = self.spider
