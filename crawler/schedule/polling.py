@@ -77,7 +77,7 @@ class Outcome:
     failure: str | None = None  # "104 of 120 articles failed (HTTP 503)": the commonest reason
     # Search feeds: new entries by how they reached the publisher's article, or why not
     # (crawler.spiders.search); empty for other sources.
-    resolution: dict[str, int] = field(default_factory=dict)
+    resolution: dict[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def degraded(self) -> bool:

@@ -148,7 +148,8 @@ class SearchFeeds:
         self, found: list[tuple[ArticleLink, SearchLink]]
     ) -> list[tuple[ArticleLink, SearchLink]]:
         """The entries neither of whose URLs (search link, publisher's URL) is stored, being
-        fetched in this pass, or done with (dropped on purpose, given up)."""
+        fetched in this pass, or done with (dropped on purpose, given up), and whose search
+        link is not owed."""
         spider = self.spider
         keyed: list[tuple[ArticleLink, SearchLink, list[str]]] = []
         for entry, kind in found:
@@ -164,10 +165,17 @@ class SearchFeeds:
         if not every:
             return []
         known = spider.state.known_urls(every) | (set(every) & spider.scheduled)
-        done = {url for url, row in spider.owed.lookup(every).items() if row.done}
+        rows = spider.owed.lookup(every)
         fresh = []
         for entry, kind, keys in keyed:
-            if any(key in known or key in done for key in keys):
+            search, *target = keys
+            # An owed search link is a headline-only article waiting for its next attempt
+            # (`follow_owed` brings it back); an owed publisher URL is retried by follow_links.
+            if (
+                search in known
+                or search in rows
+                or any(key in known or (key in rows and rows[key].done) for key in target)
+            ):
                 spider.crawler.stats.inc_value("newsmon/article/known")
             else:
                 fresh.append((entry, kind))
