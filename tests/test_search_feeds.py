@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from crawler.store.owed import OwedLink, OwedLinks
 from tests.conftest import REPO, run_cli
-from tests.outlets import corpus_page
+from tests.outlets import corpus_page, free_port
 from tests.sites import Site
 
 NEWS_NS = (
@@ -194,6 +194,13 @@ def build(make_site):
         ("Inside the Army’s new AI lab", new_style_id(4), "Publisher B", b.base),
         ("Paywalled scoop on military AI", new_style_id(5), "Publisher C", c.base),
         ("Wire story on AI weapons", new_style_id(6), None, None),
+        # A publisher whose site does not answer (nothing listens on the port).
+        (
+            "Scoop from a site that is down",
+            new_style_id(10),
+            "Publisher D",
+            f"http://127.0.0.1:{free_port()}",
+        ),
     ]
     google.add("/rss/search", google_feed(google, entries), content_type="application/rss+xml")
     bing.add(
@@ -280,18 +287,19 @@ def test_search_feeds_lead_to_the_publishers_articles(site_factory, make_config,
     assert sum(item["url"] == expected["sitemap"] for item in items) == 1
     assert sum(item["url"] == expected["a_feed"] for item in items) == 1
 
-    # The two that did not resolve: headline-only items with the Google link.
+    # The three that did not resolve: headline-only items with the Google link.
     headlines = [item for item in items if item["text_source"] == "feed"]
     assert sorted(item["feed_title"] for item in headlines) == [
         "Paywalled scoop on military AI",
+        "Scoop from a site that is down",
         "Wire story on AI weapons",
     ]
     for item in headlines:
         assert not item["html"]
         assert item["url"].startswith(google.url("/rss/articles/"))
         assert item["feed_summary"]
-    assert {item["publisher"] for item in headlines} == {"Publisher C", None}
-    assert len(items) == 8
+    assert {item["publisher"] for item in headlines} == {"Publisher C", "Publisher D", None}
+    assert len(items) == 9
 
     # One look per publisher: its news sitemap and its feed fetched once for several entries.
     assert pubs.a.hits["/news-sitemap.xml"] == 1
@@ -313,8 +321,8 @@ def test_search_feeds_lead_to_the_publishers_articles(site_factory, make_config,
     assert "1 decoded from Google's id" in gnews
     assert "2 from the publisher's feed" in gnews
     assert (
-        "2 headline-only (1 no matching title on the publisher's site, 1 no publisher named)"
-        in gnews
+        "3 headline-only (1 no matching title on the publisher's site, 1 no publisher named, "
+        "1 publisher's site unreachable)" in gnews
     )
     bing_status = status.stdout.split("\nbing", 1)[1].split("\npublisher-a", 1)[0]
     assert (
