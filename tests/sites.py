@@ -1,9 +1,9 @@
 """Fixture web sites served over real HTTP on 127.0.0.1 for crawl tests.
 
 Each `Site` is one outlet on its own port: a table of paths to responses, with ETag support,
-request counts per path, and the largest number of requests it ever had in flight at once
-(to test politeness). The listen backlog is raised: `http.server`'s default of 5 stalls
-concurrent clients.
+request counts per path, the bodies of POST requests (answered as a GET of their path), and
+the largest number of requests it ever had in flight at once (to test politeness). The listen
+backlog is raised: `http.server`'s default of 5 stalls concurrent clients.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Site:
         self.pages: dict[str, Page] = {}
         self.hits: dict[str, int] = {}
         self.user_agents: set[str] = set()
+        self.posts: list[tuple[str, bytes]] = []  # (path, body) of each POST, in order
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -77,6 +78,13 @@ class Site:
                 finally:
                     with site._lock:
                         site.in_flight -= 1
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                # A POST is answered like a GET of its path, its body kept for the test.
+                length = int(self.headers.get("Content-Length") or 0)
+                with site._lock:
+                    site.posts.append((self.path, self.rfile.read(length)))
+                self.do_GET()
 
             def _respond(self) -> None:
                 page = site.pages.get(self.path)

@@ -8,6 +8,7 @@ Part of the command line (see crawler/cli/main.py). Edits of sources.yaml go thr
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +35,7 @@ from crawler.match.terms import Matcher
 from crawler.sources.fetch import FetchError, fetch
 from crawler.sources.onboarding import Discovery, Found, discover, source_name
 from crawler.sources.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from crawler.sources.search_engines import describe_resolution
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState, describe_seconds, source_flags
 from crawler.store.database import engine_for, open_store
@@ -123,6 +125,9 @@ def sources_status(config_dir: Path | None, as_json: bool) -> None:
     end), NEVER OK (polled, never successfully), SILENT (no new article for `silent_after`),
     NOTHING NEW YET (3 passes or more, no new article), SCHEDULE ERROR (`newsmon run` could
     not compute the next run and used the default interval).
+
+    For a news search feed (Google News, Bing News): how the new entries of its last pass
+    reached the publisher's article, and why the others stayed headline-only.
     """
     config = load_config(config_dir)
     engine = open_store(config.settings.database)
@@ -152,6 +157,10 @@ def sources_status(config_dir: Path | None, as_json: bool) -> None:
                     "interval_seconds": row.get("interval"),
                     "cron": source.cron,
                     "next_run_at": row.get("next_run_at"),
+                    # a search source's last pass: entries resolved, and how; headline-only
+                    "search_resolution": (
+                        json.loads(row["last_resolution"]) if row.get("last_resolution") else None
+                    ),
                 }
             )
         echo_json(report)
@@ -175,6 +184,9 @@ def sources_status(config_dir: Path | None, as_json: bool) -> None:
             )
         if row.get("last_failed") and row.get("last_status") != "interrupted":
             click.echo(f"    last pass: {row['last_failure']}")
+        if row.get("last_resolution"):
+            counts = json.loads(row["last_resolution"])
+            click.echo(f"    search entries, last pass: {describe_resolution(counts)}")
         debt = debts.get(source.name)
         if debt and debt.owed:
             click.echo(

@@ -292,6 +292,19 @@ class Settings:
         50, "Sitemap files fetched for one source per pass, through indexes.", minimum=1
     )
     max_listing_links: int = setting(500, "Links read from one listing page.", minimum=1)
+    google_news_decode: bool = setting(
+        False,
+        """Ask Google's own endpoint for the publisher's URL of a Google News entry that
+        neither its link nor the publisher's site resolved: two requests to news.google.com per
+        entry, subject to its robots.txt. Off: the endpoint is undocumented, may break without
+        notice and may conflict with Google's terms; such entries stay headline-only.""",
+    )
+    google_news_hosts: str = setting(
+        "news.google.com",
+        """Hosts (comma-separated, `host` or `host:port`) whose `/rss/articles/<id>` links are
+        Google News article links, resolved to the publisher's article.""",
+        rule=(_not_blank, "not blank"),
+    )
     keep_html: bool = setting(
         True,
         """Keep each fetched page, gzip-compressed, with the extractor's version, so stored

@@ -14,7 +14,7 @@ and `max_every`.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from crawler.config.files import Source
@@ -75,6 +75,9 @@ class Outcome:
     retry_after: float | None = None  # seconds the site asked us to wait (429, 503)
     failed: int = 0  # articles of the pass that failed (their links stay owed)
     failure: str | None = None  # "104 of 120 articles failed (HTTP 503)": the commonest reason
+    # Search feeds: new entries by how they reached the publisher's article, or why not
+    # (crawler.spiders.search); empty for other sources.
+    resolution: dict[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def degraded(self) -> bool:

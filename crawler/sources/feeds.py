@@ -155,13 +155,30 @@ def _xml_entry(raw: Mapping[str, Any], link: str) -> ArticleLink:
     # own type then says whether it is HTML.
     content = raw.get("content")
     fallback = content[0] if isinstance(content, list) and content else None
+    publisher, publisher_url = _publisher(raw, link)
     return ArticleLink(
         link=link,
         title=_detail_text(raw, "title"),
         published=_entry_date(raw, "published") or _entry_date(raw, "updated"),
         summary=_detail_text(raw, "summary", fallback),
         entry_id=_stripped(raw.get("id")),
+        publisher=publisher,
+        publisher_url=publisher_url,
     )
+
+
+def _publisher(raw: Mapping[str, Any], link: str) -> tuple[str | None, str | None]:
+    """The outlet an entry names: RSS `<source url="...">Name</source>` (Google News puts the
+    publisher there), else Bing News's `<News:Source>Name</News:Source>`."""
+    source = raw.get("source")
+    name = url = None
+    if isinstance(source, Mapping):
+        title = source.get("title")
+        name = _plain(title) if isinstance(title, str) else None
+        url = _first_http_url([source.get("href")], link)
+    if name is None and isinstance(raw.get("news_source"), str):
+        name = _plain(raw["news_source"])
+    return name, url
 
 
 def _detail_text(node: Mapping[str, Any], key: str, fallback: Any = None) -> str | None:

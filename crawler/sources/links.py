@@ -16,3 +16,8 @@ class ArticleLink:
     published: datetime | None  # UTC; the entry's published date, else its updated date
     summary: str | None  # plain text, whitespace collapsed
     entry_id: str | None  # guid / atom:id / JSON Feed id, as given
+    # The outlet the entry names, when it is not the feed's own (a news search feed):
+    # RSS <source url="https://publisher/">Publisher</source>, Bing's <News:Source>.
+    publisher: str | None = None
+    publisher_url: str | None = None  # absolute http(s), the <source> element's url
+    via: str | None = None  # the search engine's link that led to `link`, kept as an alias

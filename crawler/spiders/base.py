@@ -40,6 +40,7 @@ from crawler.config.settings import parse_duration
 from crawler.items import Article, ArticleFailed
 from crawler.schedule.polling import Outcome
 from crawler.sources.links import ArticleLink
+from crawler.sources.search_engines import describe_resolution
 from crawler.store.crawl_state import CrawlState, Validators
 from crawler.store.database import engine_for, storage_reason
 from crawler.store.owed import OwedLink, OwedLinks
@@ -70,6 +71,10 @@ class Progress:
     problems: list[str] = field(default_factory=list)
     fresh: Validators | None = None
     unchanged: Outcome | None = None  # the source answered 304, or with the same body
+    # New search-feed entries (crawler.spiders.search): how each reached the publisher's
+    # article ("bing", "decoded", "sitemap", "feed", "endpoint"), or why it stayed headline-only
+    # ("headline-only: <reason>").
+    resolution: Counter[str] = field(default_factory=Counter)
 
 
 class SourceSpider(scrapy.Spider):
@@ -89,6 +94,9 @@ class SourceSpider(scrapy.Spider):
         self.dropped: list[tuple[str, str]] = []  # (URL, reason)
         self.link_failures: list[tuple[str, str]] = []
         self.recorded_at = time.monotonic()
+        # Entries of this pass reached through a search engine, by the publisher's canonical
+        # URL: their article keeps the search link as an alias, the publisher and the summary.
+        self.searched: dict[str, ArticleLink] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -228,10 +236,13 @@ class SourceSpider(scrapy.Spider):
         now = datetime.now(UTC)
         wanted: list[OwedLink] = []
         exhausted: list[str] = []
+        done_searched = [links[url] for url in known if links[url].via]
         for url in unknown:
             row = owed.get(url)
             if row is None:
                 entry = links[url]
+                if entry.via is not None:
+                    self.searched[url] = entry
                 wanted.append(
                     OwedLink(
                         url, source.name, entry.title, entry.published, language, entry.summary
@@ -240,6 +251,8 @@ class SourceSpider(scrapy.Spider):
                 progress.new += 1
             elif row.dropped_at is not None:  # a 404, not an article...: done before
                 self.crawler.stats.inc_value("newsmon/article/known")
+                if links[url].via:
+                    done_searched.append(links[url])
             elif row.gave_up_at is not None:
                 self.crawler.stats.inc_value("newsmon/article/given_up")
             elif self.owed.waiting(row, now):
@@ -249,6 +262,7 @@ class SourceSpider(scrapy.Spider):
             else:
                 wanted.append(row)
                 progress.retried += 1
+        self._settle_search_links(source, done_searched)
         yield from self._request(source, wanted, exhausted, now)
         rechecks = [
             OwedLink(
@@ -263,7 +277,95 @@ class SourceSpider(scrapy.Spider):
         ]
         yield from self._request(source, rechecks, [], now, recheck=True)
 
-    def follow_owed(self, source: Source) -> Iterator[scrapy.Request]:
+    def _settle_search_links(self, source: Source, entries: list[ArticleLink]) -> None:
+        """A search entry led to a page stored, requested already (through the outlet's own
+        feed, say) or dropped before: its search link is remembered as done, so that the next
+        pass skips it instead of looking for it on the publisher's site again."""
+        links: dict[str, str] = {}
+        for entry in entries:
+            try:
+                links[canonicalize(entry.via or "")] = entry.link
+            except ValueError:
+                continue
+        if not links:
+            return
+        now = datetime.now(UTC)
+        try:
+            self.owed.attempt([OwedLink(url, source.name) for url in links], now)
+            self.owed.drop(
+                [(url, f"leads to {target}, known") for url, target in links.items()], now
+            )
+        except SQLAlchemyError as exc:
+            logger.error(
+                "Source %s: cannot record search links: %s", source.name, storage_reason(exc)
+            )
+
+    def follow_headlines(
+        self, source: Source, entries: Iterable[ArticleLink], language: str | None = None
+    ) -> Iterator[Article]:
+        """Headline-only articles for entries whose page cannot be reached (a search entry
+        that did not resolve): the entry itself is the article, owed like a link until the
+        pipelines settle it. The caller has left out the entries already known."""
+        progress = self.progress[source.name]
+        language = source.language or language
+        wanted: dict[str, ArticleLink] = {}
+        for entry in entries:
+            try:
+                url = canonicalize(entry.link)
+            except ValueError:
+                self.crawler.stats.inc_value("newsmon/link/bad")
+                continue
+            if url not in self.scheduled:
+                wanted.setdefault(url, entry)
+        progress.entries += len(wanted)
+        progress.new += len(wanted)
+        links = [
+            OwedLink(url, source.name, entry.title, entry.published, language)
+            for url, entry in wanted.items()
+        ]
+        yield from self._headlines(source, links, wanted, datetime.now(UTC))
+
+    def headline_link(self, url: str) -> bool:
+        """Whether an owed link stands for a headline-only article, whose page is not to be
+        fetched (a search engine's link): the feeds spider knows them."""
+        return False
+
+    def _headlines(
+        self,
+        source: Source,
+        links: list[OwedLink],
+        entries: dict[str, ArticleLink],
+        now: datetime,
+    ) -> Iterator[Article]:
+        """Owe the links (one more attempt each), then yield their headline-only articles;
+        an owed one retried has only the title and date its row kept."""
+        progress = self.progress[source.name]
+        try:
+            self.owed.attempt(links, now)
+        except SQLAlchemyError as exc:
+            reason = storage_reason(exc)
+            self.crawler.stats.inc_value("newsmon/store/error")
+            progress.failed[reason] += len(links) or 1
+            return
+        for link in links:
+            entry = entries.get(link.url)
+            self.scheduled.add(link.url)
+            progress.pending += 1
+            self.crawler.stats.inc_value("newsmon/article/headline_only")
+            yield Article(
+                source=source.name,
+                url=link.url,
+                link=link.url,
+                fetched_at=now,
+                feed_title=link.title,
+                feed_published=link.published,
+                feed_summary=entry.summary if entry else None,
+                publisher=entry.publisher if entry else None,
+                language_hint=link.language,
+                text_source="feed",
+            )
+
+    def follow_owed(self, source: Source) -> Iterator[scrapy.Request | Article]:
         """Requests for the source's owed links that are due, wherever its feed now stands."""
         if source.name not in self.debtors:
             return
@@ -283,6 +385,10 @@ class SourceSpider(scrapy.Spider):
         exhausted = [link.url for link in due if self.owed.exhausted(link)]
         wanted = [link for link in due if not self.owed.exhausted(link)]
         self.progress[source.name].retried += len(wanted)
+        headlines = [link for link in wanted if self.headline_link(link.url)]
+        if headlines:
+            yield from self._headlines(source, headlines, {}, now)
+            wanted = [link for link in wanted if not self.headline_link(link.url)]
         yield from self._request(source, wanted, exhausted, now)
 
     def _request(
@@ -406,6 +512,7 @@ class SourceSpider(scrapy.Spider):
             logger.info("Not an HTML page, skipped: %s (source %s)", response.url, source.name)
             self._drop(source.name, link.url, "not an HTML page")
             return
+        searched = self.searched.pop(link.url, None)
         yield Article(
             source=source.name,
             url=link.url,
@@ -419,7 +526,11 @@ class SourceSpider(scrapy.Spider):
             feed_title=link.title,
             feed_published=link.published,
             language_hint=link.language,
-            feed_summary=link.summary,
+            feed_summary=link.summary or (searched.summary if searched else None),
+            publisher=searched.publisher if searched else None,
+            # The search engine's link leads here too: stored as an alias, it is known at the
+            # next pass without asking the publisher's site again.
+            seen_urls=[canonicalize(searched.via)] if searched and searched.via else [],
         )
 
     def article_failed(self, failure: Failure) -> None:
@@ -536,6 +647,8 @@ def summarize(progress: Progress) -> Outcome:
         summary += f"; {failure}"
     if progress.waiting:
         summary += f"; {progress.waiting} owed, waiting to retry"
+    if progress.resolution:
+        summary += f"; search entries: {describe_resolution(progress.resolution)}"
     problem = "; ".join(progress.problems[:3]) or None
     return Outcome(
         base.status,
@@ -545,6 +658,7 @@ def summarize(progress: Progress) -> Outcome:
         problem=problem,
         failed=failed,
         failure=failure,
+        resolution=dict(progress.resolution),
     )
 
 

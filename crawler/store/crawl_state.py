@@ -7,6 +7,7 @@ Spiders read and write it; it never writes articles (the store pipeline does).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,7 +139,13 @@ class CrawlState:
             else:
                 values["b_problem"] = outcome.problem
                 if outcome.status == "ok":
-                    values.update(b_entries=outcome.entries, b_new=outcome.new)
+                    values.update(
+                        b_entries=outcome.entries,
+                        b_new=outcome.new,
+                        b_resolution=json.dumps(outcome.resolution, sort_keys=True)
+                        if outcome.resolution
+                        else None,
+                    )
             kind = outcome.status if outcome.status in ("error", "ok", "interrupted") else "other"
             shapes.setdefault((kind, bool(outcome.new)), []).append(values)
         with self.engine.begin() as connection:
@@ -265,7 +272,11 @@ def _record_statement(kind: str, new: bool, now: datetime) -> Update:
             last_problem=bindparam("b_problem"),
         )
         if kind == "ok":
-            values.update(last_entries=bindparam("b_entries"), last_new=bindparam("b_new"))
+            values.update(
+                last_entries=bindparam("b_entries"),
+                last_new=bindparam("b_new"),
+                last_resolution=bindparam("b_resolution"),
+            )
     return update(sources).where(sources.c.name == bindparam("b_name")).values(**values)
 
 

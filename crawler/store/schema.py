@@ -73,6 +73,9 @@ sources = Table(
     # Why `newsmon run` could not compute the next run (0009): it fell back to the default
     # interval. Cleared when a next run is computed normally.
     Column("schedule_error", Text),
+    # Search feeds (0013): how the last read pass's new entries reached the publisher's
+    # article, or why they stayed headline-only, as JSON counts; null for other sources.
+    Column("last_resolution", Text),
 )
 
 # Links owed to the next pass (0008): seen in a source, neither stored nor deliberately dropped
