@@ -37,6 +37,7 @@ from crawler.cli.review import review, serve  # Flask loads only inside `serve`
 from crawler.cli.sources import sources
 from crawler.cli.topics import topics
 from crawler.config.files import (
+    ALERTS_FILE,
     CONFIG_FILES,
     DATABASE_ENV,
     Config,
@@ -503,8 +504,9 @@ def config_group() -> None:
     "--connect", is_flag=True, help="Also open the database (creating nothing) and report on it."
 )
 def config_check(config_dir: Path | None, connect: bool) -> None:
-    """Validate settings.yaml, sources.yaml, topics.yaml and the database URL, and list the
-    settings that differ from their defaults; exit 2 on the first problem."""
+    """Validate settings.yaml, sources.yaml, topics.yaml, alerts.yaml (when there is one) and
+    the database URL, and list the settings that differ from their defaults; exit 2 on the
+    first problem."""
     config = load_config(config_dir)
     database = config.settings.database
     try:
@@ -516,6 +518,7 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"{config.directory}: ok")
     click.echo(f"  sources: {len(config.sources)} ({enabled} enabled)")
     click.echo(f"  topics: {', '.join(rule.name for rule in config.topics) or 'none'}")
+    _check_alerts(config)
     click.echo(f"  database: {safe_url(database)}")
     if state is not None:
         click.echo(f"  store: {state}")
@@ -525,6 +528,26 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"  settings: {count} from the defaults")
     for spec, value in others:
         click.echo(f"    {spec.name}: {yaml_value(value)} (default: {yaml_value(spec.default)})")
+
+
+def _check_alerts(config: Config) -> None:
+    """The templates of alerts.yaml compile, then a line on the alerts, channels masked."""
+    alerts = config.alerts
+    if not alerts.rules and not alerts.channels:
+        click.echo("  alerts: none (no alerts.yaml)")
+        return
+    from crawler.alerts.render import check_templates  # Jinja: only with alerts
+
+    for rule in alerts.rules:
+        check_templates(rule, str(config.directory / ALERTS_FILE))
+    rules = len(alerts.rules)
+    click.echo(
+        f"  alerts: {rules} rule{'s' * (rules != 1)} "
+        f"({', '.join(rule.name for rule in alerts.rules) or 'none'}), "
+        f"{len(alerts.channels)} channel{'s' * (len(alerts.channels) != 1)}"
+    )
+    for channel in alerts.channels:
+        click.echo(f"    {channel.name}: {channel.masked}")
 
 
 def _database_origin(config: Config) -> str:
