@@ -46,6 +46,9 @@ logger = logging.getLogger("newsmon.alerts")
 IMMEDIATE_EACH = 5  # more new hits than this at once go out as one message, not a flood
 SPIKE_DAYS = 14  # a topic's day is compared with this many days before it
 SPIKE_SIGMAS = 3.0
+# The loggers that may write a channel's URL while Apprise sends (urllib3 logs each request's
+# path at DEBUG): a logger's filters see only its own records, so each is named.
+LIBRARY_LOGGERS = ("apprise", "urllib3.connectionpool")
 
 # Sends a message to channels; returns None when every channel took it, else the error
 # (secrets masked).
@@ -71,9 +74,9 @@ def apprise_send(channels: list[Channel], message: Message, timeout: float = 30)
     import apprise  # only when sending: it loads its plugins
 
     errors = []
-    library = logging.getLogger("apprise")
     hide = _Scrub([channel.url for channel in channels])
-    library.addFilter(hide)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).addFilter(hide)
     try:
         for channel in channels:
             sender = apprise.Apprise()
@@ -92,7 +95,8 @@ def apprise_send(channels: list[Channel], message: Message, timeout: float = 30)
                 reason = said[-1] if said else "the service refused it"
                 errors.append(f"{channel.name}: {scrub(reason, [channel.url])}")
     finally:
-        library.removeFilter(hide)
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).removeFilter(hide)
     return "; ".join(errors) or None
 
 

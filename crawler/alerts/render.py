@@ -103,15 +103,19 @@ def article_context(
 ) -> dict[str, Any]:
     """What the templates know of one article (`a` in the defaults)."""
     terms = []
-    text = f"{record.get('title') or ''}\n{record.get('text') or ''}"
     for topic, matched in record["matches"].items():
         if topics is not None and topic not in topics:
             continue
         for term in matched:
             if len(terms) == TERMS_SHOWN:
                 break
-            spans = term_spans(text, [term])
-            context = _snippet(text, *spans[0]) if spans else ""
+            context = ""
+            # The text first: the title is shown already.
+            for part in (record.get("text") or "", record.get("title") or ""):
+                spans = term_spans(part, [term])
+                if spans:
+                    context = _snippet(part, *spans[0])
+                    break
             terms.append({"topic": topic, "term": term, "context": context})
     published = record.get("published")
     when = (
