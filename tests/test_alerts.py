@@ -5,6 +5,8 @@ spikes, source health, masked secrets and escaped hostile titles. The clock is p
 from __future__ import annotations
 
 import logging
+import signal
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -294,3 +296,41 @@ def test_source_health_once_per_change(tmp_path: Path) -> None:
             connection.execute(update(sources).values(last_success_at=NOW + timedelta(hours=1)))
         send_due(engine, config, NOW + timedelta(hours=2))
         assert hook.titles == ["Source wire: FAILING"] * 2
+
+
+def test_run_sends_the_hits_of_its_passes_once(site, make_config, tmp_path: Path) -> None:
+    """`newsmon run` sends the alerts of a pass's new hits, and none again after a restart."""
+    from tests.outlets import TOPICS as OUTLET_TOPICS
+    from tests.outlets import page, rss2
+    from tests.test_run_service import read, start, wait_for
+
+    links = [("/en/pentagon-ai", site.add("/en/pentagon-ai", page("en_pentagon_ai.html")))]
+    site.add("/feed.xml", rss2(links), content_type="application/rss+xml")
+    with webhook() as hook:
+        config = make_config(
+            [{"name": "wire", "url": site.url("/feed.xml"), "every": "1h"}], OUTLET_TOPICS
+        )
+        (config / "alerts.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "channels": {"hook": f"json://127.0.0.1:{hook.port}/"},
+                    "rules": [{"name": "now", "channels": ["hook"]}],
+                }
+            )
+        )
+        log = tmp_path / "run.log"
+        for attempt in (1, 2):
+            process = start(config, log)
+            try:
+                wait_for(lambda n=attempt: read(log).count("sources scheduled") == n, what="start")
+                if attempt == 1:
+                    wait_for(lambda: hook.posts, what="the alert")
+                    assert "Alert now: sent" in read(log)
+                else:
+                    time.sleep(2)  # its first check for alerts runs at start-up
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=30) == 0
+            finally:
+                if process.poll() is None:
+                    process.kill()
+        assert len(hook.posts) == 1 and "Pentagon" in hook.posts[0]["title"]

@@ -38,6 +38,7 @@ __all__ = [
     "apprise_send",
     "distinct_terms",
     "due_hits",
+    "preview",
     "send_due",
 ]
 
