@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from sqlalchemy import Engine, update
 
 from crawler.alerts.deliver import IMMEDIATE_EACH, preview, send_due
+from crawler.cli.main import cli
 from crawler.config.files import Config, load_config
 from crawler.store.alerts_sent import rule_status
 from crawler.store.database import engine_for
@@ -334,3 +336,38 @@ def test_run_sends_the_hits_of_its_passes_once(site, make_config, tmp_path: Path
                 if process.poll() is None:
                     process.kill()
         assert len(hook.posts) == 1 and "Pentagon" in hook.posts[0]["title"]
+
+
+def test_commands_test_preview_and_status(tmp_path: Path) -> None:
+    with webhook() as hook:
+        config = configure(
+            tmp_path,
+            {"hook": f"json://127.0.0.1:{hook.port}/secret-path-1234"},
+            [
+                {"name": "now", "channels": ["hook"], "topics": ["nato"]},
+                {"name": "daily", "channels": ["hook"], "mode": "digest", "digest": "daily 23:59"},
+            ],
+        )
+        engine = engine_for(config.settings.database)
+        now = datetime.now(UTC)
+        hit(engine, 1, now - timedelta(minutes=1))
+        runner = CliRunner()
+        options = ["--config", str(config.directory)]
+        result = runner.invoke(cli, ["alerts", "test", "now", *options])
+        assert result.exit_code == 0, result.output
+        assert "Sent to hook (json://127.0.0.1:" in result.output and "secret" not in result.output
+        assert hook.titles == ["[test] [nato] NATO summit news 1"]
+        result = runner.invoke(cli, ["alerts", "preview", "daily", *options])
+        assert result.exit_code == 0, result.output
+        assert "Next digest of daily:" in result.output and "1 hits so far" in result.output
+        assert "NATO summit news 1" in result.output
+        hook.status = 503
+        send_due(engine, config, now)
+        result = runner.invoke(cli, ["alerts", "status", *options])
+        assert result.exit_code == 0, result.output
+        assert "now [FAILING]: immediate" in result.output
+        assert "last error: hook:" in result.output and "secret-path" not in result.output
+        result = runner.invoke(cli, ["alerts", "test", "now", *options])
+        assert result.exit_code == 1 and "sending failed: hook:" in result.output
+        result = runner.invoke(cli, ["alerts", "test", "nope", *options])
+        assert result.exit_code == 2 and "no rule named 'nope'" in result.output

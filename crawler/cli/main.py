@@ -3,7 +3,8 @@
 Each command loads the config, calls one function and prints; `crawler.cli.base` turns
 domain errors into messages and exit codes (2 for a config or usage error, 1 for a storage
 error). Commands that only read open the store with `open_store`, which never creates or
-migrates it. The `sources` commands live in `crawler.cli.sources`.
+migrates it. The `sources` commands live in `crawler.cli.sources`, the `alerts` commands in
+`crawler.cli.alerts`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli.alerts import alerts
 from crawler.cli.base import (
     EXIT_STORAGE,
     LOG_LEVELS,
@@ -579,6 +581,7 @@ cli.add_command(sources)
 cli.add_command(topics)
 cli.add_command(_store_must_be_ready(serve))  # it only reads articles (and writes reviews)
 cli.add_command(review)
+cli.add_command(alerts)
 
 
 def main() -> None:
