@@ -45,6 +45,7 @@ __all__ = [
 logger = logging.getLogger("newsmon.alerts")
 
 IMMEDIATE_EACH = 5  # more new hits than this at once go out as one message, not a flood
+MESSAGE_MOST = 100  # hits listed in one message
 SPIKE_DAYS = 14  # a topic's day is compared with this many days before it
 SPIKE_SIGMAS = 3.0
 # The loggers that may write a channel's URL while Apprise sends (urllib3 logs each request's
@@ -167,7 +168,8 @@ def _send_hits(
     if not records:
         return
     if rule.mode == "digest" or len(records) > IMMEDIATE_EACH:
-        batches = [records]
+        # Mail and chat services cap a message's size: a long digest goes out in parts.
+        batches = [records[i : i + MESSAGE_MOST] for i in range(0, len(records), MESSAGE_MOST)]
     else:
         batches = [[record] for record in records]
     for batch in batches:
