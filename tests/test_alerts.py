@@ -30,10 +30,15 @@ NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 TOPICS = [{"name": "nato", "any": ["NATO", "alliance"]}, {"name": "ai", "any": ["AI"]}]
 
 
-def configure(tmp_path: Path, channels: dict[str, str], rules: list[dict[str, Any]]) -> Config:
+def configure(
+    tmp_path: Path,
+    channels: dict[str, str],
+    rules: list[dict[str, Any]],
+    database: str | None = None,
+) -> Config:
     directory = write_config(
         tmp_path / "config",
-        {"database": f"sqlite:///{tmp_path / 'newsmon.db'}", **TEST_SETTINGS},
+        {"database": database or f"sqlite:///{tmp_path / 'newsmon.db'}", **TEST_SETTINGS},
         [{"name": "wire", "url": "https://news.example.org/feed.xml"}],
         TOPICS,
     )
@@ -158,12 +163,17 @@ def test_quiet_hours_hold_and_then_send(tmp_path: Path) -> None:
         assert hook.titles == ["[nato] NATO summit news 1"]
 
 
-def test_retry_after_an_outage_with_back_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_retry_after_an_outage_with_back_off(
+    tmp_path: Path, engine_name: str, request: pytest.FixtureRequest
+) -> None:
+    database = request.getfixturevalue("postgres_url") if engine_name == "postgresql" else None
     with webhook() as hook:
         config = configure(
             tmp_path,
             {"hook": f"json://127.0.0.1:{hook.port}/"},
             [{"name": "now", "channels": ["hook"]}],
+            database,
         )
         engine = engine_for(config.settings.database)
         hit(engine, 1, NOW)

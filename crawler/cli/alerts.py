@@ -20,7 +20,7 @@ from crawler.cli.base import UserError, config_option, echo_json, json_option
 from crawler.config.alerts import AlertRule
 from crawler.config.files import ALERTS_FILE, Config, load_config
 from crawler.store.alerts_sent import rule_status
-from crawler.store.database import open_store
+from crawler.store.database import StorageError, open_store
 from crawler.store.queries import iter_records
 
 SAMPLE = {
@@ -61,7 +61,7 @@ def _sample(config: Config, rule: AlertRule) -> list[dict[str, Any]]:
     """The newest stored hit of the rule's topics, else a made-up article."""
     try:
         engine = open_store(config.settings.database)
-    except Exception:  # noqa: BLE001 - no store yet: the made-up article will do
+    except StorageError:  # no store yet (StoreNotReady), or none to open: a made-up article
         return [SAMPLE]
     topics = rule.topics or [t.name for t in config.topics]
     for topic in topics:
