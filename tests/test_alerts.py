@@ -381,3 +381,25 @@ def test_commands_test_preview_and_status(tmp_path: Path) -> None:
         assert result.exit_code == 1 and "sending failed: hook:" in result.output
         result = runner.invoke(cli, ["alerts", "test", "nope", *options])
         assert result.exit_code == 2 and "no rule named 'nope'" in result.output
+
+
+def test_dashboard_shows_failing_alerts(tmp_path: Path) -> None:
+    from crawler.review.web.app import create_app
+
+    with webhook() as hook:
+        config = configure(
+            tmp_path,
+            {"hook": f"json://127.0.0.1:{hook.port}/secret-path-1234"},
+            [{"name": "now", "channels": ["hook"]}, {"name": "quiet", "channels": ["hook"]}],
+        )
+        engine = engine_for(config.settings.database)
+        hit(engine, 1, NOW)
+        hook.status = 503
+        send_due(engine, config, NOW)
+        html = create_app(engine, config).test_client().get("/dashboard").get_data(as_text=True)
+        assert "<h2>Alerts</h2>" in html
+        assert '<strong>now</strong> <span class="flag">FAILING</span>' in html
+        assert "secret-path" not in html and "hook:" in html
+        plain = load_config(write_config(tmp_path / "plain", {}, [], TOPICS))
+        html = create_app(engine, plain).test_client().get("/dashboard").get_data(as_text=True)
+        assert "<h2>Alerts</h2>" not in html
