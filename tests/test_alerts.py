@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, update
 
-from crawler.alerts.deliver import IMMEDIATE_EACH, preview, send_due
+from crawler.alerts.deliver import IMMEDIATE_EACH, apprise_send, preview, send_due
 from crawler.cli.main import cli
 from crawler.config.files import Config, load_config
 from crawler.store.alerts_sent import rule_status
@@ -403,3 +403,28 @@ def test_dashboard_shows_failing_alerts(tmp_path: Path) -> None:
         plain = load_config(write_config(tmp_path / "plain", {}, [], TOPICS))
         html = create_app(engine, plain).test_client().get("/dashboard").get_data(as_text=True)
         assert "<h2>Alerts</h2>" not in html
+
+
+def test_an_outage_costs_one_attempt_per_check(tmp_path: Path) -> None:
+    with webhook() as hook:
+        config = configure(
+            tmp_path,
+            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            [{"name": "now", "channels": ["hook"]}],
+        )
+        engine = engine_for(config.settings.database)
+        for n in range(3):
+            hit(engine, n, NOW - timedelta(minutes=n))
+        hook.status = 502
+        tried: list[str] = []
+
+        def send(channels: list[Any], message: Any) -> str | None:
+            tried.append(message.subject)
+            return apprise_send(channels, message)
+
+        send_due(engine, config, NOW, send)
+        assert len(tried) == 1
+        assert rule_status(engine, ["now"])["now"].failing == 3
+        hook.status = 200
+        send_due(engine, config, NOW + timedelta(minutes=1), send)
+        assert len(hook.posts) == 3

@@ -172,10 +172,15 @@ def _send_hits(
         batches = [records[i : i + MESSAGE_MOST] for i in range(0, len(records), MESSAGE_MOST)]
     else:
         batches = [[record] for record in records]
-    for batch in batches:
+    for number, batch in enumerate(batches):
         error = send(alerts.channels_of(rule), render(rule, batch, public_url))
-        alerts_sent.record_deliveries(engine, rule.name, [r["id"] for r in batch], now, error)
+        # A channel that failed is not tried again with the next messages (each would wait
+        # for its timeout): they all fail with it and are retried together.
+        failed = [r for rest in batches[number:] for r in rest] if error else batch
+        alerts_sent.record_deliveries(engine, rule.name, [r["id"] for r in failed], now, error)
         _count(report, rule, error, len(batch))
+        if error:
+            break
 
 
 def _count(report: Report, rule: AlertRule, error: str | None, articles: int = 0) -> None:
