@@ -110,6 +110,12 @@ def test_config_check_reports_alerts_masked(tmp_path: Path) -> None:
         "channels:\n  a: json://127.0.0.1:9/\nrules:\n"
         "  - name: r\n    channels: [a]\n    subject: '{{ unclosed'\n",
     )
+    unknown = with_alerts(tmp_path / "e", "channels:\n  a: nosuch://secret-token@host/x\n")
+    result = CliRunner().invoke(cli, [*check, str(unknown)])
+    assert result.exit_code == 2
+    assert "channel 'a': not a URL Apprise can use: nosuch://***@***/***" in result.output
+    assert ": ok" not in result.output
+    assert "secret-token" not in result.output
     result = CliRunner().invoke(cli, [*check, str(bad)])
     assert result.exit_code == 2
     assert "alerts.yaml: rule 'r': field 'subject'" in result.stderr

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "due_hits",
     "preview",
     "send_due",
+    "unsupported",
 ]
 
 logger = logging.getLogger("newsmon.alerts")
@@ -76,10 +78,7 @@ def apprise_send(channels: list[Channel], message: Message, timeout: float = 30)
     import apprise  # only when sending: it loads its plugins
 
     errors = []
-    hide = _Scrub([channel.url for channel in channels])
-    for name in LIBRARY_LOGGERS:
-        logging.getLogger(name).addFilter(hide)
-    try:
+    with _masked(channels):
         for channel in channels:
             sender = apprise.Apprise()
             if not sender.add(channel.url):
@@ -96,10 +95,29 @@ def apprise_send(channels: list[Channel], message: Message, timeout: float = 30)
                 said = [entry.message for entry in result.logs() if entry.level != "DEBUG"]
                 reason = said[-1] if said else "the service refused it"
                 errors.append(f"{channel.name}: {scrub(reason, [channel.url])}")
+    return "; ".join(errors) or None
+
+
+@contextmanager
+def _masked(channels: list[Channel]) -> Iterator[None]:
+    """The channels' secrets masked in what the libraries log meanwhile (Apprise logs a URL
+    it cannot parse whole)."""
+    hide = _Scrub([channel.url for channel in channels])
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).addFilter(hide)
+    try:
+        yield
     finally:
         for name in LIBRARY_LOGGERS:
             logging.getLogger(name).removeFilter(hide)
-    return "; ".join(errors) or None
+
+
+def unsupported(channels: list[Channel]) -> list[Channel]:
+    """The channels whose URL Apprise cannot use (an unknown scheme, a token missing)."""
+    import apprise
+
+    with _masked(channels):
+        return [c for c in channels if apprise.Apprise.instantiate(c.url) is None]
 
 
 @dataclass

@@ -510,6 +510,7 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     the database URL, and list the settings that differ from their defaults; exit 2 on the
     first problem."""
     config = load_config(config_dir)
+    _check_alerts(config)
     database = config.settings.database
     try:
         check_url(database)
@@ -520,7 +521,7 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"{config.directory}: ok")
     click.echo(f"  sources: {len(config.sources)} ({enabled} enabled)")
     click.echo(f"  topics: {', '.join(rule.name for rule in config.topics) or 'none'}")
-    _check_alerts(config)
+    _alerts_lines(config)
     click.echo(f"  database: {safe_url(database)}")
     if state is not None:
         click.echo(f"  store: {state}")
@@ -533,15 +534,27 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
 
 
 def _check_alerts(config: Config) -> None:
-    """The templates of alerts.yaml compile, then a line on the alerts, channels masked."""
+    """The templates of alerts.yaml compile and Apprise can use its channels."""
+    if not config.alerts.channels:
+        return
+    from crawler.alerts.deliver import unsupported  # Apprise and Jinja: only with alerts
+    from crawler.alerts.render import check_templates
+
+    where = config.directory / ALERTS_FILE
+    for rule in config.alerts.rules:
+        check_templates(rule, str(where))
+    for channel in unsupported(list(config.alerts.channels)):
+        raise ConfigError(
+            f"{where}: channel {channel.name!r}: not a URL Apprise can use: {channel.masked}"
+        )
+
+
+def _alerts_lines(config: Config) -> None:
+    """A line on the alerts, then one per channel, masked."""
     alerts = config.alerts
     if not alerts.rules and not alerts.channels:
         click.echo("  alerts: none (no alerts.yaml)")
         return
-    from crawler.alerts.render import check_templates  # Jinja: only with alerts
-
-    for rule in alerts.rules:
-        check_templates(rule, str(config.directory / ALERTS_FILE))
     rules = len(alerts.rules)
     click.echo(
         f"  alerts: {rules} rule{'s' * (rules != 1)} "
