@@ -428,3 +428,32 @@ def test_an_outage_costs_one_attempt_per_check(tmp_path: Path) -> None:
         hook.status = 200
         send_due(engine, config, NOW + timedelta(minutes=1), send)
         assert len(hook.posts) == 3
+
+
+def test_one_sender_among_processes_sharing_a_postgresql_store(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """While another `newsmon run` on the same store holds the sender's role, a check sends
+    nothing; once it is released, the hits go out once."""
+    from sqlalchemy import create_engine
+
+    from crawler.store.alerts_sent import sole_sender
+
+    with webhook() as hook:
+        config = configure(
+            tmp_path,
+            {"hook": f"json://127.0.0.1:{hook.port}/"},
+            [{"name": "now", "channels": ["hook"]}],
+            postgres_url,
+        )
+        engine = engine_for(config.settings.database)
+        hit(engine, 1, NOW)
+        other = create_engine(postgres_url)  # another process's connection pool
+        with sole_sender(other) as held:
+            assert held
+            report = send_due(engine, config, NOW)
+            assert report.busy and hook.posts == []
+        other.dispose()
+        send_due(engine, config, NOW)
+        send_due(engine, config, NOW)
+        assert hook.titles == ["[nato] NATO summit news 1"]

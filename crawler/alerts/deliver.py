@@ -127,6 +127,7 @@ class Report:
     sent: dict[str, int] = field(default_factory=dict)  # rule -> messages sent
     failed: dict[str, str] = field(default_factory=dict)  # rule -> the last error
     held: list[str] = field(default_factory=list)  # rules in their quiet hours
+    busy: bool = False  # another process sharing the store was sending: nothing done
 
     def __bool__(self) -> bool:
         return bool(self.sent or self.failed)
@@ -311,22 +312,31 @@ def send_due(
     """Send what every rule owes at `now`. A rule that fails is logged and the others go on."""
     now = now or datetime.now(UTC)
     report = Report()
-    for rule in config.alerts.rules:
-        if in_quiet_hours(rule, now):
-            report.held.append(rule.name)
-            continue  # held: what it owes goes out when its quiet hours end
-        try:
-            if rule.kind == "hits":
-                _send_hits(
-                    engine, config.alerts, rule, now, send, config.settings.public_url, report
-                )
-            elif rule.kind == "spike":
-                _send_spikes(engine, config, rule, now, send, report)
-            else:
-                _send_health(engine, config, rule, now, send, report)
-        except Exception as exc:  # noqa: BLE001 - a template or store error stops one rule only
-            logger.exception("Alert %s: cannot be sent", rule.name)
-            report.failed[rule.name] = (
-                f"{type(exc).__name__}: {scrub(str(exc), [c.url for c in config.alerts.channels])}"
-            )
+    with alerts_sent.sole_sender(engine) as sole:
+        if not sole:
+            report.busy = True  # another process sharing the store is sending them
+            return report
+        for rule in config.alerts.rules:
+            _send_rule(engine, config, rule, now, send, report)
     return report
+
+
+def _send_rule(
+    engine: Engine, config: Config, rule: AlertRule, now: datetime, send: Sender, report: Report
+) -> None:
+    """What one rule owes at `now`; an error stops this rule only, logged and reported."""
+    if in_quiet_hours(rule, now):
+        report.held.append(rule.name)
+        return  # held: what it owes goes out when its quiet hours end
+    try:
+        if rule.kind == "hits":
+            _send_hits(engine, config.alerts, rule, now, send, config.settings.public_url, report)
+        elif rule.kind == "spike":
+            _send_spikes(engine, config, rule, now, send, report)
+        else:
+            _send_health(engine, config, rule, now, send, report)
+    except Exception as exc:  # noqa: BLE001 - a template or store error stops one rule only
+        logger.exception("Alert %s: cannot be sent", rule.name)
+        report.failed[rule.name] = (
+            f"{type(exc).__name__}: {scrub(str(exc), [c.url for c in config.alerts.channels])}"
+        )

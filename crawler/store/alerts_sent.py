@@ -11,12 +11,13 @@ try again; after `MAX_ATTEMPTS` the alert is given up (`next_attempt_at` empty).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, exists, func, or_, select, text, update
 
 from crawler.schedule.polling import Policy, backoff
 from crawler.store.crawl_state import as_utc
@@ -33,12 +34,14 @@ __all__ = [
     "record_event",
     "retry_delay",
     "rule_status",
+    "sole_sender",
 ]
 
 MAX_ATTEMPTS = 10  # a minute, doubling to an hour: about 6 hours before an alert is given up
 # The back-off of a failing source (crawler.schedule.polling), from a minute to an hour.
 RETRY = Policy(every=60, min_every=60, max_every=3600, max_backoff=3600, jitter=0)
 _COLUMNS = [c for c in articles.c if c.name not in ("html", "signature")]
+SENDER_LOCK = 0x6E65_7773_6D6F_6E01  # PostgreSQL advisory lock key: "newsmon" + 1 (alerts)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -223,3 +226,27 @@ def daily_counts(
             if 0 <= index < len(bounds) - 1:
                 counts[topic][index] += 1
     return counts, first
+
+
+@contextmanager
+def sole_sender(engine: Engine) -> Iterator[bool]:
+    """True while this process is the only one sending alerts from this store, False when
+    another holds that role now (it sends; this one skips its check). On PostgreSQL, where
+    several `newsmon run` may share a store, a session advisory lock held for the check;
+    SQLite stores are used from one host, and the service runs one check at a time."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        held = bool(
+            connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": SENDER_LOCK}
+            ).scalar()
+        )
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SENDER_LOCK})
+                connection.commit()
