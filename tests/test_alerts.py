@@ -278,6 +278,7 @@ def test_spike_once_a_day(tmp_path: Path) -> None:
         send_due(engine, config, NOW)
         send_due(engine, config, NOW + timedelta(hours=1))
         assert hook.titles == ["Spike: nato, 4 articles today"]
+        assert "nato: 4 articles today (2026-12-03), against 1.5 a day" in hook.posts[0]["message"]
 
 
 def test_source_health_once_per_change(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
@@ -268,7 +269,8 @@ def _send_spikes(
             f"(standard deviation {spread:.1f}) over the {SPIKE_DAYS} days before.",
         ]
         if config.settings.public_url:
-            lines.append(f"Hits: {config.settings.public_url.rstrip('/')}/?topic={topic}")
+            address = config.settings.public_url.rstrip("/")
+            lines.append(f"Hits: {address}/hits?{urlencode({'topic': topic})}")
         message = _event_message(f"Spike: {topic}, {count} articles today", lines)
         _send_event(engine, config.alerts, rule, f"spike {topic} {day}", message, now, send, report)
 
