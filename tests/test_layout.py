@@ -35,6 +35,7 @@ RANKS = {
     "crawler.addon": 7,
     "crawler.settings": 7,
     "crawler.review": 8,
+    "crawler.alerts": 8,  # reads the store and the config, as review does
     "crawler.schedule.live_view": 8,
     "crawler.schedule.one_pass": 9,
     "crawler.schedule.service": 10,
@@ -66,7 +67,8 @@ PURE = (
     "crawler.schedule.cron",
     "crawler.schedule.polling",
 )
-MAY_IMPORT_FLASK = ("crawler.review.web", "crawler.cli.review")  # the app, and `serve`
+# The app, `serve`, and the alerts' Jinja templates (jinja2 only).
+MAY_IMPORT_FLASK = ("crawler.review.web", "crawler.cli.review", "crawler.alerts.render")
 
 
 @functools.cache

@@ -3,7 +3,8 @@
 Each command loads the config, calls one function and prints; `crawler.cli.base` turns
 domain errors into messages and exit codes (2 for a config or usage error, 1 for a storage
 error). Commands that only read open the store with `open_store`, which never creates or
-migrates it. The `sources` commands live in `crawler.cli.sources`.
+migrates it. The `sources` commands live in `crawler.cli.sources`, the `alerts` commands in
+`crawler.cli.alerts`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli.alerts import alerts
 from crawler.cli.base import (
     EXIT_STORAGE,
     LOG_LEVELS,
@@ -37,6 +39,7 @@ from crawler.cli.review import review, serve  # Flask loads only inside `serve`
 from crawler.cli.sources import sources
 from crawler.cli.topics import topics
 from crawler.config.files import (
+    ALERTS_FILE,
     CONFIG_FILES,
     DATABASE_ENV,
     Config,
@@ -520,9 +523,11 @@ def config_group() -> None:
     "--connect", is_flag=True, help="Also open the database (creating nothing) and report on it."
 )
 def config_check(config_dir: Path | None, connect: bool) -> None:
-    """Validate settings.yaml, sources.yaml, topics.yaml and the database URL, and list the
-    settings that differ from their defaults; exit 2 on the first problem."""
+    """Validate settings.yaml, sources.yaml, topics.yaml, alerts.yaml (when there is one) and
+    the database URL, and list the settings that differ from their defaults; exit 2 on the
+    first problem."""
     config = load_config(config_dir)
+    _check_alerts(config)
     database = config.settings.database
     try:
         check_url(database)
@@ -533,6 +538,7 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"{config.directory}: ok")
     click.echo(f"  sources: {len(config.sources)} ({enabled} enabled)")
     click.echo(f"  topics: {', '.join(rule.name for rule in config.topics) or 'none'}")
+    _alerts_lines(config)
     click.echo(f"  database: {safe_url(database)}")
     if state is not None:
         click.echo(f"  store: {state}")
@@ -542,6 +548,38 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"  settings: {count} from the defaults")
     for spec, value in others:
         click.echo(f"    {spec.name}: {yaml_value(value)} (default: {yaml_value(spec.default)})")
+
+
+def _check_alerts(config: Config) -> None:
+    """The templates of alerts.yaml compile and Apprise can use its channels."""
+    if not config.alerts.channels:
+        return
+    from crawler.alerts.deliver import unsupported  # Apprise and Jinja: only with alerts
+    from crawler.alerts.render import check_templates
+
+    where = config.directory / ALERTS_FILE
+    for rule in config.alerts.rules:
+        check_templates(rule, str(where))
+    for channel in unsupported(list(config.alerts.channels)):
+        raise ConfigError(
+            f"{where}: channel {channel.name!r}: not a URL Apprise can use: {channel.masked}"
+        )
+
+
+def _alerts_lines(config: Config) -> None:
+    """A line on the alerts, then one per channel, masked."""
+    alerts = config.alerts
+    if not alerts.rules and not alerts.channels:
+        click.echo("  alerts: none (no alerts.yaml)")
+        return
+    rules = len(alerts.rules)
+    click.echo(
+        f"  alerts: {rules} rule{'s' * (rules != 1)} "
+        f"({', '.join(rule.name for rule in alerts.rules) or 'none'}), "
+        f"{len(alerts.channels)} channel{'s' * (len(alerts.channels) != 1)}"
+    )
+    for channel in alerts.channels:
+        click.echo(f"    {channel.name}: {channel.masked}")
 
 
 def _database_origin(config: Config) -> str:
@@ -573,6 +611,7 @@ cli.add_command(sources)
 cli.add_command(topics)
 cli.add_command(_store_must_be_ready(serve))  # it only reads articles (and writes reviews)
 cli.add_command(review)
+cli.add_command(alerts)
 
 
 def main() -> None:

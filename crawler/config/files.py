@@ -1,10 +1,11 @@
 """The configuration directory: the only module that reads YAML.
 
 First stage of the flow (config → schedule → spiders → item → pipelines → store → review). A
-config directory holds `settings.yaml`, `sources.yaml` and `topics.yaml`; `load_config` reads and
-validates all three into frozen dataclasses, or raises `ConfigError` naming the file, the entry and
-the field. The settings are checked against their table in `crawler.config.settings`. Nothing
-downstream parses YAML or re-validates.
+config directory holds `settings.yaml`, `sources.yaml` and `topics.yaml`, and optionally
+`alerts.yaml`; `load_config` reads and validates them into frozen dataclasses, or raises
+`ConfigError` naming the file, the entry and the field. The settings are checked against their
+table in `crawler.config.settings`, the alerts by `crawler.config.alerts`. Nothing downstream
+parses YAML or re-validates.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import VersionedResolver
 
+from crawler.config.alerts import Alerts, alerts_from
 from crawler.config.settings import (
     BY_NAME,
     SettingError,
@@ -39,6 +41,7 @@ from crawler.text.languages import language_code
 from crawler.text.urls import canonicalize
 
 __all__ = [
+    "ALERTS_FILE",
     "CONFIG_FILES",
     "Config",
     "ConfigError",
@@ -46,6 +49,7 @@ __all__ = [
     "SOURCE_KINDS",
     "Source",
     "TOPIC_KEYS",
+    "WATCHED_FILES",
     "append_source",
     "config_dir",
     "edit_sources",
@@ -57,6 +61,8 @@ __all__ = [
 
 DEFAULT_CONFIG_DIR = "config"
 CONFIG_FILES = ("settings.yaml", "sources.yaml", "topics.yaml")
+ALERTS_FILE = "alerts.yaml"  # optional: no file, no alerts (crawler.config.alerts)
+WATCHED_FILES = (*CONFIG_FILES, ALERTS_FILE)  # `newsmon run` reloads when one changes
 CONFIG_ENV = "NEWSMON_CONFIG"
 DATABASE_ENV = "NEWSMON_DATABASE"
 SOURCE_KINDS = ("feed", "sitemap", "listing")
@@ -105,6 +111,7 @@ class Config:
     settings: Settings
     sources: tuple[Source, ...] = ()
     topics: tuple[TopicRule, ...] = ()
+    alerts: Alerts = Alerts()
 
     def enabled_sources(self, names: list[str] | None = None) -> tuple[Source, ...]:
         """Enabled sources, or exactly the named ones (enabled or not) when names are given."""
@@ -152,7 +159,12 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
     settings = _load_settings(path / "settings.yaml")
     sources = _load_sources(path / "sources.yaml")
     topics = load_topics(path / "topics.yaml")
-    return Config(directory=path, settings=settings, sources=sources, topics=topics)
+    alerts = alerts_from(
+        path / ALERTS_FILE,
+        _read_yaml(path / ALERTS_FILE, required=False),
+        {topic.name for topic in topics},
+    )
+    return Config(path, settings, sources, topics, alerts)
 
 
 # --- reading -------------------------------------------------------------------------------

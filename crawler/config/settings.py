@@ -366,6 +366,13 @@ class Settings:
         minimum=0,
         maximum=1,
     )
+    public_url: str | None = setting(
+        None,
+        """The address where analysts reach `newsmon serve` (`https://newsmon.example.org`,
+        behind its proxy): alerts then link each article's review page. `null`: alerts link
+        the original article only.""",
+        rule=(lambda url: url.startswith(("http://", "https://")), "an http(s) URL"),
+    )
     silent_after: str = setting(
         "3d",
         "`newsmon sources status` flags a source that brought no new article for this long.",

@@ -13,6 +13,7 @@ flagged. Requests from `newsmon sources poll`/`reset` and the dashboard are read
 second. Config files are re-read when they change or on SIGHUP; an invalid edit is refused
 and the running config stays. SIGTERM or SIGINT stops running passes cleanly (what was stored
 stays; interrupted sources are due at once next time); a second signal exits at once.
+Alerts (crawler.alerts) are checked every minute and after a pass with new hits.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import logging
 import os
 import random
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from apscheduler.triggers.date import DateTrigger
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
 from crawler.config.files import (
-    CONFIG_FILES,
+    WATCHED_FILES,
     Config,
     ConfigError,
     Source,
@@ -56,6 +57,7 @@ STOP_TIMEOUT = 25.0  # seconds for running passes to close after SIGTERM (the bu
 WATCH_EVERY = 2.0  # seconds between checks of the config files
 REQUESTS_EVERY = 1.0  # seconds between checks for poll and reset requests (one small query)
 FALLBACK_EVERY = 3600.0  # seconds, when even the default interval cannot be read
+ALERTS_EVERY = 60.0  # seconds between checks for alerts due (crawler.alerts), and after hits
 
 
 def describe_delay(seconds: float) -> str:
@@ -106,6 +108,7 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self.config_stamp = self._stamp()
         self.requests_error: str | None = None  # the last failure to read requests, logged once
+        self.alerting = asyncio.Lock()  # one check for alerts at a time: never a double send
         self.stopped = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -129,11 +132,24 @@ class Service:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_job(
+            self.send_alerts,
+            "interval",
+            seconds=ALERTS_EVERY,
+            id="newsmon:alerts",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),  # what came due while stopped goes out at start
+        )
         self.scheduler.start()
         self._sync_sources()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        if self.config.alerts.rules:
+            logger.info(
+                "Alerts: %d rules, checked every %.0fs", len(self.config.alerts.rules), ALERTS_EVERY
+            )
         logger.info(
             "newsmon run: %d sources scheduled (config %s)",
             len(self.tracked),
@@ -313,6 +329,22 @@ class Service:
             f"; hits {hits}" if hits else "",
             describe_delay((when - now).total_seconds()),
         )
+        if hits and self.config.alerts.rules:
+            asyncio.ensure_future(self.send_alerts())  # new hits: their alerts now
+
+    async def send_alerts(self) -> None:
+        """Send the alerts due (new hits, digests, retries, spikes, source health), off the
+        reactor's thread; a check already under way covers this one."""
+        if not self.config.alerts.rules or self.alerting.locked() or self.stopping:
+            return
+        from crawler.alerts.deliver import send_due
+
+        async with self.alerting:
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(None, send_due, self.state.engine, self.config)
+            except Exception:
+                logger.exception("Sending alerts failed")
 
     async def check_requests(self) -> None:
         """Honour `newsmon sources poll` and the dashboard's "Poll now" (a pass now), and
@@ -382,7 +414,7 @@ class Service:
 
     def _stamp(self) -> tuple[float | None, ...]:
         stamps = []
-        for name in CONFIG_FILES:
+        for name in WATCHED_FILES:
             path = Path(self.config.directory) / name
             stamps.append(path.stat().st_mtime if path.exists() else None)
         return tuple(stamps)
@@ -401,7 +433,7 @@ class Service:
             return
         if config.settings.database != self.config.settings.database:
             logger.warning("The database setting changed: it takes effect after a restart")
-            config = Config(config.directory, self.config.settings, config.sources, config.topics)
+            config = replace(config, settings=self.config.settings)
         topics_changed = config.topics != self.config.topics
         self.config = config
         self._sync_sources()

@@ -28,6 +28,8 @@ from sqlalchemy import (
 
 __all__ = [
     "ENGINE_SPECIFIC",
+    "alert_deliveries",
+    "alert_events",
     "SEARCH_VECTOR",
     "article_topics",
     "article_urls",
@@ -216,4 +218,38 @@ article_versions = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),  # when this text was current
     Column("replaced_at", DateTime(timezone=True), nullable=False),
     Column("change", Text, nullable=False),  # what the next version changed, for people
+)
+
+
+# Alerts sent (0014): one row per (alert rule, article) once an attempt was made, sent or
+# failed with when to try again; the key makes a second send of the same alert impossible.
+# A row is written in the transaction that follows the send (crawler/alerts/deliver.py).
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("rule", String(200), primary_key=True),
+    Column(
+        "article_id",
+        Integer,
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime(timezone=True)),
+)
+
+# The same for alerts about no single article (0014): a topic's spike on a day, a source turning
+# FAILING or SILENT, keyed by a text naming the event ("spike nato 2026-12-03").
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("rule", String(200), primary_key=True),
+    Column("event", String(500), primary_key=True),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime(timezone=True)),
 )

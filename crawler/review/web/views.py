@@ -36,6 +36,7 @@ from crawler.review.web.chart import PALETTE, SEVERAL_COLOR, daily_chart
 from crawler.review.web.highlight import marked, safe_href
 from crawler.review.web.inputs import BadInput
 from crawler.store import source_requests
+from crawler.store.alerts_sent import RuleStatus, rule_status
 from crawler.store.crawl_state import CrawlState, describe_seconds, source_flags
 from crawler.store.queries import count_articles
 from crawler.store.reviews import (
@@ -385,7 +386,17 @@ def dashboard() -> str:
         totals={n: sum(series.get(n, [])) for n in names},
         outlets=top_outlets(engine, days),
         health=_health(engine),
+        alerts=_alerts(engine),
     )
+
+
+def _alerts(engine: Any) -> list[RuleStatus]:
+    """What each alert rule of alerts.yaml sent and owes, as `newsmon alerts status` shows it
+    (errors are stored with the channels' secrets masked)."""
+    config = store().config
+    if config is None or not config.alerts.rules:
+        return []
+    return list(rule_status(engine, [rule.name for rule in config.alerts.rules]).values())
 
 
 def _health(engine: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Alerts: new hits, topic spikes and source-health changes sent to mail, chat and webhooks."""
