@@ -18,6 +18,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 
+# The extraction workers and the heap's housekeeping, for as long as the process runs.
+EXTENSIONS = {"crawler.extensions.ProcessResources": 0}
+
 # Nothing here may set a setting that crawler/addon.py maps from settings.yaml: this module
 # has Scrapy's "project" priority, which beats the add-on's, so the YAML value would be ignored
 # (tests/test_settings.py checks every mapped setting).

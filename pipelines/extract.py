@@ -4,7 +4,9 @@ win over the feed link.
 
 Extraction is most of a crawl's CPU, so it runs in worker processes
 (`crawler.extract.pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
-reactor goes on downloading, deduplicating and storing other pages meanwhile.
+reactor goes on downloading, deduplicating and storing other pages meanwhile. The pool
+belongs to the process, not to this pipeline: `crawler.extensions.ProcessResources` starts
+and stops it.
 
 Past extraction, articles go on one at a time until Scrapy has signalled the outcome of the
 previous one: a stored article joins the near-duplicate and story indexes on that signal
@@ -17,15 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from crawler.extensions import ProcessResources
 from crawler.extract import pool as extraction_pool
 from crawler.extract.pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
-from crawler.heap import page_done
 from crawler.items import Article, ArticleFailed
 from crawler.text.urls import canonicalize
 
@@ -41,44 +42,27 @@ _turn_holder: tuple[ExtractPipeline, Article] | None = None  # the article whose
 
 
 class ExtractPipeline:
-    def __init__(self, stats, workers: int, log_level: int | str) -> None:
+    def __init__(self, stats, pool: ExtractionPool | None) -> None:
         self.stats = stats
-        self.workers = workers
-        self.log_level = log_level
-        self.pool: ExtractionPool | None = None
+        self.pool = pool  # None: extraction in this process (`NEWSMON_EXTRACT_WORKERS` 0)
 
     @classmethod
     def from_crawler(cls, crawler):
-        settings = crawler.settings
-        log_level = settings.get("LOG_LEVEL")
-        workers = settings.get("NEWSMON_EXTRACT_WORKERS")
-        if workers is None:
-            workers = os.cpu_count() or 1
-        workers = int(workers)
-        if workers > 0:
-            # Its imports overlap the rest of the crawl's start-up, before open_spider.
-            extraction_pool.start_fork_server()
-        elif log_level != "DEBUG":
+        resources = crawler.get_extension(ProcessResources)
+        pool = resources.pool if resources is not None else None
+        if pool is None and crawler.settings.get("LOG_LEVEL") != "DEBUG":
             for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
-        pipeline = cls(crawler.stats, workers, log_level)
+        pipeline = cls(crawler.stats, pool)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(pipeline.item_done, signal=signal)
         return pipeline
 
-    def open_spider(self) -> None:
-        if self.workers > 0:
-            self.pool = extraction_pool.acquire(self.workers, self.log_level)
-
     def close_spider(self) -> None:
         if _turn_holder is not None and _turn_holder[0] is self:  # its signal never came
             _release_turn()
-        if self.pool is not None:
-            extraction_pool.release(self.pool)
-            self.pool = None
 
     async def process_item(self, item: Article) -> Article:
-        page_done()  # as the workers do: a large page leaves free heap behind (crawler.heap)
         page_url = item.response_url or item.url
         if self.pool is None:
             result = extraction_pool.extract(item.html, page_url, item.feed_published)

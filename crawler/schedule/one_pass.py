@@ -12,6 +12,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.config.files import Config
+from crawler.extensions import SharedPool
 from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
@@ -52,9 +53,15 @@ def project_settings() -> Settings:
 
 
 def crawler_settings(
-    config: Config, source_names: list[str] | None = None, log_level: str | None = None
+    config: Config,
+    source_names: list[str] | None = None,
+    log_level: str | None = None,
+    shared_pool: SharedPool | None = None,
 ) -> Settings:
+    """A pass's settings; its crawlers share `shared_pool` (the process's extraction pool),
+    a new one if not given."""
     settings = project_settings()
+    settings.set("NEWSMON_SHARED_POOL", shared_pool or SharedPool(), priority="cmdline")
     settings.set("NEWSMON_CONFIG", config, priority="cmdline")
     settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
     if log_level:
