@@ -8,6 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+# Imported here, not by the first crawler's downloader: importing it runs `inspect.stack()`
+# three times (Scrapy's deprecated TLS class aliases), whose cost grows with the depth of the
+# stack, and from inside a crawler's start that was a sixth of the CPU of a pass that finds
+# nothing new (0.4 s).
+import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
