@@ -7,11 +7,12 @@ memory housekeeping. The extract pipeline gets the pool from it (`Crawler.get_ex
 The pool outlives the crawler that started it: `newsmon crawl` runs one crawler per kind of
 source and `newsmon run` one per source pass, all in one process, and forking and stopping
 workers for each cost seconds (issue 15, section 3). Whoever runs the crawlers
-(`crawler.schedule.one_pass`, `crawler.schedule.service`) hands each the same `SharedPool`
-through the `NEWSMON_SHARED_POOL` setting; the first crawler that needs workers makes the
-pool, with its own `NEWSMON_EXTRACT_WORKERS` and log level, and the pool is closed when the
-reactor shuts down, that is when the process is done with crawling. A crawler run without
-one (a plain `scrapy crawl`) gets a pool of its own, closed the same way.
+(`crawler.schedule.one_pass`, `crawler.schedule.service`) hands each the same
+`SharedResources` through the `NEWSMON_SHARED_RESOURCES` setting; the first crawler that
+needs workers makes the pool, with its own `NEWSMON_EXTRACT_WORKERS` and log level, and the
+pool is closed when the reactor shuts down, that is when the process is done with crawling.
+A crawler run without one (a plain `scrapy crawl`) gets a pool of its own, closed the same
+way.
 """
 
 from __future__ import annotations
@@ -30,26 +31,28 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
 
-__all__ = ["ProcessResources", "SharedPool"]
+__all__ = ["ProcessResources", "SharedResources"]
 
 logger = logging.getLogger(__name__)
 
 
-class SharedPool:
-    """The extraction pool of one process, once a crawler has made it: what the crawlers of
-    a runner share. Settings are deep-copied into each crawler; copies keep this one."""
+class SharedResources:
+    """What the crawlers of one process share: the extraction pool, once a crawler has made
+    it, and the count of pages between two heap trims (a pass of `newsmon run` may have
+    fewer than `TRIM_EVERY`). Settings are deep-copied into each crawler; copies keep this
+    one."""
 
     def __init__(self) -> None:
         self.pool: ExtractionPool | None = None
+        self.heap = Trimmer()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return self
 
 
 class ProcessResources:
-    def __init__(self, crawler: Crawler, shared: SharedPool, workers: int) -> None:
+    def __init__(self, crawler: Crawler, shared: SharedResources, workers: int) -> None:
         self.shared = shared
-        self.heap = Trimmer()
         self.pool: ExtractionPool | None = None
         if workers > 0:
             if shared.pool is None:
@@ -65,7 +68,7 @@ class ProcessResources:
         keep_large_blocks_off_heap()  # the CLI did at start-up; a plain `scrapy crawl` not
         workers = crawler.settings.get("NEWSMON_EXTRACT_WORKERS")
         workers = int(workers) if workers is not None else os.cpu_count() or 1
-        shared = crawler.settings.get("NEWSMON_SHARED_POOL") or SharedPool()
+        shared = crawler.settings.get("NEWSMON_SHARED_RESOURCES") or SharedResources()
         return cls(crawler, shared, workers)
 
     def request_scheduled(self, request: Request) -> None:
@@ -74,7 +77,7 @@ class ProcessResources:
             self.pool.warm_up()
 
     def article_done(self, *args: Any, **kwargs: Any) -> None:
-        self.heap.page_done()  # a large page leaves free heap behind (crawler.heap)
+        self.shared.heap.page_done()  # a large page leaves free heap behind (crawler.heap)
 
 
 def _close_at_end(pool: ExtractionPool, crawler: Crawler) -> None:

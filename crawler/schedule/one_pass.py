@@ -17,7 +17,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.config.files import Config
-from crawler.extensions import SharedPool
+from crawler.extensions import SharedResources
 from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
@@ -61,12 +61,12 @@ def crawler_settings(
     config: Config,
     source_names: list[str] | None = None,
     log_level: str | None = None,
-    shared_pool: SharedPool | None = None,
+    shared: SharedResources | None = None,
 ) -> Settings:
-    """A pass's settings; its crawlers share `shared_pool` (the process's extraction pool),
-    a new one if not given."""
+    """A pass's settings; its crawlers share `shared` (the process's extraction pool and heap
+    housekeeping), new ones if not given."""
     settings = project_settings()
-    settings.set("NEWSMON_SHARED_POOL", shared_pool or SharedPool(), priority="cmdline")
+    settings.set("NEWSMON_SHARED_RESOURCES", shared or SharedResources(), priority="cmdline")
     settings.set("NEWSMON_CONFIG", config, priority="cmdline")
     settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
     if log_level:

@@ -40,7 +40,7 @@ from crawler.config.files import (
     load_config,
     parse_duration,
 )
-from crawler.extensions import SharedPool
+from crawler.extensions import SharedResources
 from crawler.schedule.one_pass import crawler_settings, project_settings
 from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
 from crawler.spiders import SPIDERS
@@ -105,7 +105,7 @@ class Service:
         self.stopped = asyncio.Event()
         # Every pass's crawler uses the same extraction workers, started by the first pass
         # with articles to extract and stopped when the service exits.
-        self.shared_pool = SharedPool()
+        self.shared = SharedResources()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -268,7 +268,7 @@ class Service:
         if tracked is None or self.stopping or name in self.running:
             return
         assert self.runner is not None
-        settings = crawler_settings(self.config, [name], self.log_level, self.shared_pool)
+        settings = crawler_settings(self.config, [name], self.log_level, self.shared)
         settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
         crawler = Crawler(SPIDERS[tracked.source.kind], settings)
         self.running[name] = crawler
