@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE.parent))
 # throughput), then those of near-duplicates and re-tagging, and of the web page of hits.
 BENCHMARKS = [
     "throughput",
+    "passes",
     "polling",
     "tagging",
     "storage",

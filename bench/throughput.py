@@ -13,8 +13,8 @@ repeated, each copy made unique by a number at the end of every paragraph, so ev
 extracted and stored): 2,000 articles by default, `NEWSMON_BENCH_CRAWL_ARTICLES=10000` for the
 issue's 10,000 (about 30 min here).
 
-Targets: at least 1.5x the trafilatura reference; peak under 500 MB for 10,000 articles. Run:
-`python bench/run.py throughput`.
+Targets: at least 1.0x the trafilatura reference (issue 15; 1.5x stays the goal beyond it);
+peak under 500 MB for 10,000 articles. Run: `python bench/run.py throughput`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from bench.crawl_fixture import FastSite, crawl, write_config  # noqa: E402
 from tests.outlets import CORPUS, rss2  # noqa: E402
 
 NAME = "throughput"
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.0
+GOAL_RATIO = 1.5
 TARGET_MB = 500
 PER_FEED = 50
 # 10,000 articles take ~30 min of this crawler on a shared 2-core machine: the default is
@@ -165,10 +166,11 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                 "value": f"{rate:.1f}",
                 "reference": f"trafilatura.extract {traf_rate:.1f}",
                 "ratio": f"{ratio:.2f}x",
-                "target": f">= {TARGET_RATIO}x",
+                "target": f">= {TARGET_RATIO}x (goal {GOAL_RATIO}x)",
                 "met": ratio >= TARGET_RATIO,
-                "note": f"{result.wall:.1f} s wall, {result.cpu:.1f} s CPU, {fetched} fetched, "
-                f"{stored} stored",
+                "note": f"{result.wall:.1f} s wall, {result.cpu:.1f} s CPU of the crawl process, "
+                f"{fetched} fetched, {stored} stored; load average {os.getloadavg()[0]:.1f} on "
+                f"{os.cpu_count()} cores",
             },
         ]
         own_rate = len(pages) / own_extraction(pages)

@@ -18,6 +18,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
 }
 
+# The extraction workers and the heap's housekeeping, for as long as the process runs.
+EXTENSIONS = {"crawler.extensions.ProcessResources": 0}
+
 # Nothing here may set a setting that crawler/addon.py maps from settings.yaml: this module
 # has Scrapy's "project" priority, which beats the add-on's, so the YAML value would be ignored
 # (tests/test_settings.py checks every mapped setting).
@@ -27,6 +30,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateNetworkMiddleware": 50,
     # Innermost, so a request holds its host's place only while it is being downloaded.
     "crawler.middlewares.HostConcurrencyMiddleware": 990,
+    # Off (COOKIES_ENABLED below), and unlisted it is not even imported: its module pulls in
+    # tldextract and requests, a tenth of the CPU of a crawl that finds nothing new.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
 }
 
 # Both open local control ports; a crawler of untrusted pages needs neither.

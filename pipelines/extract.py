@@ -9,23 +9,23 @@ all (`html` empty and `text_source` "feed": a search entry that did not resolve)
 
 Extraction is most of a crawl's CPU, so it runs in worker processes
 (`crawler.extract.pool`, `NEWSMON_EXTRACT_WORKERS`, one per core by default) and the
-reactor goes on downloading, deduplicating and storing other pages meanwhile. Past
-extraction an article needs no turn to wait for: the later stages run it to its commit in
-one step (`pipelines.indexed`).
+reactor goes on downloading, deduplicating and storing other pages meanwhile. The pool
+belongs to the process, not to this pipeline: `crawler.extensions.ProcessResources` starts
+and stops it. Past extraction an article needs no turn to wait for: the later stages run it
+to its commit in one step (`pipelines.indexed`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
+from crawler.extensions import ProcessResources
 from crawler.extract import pool as extraction_pool
 from crawler.extract.headline import Headline
 from crawler.extract.pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
-from crawler.heap import page_done
 from crawler.items import Article, ArticleFailed
 from crawler.text.urls import canonicalize
 
@@ -38,39 +38,20 @@ RETRIES_AFTER_WORKER_LOST = 1  # another try for each page a dead worker took wi
 
 
 class ExtractPipeline:
-    def __init__(self, stats, workers: int, log_level: int | str) -> None:
+    def __init__(self, stats, pool: ExtractionPool | None) -> None:
         self.stats = stats
-        self.workers = workers
-        self.log_level = log_level
-        self.pool: ExtractionPool | None = None
+        self.pool = pool  # None: extraction in this process (`NEWSMON_EXTRACT_WORKERS` 0)
 
     @classmethod
     def from_crawler(cls, crawler):
-        settings = crawler.settings
-        log_level = settings.get("LOG_LEVEL")
-        workers = settings.get("NEWSMON_EXTRACT_WORKERS")
-        if workers is None:
-            workers = os.cpu_count() or 1
-        workers = int(workers)
-        if workers > 0:
-            # Its imports overlap the rest of the crawl's start-up, before open_spider.
-            extraction_pool.start_fork_server()
-        elif log_level != "DEBUG":
+        resources = crawler.get_extension(ProcessResources)
+        pool = resources.pool if resources is not None else None
+        if pool is None and crawler.settings.get("LOG_LEVEL") != "DEBUG":
             for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
-        return cls(crawler.stats, workers, log_level)
-
-    def open_spider(self) -> None:
-        if self.workers > 0:
-            self.pool = extraction_pool.acquire(self.workers, self.log_level)
-
-    def close_spider(self) -> None:
-        if self.pool is not None:
-            extraction_pool.release(self.pool)
-            self.pool = None
+        return cls(crawler.stats, pool)
 
     async def process_item(self, item: Article) -> Article:
-        page_done()  # as the workers do: a large page leaves free heap behind (crawler.heap)
         page_url = item.response_url or item.url
         headline = entry_headline(item)
         # An item without a page: nothing to extract, the entry is all there is.

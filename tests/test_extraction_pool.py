@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from crawler.extract.pool import ExtractionPool, WorkerLost
 from crawler.match.fingerprints import fingerprint
 from crawler.match.near_duplicates import signature
 from crawler.store.schema import article_urls, articles
-from tests.conftest import CORPUS, REPO
+from tests.conftest import CORPUS, REPO, run_cli
 from tests.outlets import rss2
 
 PAGES = 12  # corpus pages per crawl: languages declared and not, one without article text
@@ -168,16 +169,15 @@ def test_pool_results_and_logs_are_those_of_in_process_extraction(
     huge = "<html><body>" + "<p>x</p>" * (MAX_ELEMENTS + 1) + "</body></html>"
 
     async def run() -> tuple[list, list[int]]:
-        pool = extraction_pool.acquire(2, logging.INFO)
-        assert extraction_pool.acquire(2, logging.INFO) is pool  # one pool per process
+        pool = ExtractionPool(2, logging.INFO)
+        assert pool.pids() == [] and not pool.started  # nothing forked before the first page
         extracted = await asyncio.gather(
             *(pool.extract(html.decode("utf-8", "replace"), url, None) for url, html in pages),
             pool.extract(huge, "http://example.org/huge", None),
         )
         pids = pool.pids()
-        extraction_pool.release(pool)
-        assert all(alive(pid) for pid in pids)  # another user still holds the pool
-        extraction_pool.release(pool)
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+        pool.close()
         return extracted, pids
 
     with caplog.at_level(logging.INFO):
@@ -253,3 +253,88 @@ print(json.dumps([len(article.text), len(keys.signature), frozen,
     assert text_length > 300 and signature_length > 500
     assert frozen > 10_000  # the inherited objects (modules, language data) are frozen
     assert imported == []
+
+
+def test_a_crawl_that_extracts_nothing_starts_no_worker(site, make_config) -> None:
+    (url, html), *_ = corpus_pages(1)
+    site.add("/a/0", html, content_type="text/html")
+    feed = rss2([("Article", site.url("/a/0"))])
+    site.add("/feed.xml", feed, content_type="application/rss+xml", etag='"v1"')
+    config = make_config([{"name": "wire", "url": site.url("/feed.xml")}], extract_workers=2)
+    first = run_cli("crawl", "--config", str(config), "--log-level", "INFO")
+    assert "wire: ok, 1 entries, 1 new" in first.stdout, first.stdout + first.stderr[-3000:]
+    assert "Extraction in 2 worker processes" in first.stderr
+    assert "Extraction workers stopped" in first.stderr
+    again = run_cli("crawl", "--config", str(config), "--log-level", "INFO")
+    assert "wire: ok, not modified (304)" in again.stdout, again.stdout + again.stderr[-3000:]
+    assert "Extraction" not in again.stderr  # neither started nor stopped
+
+
+def test_run_keeps_its_workers_across_passes(site, make_config, tmp_path: Path) -> None:
+    """`newsmon run` starts its workers for the first page to extract and keeps them for the
+    passes after it, until it exits."""
+    pages = corpus_pages(3)
+    links = [
+        (f"Article {n}", site.add(f"/a/{n}", html, content_type="text/html"))
+        for n, (_, html) in enumerate(pages)
+    ]
+    site.add("/feed.xml", rss2(links[:2]), content_type="application/rss+xml", etag='"v1"')
+    config = make_config(
+        [{"name": "wire", "url": site.url("/feed.xml"), "every": "1s", "adaptive": False}],
+        jitter=0,
+        extract_workers=2,
+    )
+    log = tmp_path / "run.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    environment["PYTHONPATH"] = str(REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "run", "--config", str(config), "--log-file", str(log)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: site.hits.get("/feed.xml", 0) >= 3)  # one pass with pages, two 304s
+        workers = sorted(pid for child in children(process.pid) for pid in children(child))
+        assert len(workers) == 2, workers
+        # A new article in the feed: extracted by the same workers.
+        site.add("/feed.xml", rss2(links), content_type="application/rss+xml", etag='"v2"')
+        wait_for(lambda: site.hits.get("/a/2", 0) >= 1)
+        wait_for(lambda: site.hits.get("/feed.xml", 0) >= 6)
+        assert sorted(pid for c in children(process.pid) for pid in children(c)) == workers
+        text = log.read_text(encoding="utf-8")
+        assert text.count("Extraction in 2 worker processes") == 1, text[-3000:]
+        assert "Extraction workers stopped" not in text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+    text = log.read_text(encoding="utf-8")
+    assert text.count("Source wire: 2 entries, 2 new; 2 stored") == 1, text[-3000:]
+    assert "Source wire: 3 entries, 1 new; 1 stored" in text, text[-3000:]
+    found = re.findall(r"Extraction workers stopped \(pids ([\d, ]+)\)", text)
+    assert [[int(pid) for pid in pids.split(", ")] for pids in found] == [workers]
+    assert not any(alive(pid) for pid in workers)
+
+
+def wait_for(condition, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found

@@ -31,7 +31,7 @@ RANKS = {
     "crawler.middlewares": 6,
     "crawler.spiders": 6,
     "pipelines": 7,
-    "crawler.extensions": 7,
+    "crawler.extensions": 6.5,  # owns the extraction pool, which the extract pipeline uses
     "crawler.addon": 7,
     "crawler.settings": 7,
     "crawler.review": 8,

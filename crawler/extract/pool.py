@@ -6,8 +6,11 @@ the text's dedup keys, `crawler.match.fingerprints`) and send back the result wi
 it made, which are re-emitted here: they reach the crawl's log, at the crawl's level, as if
 extraction had run in this process.
 
-One pool per process, shared by every crawler running in it (`newsmon crawl` runs one per
-kind of source, `newsmon run` one per source pass) and shut down with the last of them.
+A pool starts nothing when it is made: its fork server starts when the crawl first asks for
+an article page (`warm_up`), its workers when the first page needs extracting, and a crawl
+that extracts nothing forks and stops nothing. `crawler.extensions.ProcessResources` owns the
+pool: one per process, shared by every crawler running in it (`newsmon crawl` runs one per
+kind of source, `newsmon run` one per source pass) and closed when the process ends.
 Workers are forked by a fork server that imported the extraction modules once, not forked
 from the crawl itself: that would copy its reactor and threads in whatever state they are.
 Each worker freezes the garbage collector's view of what it inherited (`gc.freeze`): the
@@ -35,7 +38,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crawler.errors import WorkerLost
-from crawler.heap import keep_large_blocks_off_heap, page_done
+from crawler.heap import Trimmer, keep_large_blocks_off_heap
 
 if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
     from crawler.extract.headline import Headline
@@ -49,9 +52,7 @@ __all__ = [
     "QUIET_LOGGERS",
     "Result",
     "WorkerLost",
-    "acquire",
     "extract",
-    "release",
     "start_fork_server",
 ]
 
@@ -110,11 +111,23 @@ def start_fork_server() -> None:
 
 
 class ExtractionPool:
+    """Workers started on first use and kept until `close`; `started` says whether they were."""
+
     def __init__(self, workers: int, log_level: int | str) -> None:
         self.workers = workers
         self.log_level = log_level
-        self.users = 0
-        self._executor, self._started = self._start()
+        self._executor: ProcessPoolExecutor | None = None
+        self._started: Future[None] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def warm_up(self) -> None:
+        """Start the fork server (it imports the extraction modules, a second or two of CPU)
+        while the pages that will need it download; forks no worker."""
+        if self._executor is None:
+            start_fork_server()
 
     def _start(self) -> tuple[ProcessPoolExecutor, Future[None]]:
         start_fork_server()
@@ -147,9 +160,13 @@ class ExtractionPool:
         feed_published: datetime | None,
         headline: Headline | None = None,
     ) -> Result:
-        executor = self._executor
+        if self._executor is None:
+            logger.info("Extraction in %d worker processes", self.workers)
+            self._executor, self._started = self._start()
+        executor, started = self._executor, self._started
+        assert started is not None
         try:
-            await asyncio.wrap_future(self._started)
+            await asyncio.wrap_future(started)
             future = executor.submit(_extract, html, page_url, feed_published, headline)
             extracted, records = await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
@@ -164,14 +181,18 @@ class ExtractionPool:
         return extracted
 
     def pids(self) -> list[int]:
-        """The worker processes' ids (for logs and tests)."""
-        return sorted(self._executor._processes or ())
+        """The worker processes' ids (for logs and tests); none before the first page."""
+        return sorted(self._executor._processes or ()) if self._executor is not None else []
 
     def close(self) -> None:
-        """Stop the workers and wait for them: they must not outlive the crawl."""
+        """Stop the workers, if they were started, and wait for them: they must not outlive
+        the crawl. The pool may start again afterwards."""
+        if self._executor is None or self._started is None:
+            return
         wait([self._started])  # not while a worker is being started
         pids = self.pids()
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = self._started = None
         logger.info("Extraction workers stopped (pids %s)", ", ".join(map(str, pids)))
 
 
@@ -185,32 +206,11 @@ def _kill_survivors(executor: ProcessPoolExecutor) -> None:
                 os.kill(process.pid, signal.SIGKILL)
 
 
-_pool: ExtractionPool | None = None
-
-
-def acquire(workers: int, log_level: int | str) -> ExtractionPool:
-    """The process's pool, started by its first user (whose `workers` and level it keeps)."""
-    global _pool
-    if _pool is None:
-        _pool = ExtractionPool(workers, log_level)
-        logger.info("Extraction in %d worker processes", workers)
-    _pool.users += 1
-    return _pool
-
-
-def release(pool: ExtractionPool) -> None:
-    """One user is done; the last one shuts the workers down."""
-    global _pool
-    pool.users -= 1
-    if pool.users == 0:
-        if _pool is pool:
-            _pool = None
-        pool.close()
-
-
 # --- in the workers ---------------------------------------------------------------------
 
+# A worker's own: what it logs for the page at hand, and its heap housekeeping.
 _records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+_heap = Trimmer()
 
 
 def _start_worker(log_level: int | str) -> None:
@@ -248,7 +248,7 @@ def _extract(
     feed_published: datetime | None,
     headline: Headline | None,
 ) -> tuple[Result, list[logging.LogRecord]]:
-    page_done()  # a large page leaves free heap behind (crawler.heap)
+    _heap.page_done()  # a large page leaves free heap behind (crawler.heap)
     try:
         return extract(html, page_url, feed_published, headline), _drain()
     except BaseException:

@@ -10,10 +10,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+# Imported here, not by the first crawler's downloader: importing it runs `inspect.stack()`
+# three times (Scrapy's deprecated TLS class aliases), whose cost grows with the depth of the
+# stack, and from inside a crawler's start that was a sixth of the CPU of a pass that finds
+# nothing new (0.4 s).
+import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.config.files import Config
+from crawler.extensions import SharedResources
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
@@ -82,9 +88,15 @@ def project_settings() -> Settings:
 
 
 def crawler_settings(
-    config: Config, source_names: list[str] | None = None, log_level: str | None = None
+    config: Config,
+    source_names: list[str] | None = None,
+    log_level: str | None = None,
+    shared: SharedResources | None = None,
 ) -> Settings:
+    """A pass's settings; its crawlers share `shared` (the process's extraction pool and heap
+    housekeeping), new ones if not given."""
     settings = project_settings()
+    settings.set("NEWSMON_SHARED_RESOURCES", shared or SharedResources(), priority="cmdline")
     settings.set("NEWSMON_CONFIG", config, priority="cmdline")
     settings.set("NEWSMON_SOURCES", source_names or [], priority="cmdline")
     if log_level:

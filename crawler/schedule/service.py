@@ -40,6 +40,7 @@ from crawler.config.files import (
     load_config,
 )
 from crawler.config.settings import parse_duration
+from crawler.extensions import SharedResources
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.one_pass import crawler_settings, project_settings
 from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
@@ -110,6 +111,9 @@ class Service:
         self.requests_error: str | None = None  # the last failure to read requests, logged once
         self.alerting = asyncio.Lock()  # one check for alerts at a time: never a double send
         self.stopped = asyncio.Event()
+        # Every pass's crawler uses the same extraction workers, started by the first pass
+        # with articles to extract and stopped when the service exits.
+        self.shared = SharedResources()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -285,7 +289,7 @@ class Service:
         if tracked is None or self.stopping or name in self.running:
             return
         assert self.runner is not None
-        settings = crawler_settings(self.config, [name], self.log_level)
+        settings = crawler_settings(self.config, [name], self.log_level, self.shared)
         settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
         settings.set("NEWSMON_INDEXES", self.indexes, priority="cmdline")
         crawler = Crawler(SPIDERS[tracked.source.kind], settings)
