@@ -4,9 +4,9 @@ subprocess, and a private schema in the real PostgreSQL database `test`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from tests.forked_cli import ForkedCli
 from tests.sites import Site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,21 +79,19 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+_forked_cli = ForkedCli()
+atexit.register(_forked_cli.stop)
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m crawler ARGS` in a subprocess: the real CLI, its own reactor, its own exit."""
+    """`python -m crawler ARGS` in a process of its own: the real CLI, its own reactor, its
+    own exit; forked from a process that has made the CLI's imports (`tests.forked_cli`)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     environment.update(env or {})
     environment["PYTHONPATH"] = str(REPO)
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        cwd=cwd or REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _forked_cli.run(list(args), cwd or REPO, environment, timeout)
 
 
 @pytest.fixture
