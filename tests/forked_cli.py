@@ -20,6 +20,7 @@ exit code, negative for a signal as `subprocess` reports it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import locale
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +109,10 @@ def _preload_scrapy_components() -> None:
         for key, value in vars(default_settings).items()
         if key.isupper() and isinstance(value, str) and value.startswith("scrapy.")
     ]
-    for name in names:
-        if name:
-            try:
-                load_object(name)
-            except (ImportError, NameError, ValueError):
-                pass  # optional components (S3, FTP...) whose libraries are not installed
+    for name in filter(None, names):
+        # Optional components (S3, FTP...) whose libraries are not installed fail to load.
+        with contextlib.suppress(ImportError, NameError, ValueError):
+            load_object(name)
 
 
 def _child(request: dict[str, Any]) -> None:
@@ -132,6 +132,7 @@ def _child(request: dict[str, Any]) -> None:
         sys.argv = ["-m", *request["args"]]  # runpy puts crawler/__main__.py's path first
         sys.path[0] = os.getcwd()  # as `python -m` does
     except BaseException:
+        traceback.print_exc()  # to the server's log
         os._exit(255)
     runpy.run_module("crawler", run_name="__main__", alter_sys=True)
     sys.exit(0)
