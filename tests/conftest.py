@@ -25,6 +25,15 @@ POSTGRES_URL = os.environ.get(
     "NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test"
 )
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "slow: a check over the shared corpus or a benchmark run (part of the default run, as in "
+        "CI; `-m 'not slow'` leaves them out while working on something else)",
+    )
+
+
 # Settings for crawling fixture sites: loopback allowed, no politeness delays.
 TEST_SETTINGS = {
     "allow_private_networks": True,
