@@ -1,5 +1,6 @@
 """Shared fixtures: fixture sites on 127.0.0.1, config directories, the real CLI in a
-subprocess, and a private schema in the real PostgreSQL database `test`.
+process of its own (forked by `tests.forked_cli`), and a private schema in the real
+PostgreSQL database `test`.
 """
 
 from __future__ import annotations
