@@ -1,12 +1,13 @@
 """Shared fixtures: fixture sites on 127.0.0.1, config directories, the real CLI in a
-subprocess, and a private schema in the real PostgreSQL database `test`.
+process of its own (forked by `tests.forked_cli`), and a private schema in the real
+PostgreSQL database `test`.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.config_files import yaml_text
+from tests.forked_cli import ForkedCli
 from tests.sites import Site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +25,15 @@ CORPUS = REPO.parent / "shared" / "corpus"
 POSTGRES_URL = os.environ.get(
     "NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "slow: a check over the shared corpus or a benchmark run (part of the default run, as in "
+        "CI; `-m 'not slow'` leaves them out while working on something else)",
+    )
+
 
 # Settings for crawling fixture sites: loopback allowed, no politeness delays.
 TEST_SETTINGS = {
@@ -76,21 +87,19 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+_forked_cli = ForkedCli()
+atexit.register(_forked_cli.stop)
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m crawler ARGS` in a subprocess: the real CLI, its own reactor, its own exit."""
+    """`python -m crawler ARGS` in a process of its own: the real CLI, its own reactor, its
+    own exit; forked from a process that has made the CLI's imports (`tests.forked_cli`)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     environment.update(env or {})
     environment["PYTHONPATH"] = str(REPO)
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        cwd=cwd or REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _forked_cli.run(list(args), cwd or REPO, environment, timeout)
 
 
 @pytest.fixture

@@ -15,6 +15,12 @@ from tests.sites import Site
 
 DATA = Path(__file__).with_name("data")
 
+# The feed that times out answers after SLOW seconds, against a download timeout of TIMEOUT
+# (crawl the outlets with `download_timeout=TIMEOUT`): with one retry, a pass waits about
+# 2 x TIMEOUT for it. The other pages come from 127.0.0.1 in milliseconds.
+TIMEOUT = 1
+SLOW = 2
+
 TOPICS = [
     {
         "name": "ai-military",
@@ -195,7 +201,7 @@ def build_outlets(make_site) -> Outlets:
     # Sources that fail in each way; none may stop the pass.
     failing.add("/missing.xml", b"no", status=404)
     failing.add("/error.xml", b"oops", status=500)
-    failing.add("/slow.xml", rss2([]), delay=6)
+    failing.add("/slow.xml", rss2([]), delay=SLOW)
     failing.add("/page.html", b"<html><body><p>Just a web page.</p></body></html>")
 
     out.sources = [

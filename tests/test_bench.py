@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_benchmarks_run_quick() -> None:
     result = subprocess.run(
         [sys.executable, "bench/run.py", "--quick"],

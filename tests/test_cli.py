@@ -7,21 +7,28 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, TEST_SETTINGS, run_cli, write_config
 from tests.outlets import TOPICS, page, rss2
+from tests.sites import Site
 
 
-@pytest.fixture
-def crawled(site, make_config):
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Site]]:
+    """One crawl for the module: its tests only read the store (and the site, for a URL)."""
+    site = Site()
     pentagon = site.add("/en", page("en_pentagon_ai.html"))
     meta = site.add("/fr", page("fr_meta_llama.html"))
     bread = site.add("/bread", page("offbeat_sidebar.html"))
     site.add("/feed.xml", rss2([("a", pentagon), ("b", meta), ("c", bread)]))
-    config = make_config(
+    directory = tmp_path_factory.mktemp("crawled")
+    config = write_config(
+        directory / "config",
+        {"database": f"sqlite:///{directory / 'newsmon.db'}", **TEST_SETTINGS},
         [
             {"name": "wire", "url": site.url("/feed.xml")},
             {"name": "dead", "url": site.url("/nothing.xml")},
@@ -29,9 +36,12 @@ def crawled(site, make_config):
         ],
         TOPICS,
     )
-    result = run_cli("crawl", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    return config, site
+    try:
+        result = run_cli("crawl", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        yield config, site
+    finally:
+        site.close()
 
 
 def test_hits_table(crawled) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select
 
 from crawler.store.schema import articles
 from tests.conftest import run_cli
-from tests.outlets import TOPICS, build_outlets, page
+from tests.outlets import TIMEOUT, TOPICS, build_outlets, page
 
 
 def export_jsonl(config: Path, *args: str) -> list[dict]:
@@ -26,7 +26,8 @@ def export_jsonl(config: Path, *args: str) -> list[dict]:
 
 def crawl_and_check(site_factory, make_config, database: str | None = None) -> None:
     outlets = build_outlets(site_factory)
-    settings = {"database": database} if database else {}
+    settings: dict[str, object] = {"database": database} if database else {}
+    settings["download_timeout"] = TIMEOUT
     config = make_config(outlets.sources, TOPICS, **settings)
 
     first = run_cli("crawl", "--config", str(config))

@@ -216,6 +216,7 @@ def test_rank_sitemaps_prefers_news_and_drops_media_sitemaps() -> None:
 # --- the shared corpus ---
 
 
+@pytest.mark.slow
 def test_feed_links_on_every_corpus_page() -> None:
     manifest = CORPUS / "articles" / "manifest.jsonl"
     if not manifest.is_file():

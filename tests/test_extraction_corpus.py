@@ -24,6 +24,8 @@ from scrapy.http import HtmlResponse
 from crawler.extract.page import extract_article
 from tests.conftest import CORPUS
 
+pytestmark = pytest.mark.slow  # the whole corpus
+
 MANIFEST = CORPUS / "articles" / "manifest.jsonl"
 _WORD = re.compile(r"\w+")
 

@@ -24,6 +24,8 @@ import pytest
 from crawler.sources.feeds import FeedError, ParsedFeed, parse_feed
 from tests.conftest import CORPUS
 
+pytestmark = pytest.mark.slow  # the whole corpus
+
 FEEDS = CORPUS / "feeds"
 MANIFEST = FEEDS / "manifest.jsonl"
 

@@ -474,6 +474,7 @@ CORPUS_TAGS: dict[str, set[str]] = {
 }
 
 
+@pytest.mark.slow
 def test_corpus_precision(matcher: Matcher) -> None:
     tagged: dict[str, set[str]] = {topic: set() for topic in TOPICS}
     count = 0

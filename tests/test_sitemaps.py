@@ -278,6 +278,7 @@ def test_max_urls_caps_entries_and_says_so() -> None:
     assert len(exactly.entries) == 10 and not exactly.truncated
 
 
+@pytest.mark.slow
 def test_protocol_sized_sitemap_parses_in_reasonable_time() -> None:
     count = 50_001
     body = urlset(*(f"https://a.example/2026/11/26/story-number-{i}" for i in range(count)))

@@ -454,6 +454,7 @@ def test_matcher_rejects_duplicate_topic() -> None:
         Matcher([TopicRule("ai", any=("AI",)), TopicRule("ai", any=("KI",))])
 
 
+@pytest.mark.slow
 def test_matcher_agrees_with_term_spans_on_real_texts() -> None:
     """`Matcher` (automaton, candidates) and `term_spans` (word by word) are two readings of
     the same rules: on real articles in many languages, each term is found by both or neither.
