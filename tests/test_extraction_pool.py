@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from crawler.match.near_duplicates import signature
 from crawler.store.schema import article_urls, articles
 from tests.conftest import CORPUS, REPO, run_cli
 from tests.outlets import rss2
+from tests.processes import children, wait_for
 
 PAGES = 12  # corpus pages per crawl: languages declared and not, one without article text
 COPIES = 16  # near copies: enough to extract some at the same time
@@ -317,24 +317,3 @@ def test_run_keeps_its_workers_across_passes(site, make_config, tmp_path: Path) 
     found = re.findall(r"Extraction workers stopped \(pids ([\d, ]+)\)", text)
     assert [[int(pid) for pid in pids.split(", ")] for pids in found] == [workers]
     assert not any(alive(pid) for pid in workers)
-
-
-def wait_for(condition, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found

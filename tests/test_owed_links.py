@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from crawler.store.database import engine_for
 from crawler.store.owed import OwedLink, OwedLinks, retry_delay
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, corpus_page, free_port, rss2
+from tests.processes import children, wait_for
 from tests.sites import Site
 
 
@@ -88,27 +88,6 @@ def reap(process: subprocess.Popen[str]) -> None:
     if process.returncode is None:
         process.kill()
         process.communicate(timeout=30)
-
-
-def wait_for(condition, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def all_links_stored_once(database: str, items: list[tuple[str, str]]) -> None:
