@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import insert
@@ -218,3 +219,23 @@ def test_stories_empty_states_say_what_to_do(config: Path, make_config) -> None:
     assert result.output.strip() == (
         "No stories: no article stored yet. Run `newsmon crawl` to fetch the sources."
     )
+
+
+def test_hits_table_copy_lines_keep_the_url_on_a_narrow_terminal() -> None:
+    record = {
+        "id": 3,
+        "published": None,
+        "fetched_at": "2026-12-01T10:00:00+00:00",
+        "source": "wire",
+        "topics": ["nato"],
+        "title": "Original",
+        "url": "https://wire.example/3",
+        "matches": {"nato": ["NATO"]},
+        "copies": 1,
+        "review": None,
+    }
+    copy = {"id": 9, "source": "daily", "title": "A long copied headline " * 4}
+    copy["url"] = "https://daily.example/9"
+    lines = hits_table([record], {3: [copy]}, 80)
+    line = click.unstyle(lines[2])
+    assert "https://daily.example/9" in line and line.endswith("…")

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
+from tests.config_files import yaml_data, yaml_text
 from tests.conftest import TEST_SETTINGS, run_cli, write_config
 from tests.outlets import TOPICS, page, rss2
 from tests.sites import Site
@@ -236,7 +236,7 @@ def test_a_changed_page_is_updated_in_place(crawled: Crawled, tmp_path: Path) ->
 def copy_store(config: Path, directory: Path) -> Path:
     """The config with its SQLite store copied under `directory` (SQLite's backup API, so the
     copy is whole whatever the journal holds)."""
-    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings = yaml_data((config / "settings.yaml").read_text(encoding="utf-8"))
     source = settings["database"].removeprefix("sqlite:///")
     target = directory / "newsmon.db"
     with closing(sqlite3.connect(source)) as old, closing(sqlite3.connect(target)) as new:
@@ -244,7 +244,7 @@ def copy_store(config: Path, directory: Path) -> Path:
     copy = directory / "config"
     shutil.copytree(config, copy)
     settings["database"] = f"sqlite:///{target}"
-    (copy / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True))
+    (copy / "settings.yaml").write_text(yaml_text(settings))
     return copy
 
 

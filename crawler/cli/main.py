@@ -383,7 +383,8 @@ def hits_table(
         )
         for copy in copies.get(record["id"], []):
             title = " ".join((copy["title"] or "").split())
-            line = f"{' ' * 8}copy {copy['id']}  {copy['source']}  {title}  {copy['url']}"
+            # The URL before the title: what tells a copy apart survives a narrow terminal.
+            line = f"{' ' * 8}copy {copy['id']}  {copy['source']}  {copy['url']}  {title}"
             lines.append(click.style(fit(line, width).rstrip(), dim=True))
     return lines
 
