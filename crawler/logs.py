@@ -30,8 +30,7 @@ class LibraryFilter(logging.Filter):
 
     def __init__(self, level: str) -> None:
         super().__init__()
-        self.threshold = logging.getLevelNamesMapping()[level.upper()]
-        self.debugging = self.threshold <= logging.DEBUG
+        self.debugging = level.upper() == "DEBUG"
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.debugging:

@@ -241,21 +241,21 @@ def sources_add(
     entries and a few extracted articles are shown with the topics they would get. When
     nothing is found, every URL tried is listed with why it was refused."""
     config = load_config(config_dir)
+    configured = _configured(config)
     try:
         given = canonicalize(url)
     except ValueError:
         raise UserError(f"not an absolute http(s) URL: {url}") from None
-    for source in config.sources:
-        if canonicalize(source.url) == given:
-            click.echo(f"{url} is already source {source.name!r}; nothing added.")
-            return
+    if given in configured:
+        click.echo(f"{url} is already source {configured[given]!r}; nothing added.")
+        return
     discovery = discover(url, lambda u: fetch(u, config.settings), kind)
     found = _report(discovery, url)
     _preview(found, config)
     taken = {source.name for source in config.sources}
     if name in taken:
         raise ConfigError(f"{config.directory / 'sources.yaml'}: a source named {name!r} exists")
-    if any(canonicalize(s.url) == canonicalize(found.url) for s in config.sources):
+    if canonicalize(found.url) in configured:
         click.echo(f"{found.url} is already a source; nothing added.")
         return
     name = name or source_name(url, taken)
@@ -271,6 +271,11 @@ def sources_add(
     comment = f"{outlet} (added by newsmon sources add, {date.today().isoformat()})"
     append_source(config.directory, entry, comment=_one_line(comment))
     click.echo(f"Added {found.kind} source {name!r} to {config.directory / 'sources.yaml'}.")
+
+
+def _configured(config: Config) -> dict[str, str]:
+    """The configured sources by the canonical form of their URL: name."""
+    return {canonicalize(source.url): source.name for source in config.sources}
 
 
 @sources.command("check")
@@ -357,7 +362,7 @@ def sources_import(config_dir: Path | None, file: Path) -> None:
         raise file_error(file, exc, "read") from None
     except OpmlError as exc:
         raise UserError(f"{file}: {exc}") from None
-    known = {canonicalize(source.url): source.name for source in config.sources}
+    known = _configured(config)
     taken = {source.name for source in config.sources}
     added: list[dict[str, Any]] = []
     for line in unusable:
