@@ -38,7 +38,10 @@ RANKS = {
     "crawler.alerts": 8,  # reads the store and the config, as review does
     "crawler.schedule.live_view": 8,
     "crawler.schedule.one_pass": 9,
+    "crawler.schedule.broker": 9,  # the distributed mode's messages and queues
     "crawler.schedule.service": 10,
+    "crawler.schedule.worker": 10,
+    "crawler.schedule.dispatch": 10.5,  # `newsmon run`'s Service, handing passes out
     "crawler.cli": 11,
     "crawler.__main__": 12,
 }
@@ -57,6 +60,8 @@ MAY_IMPORT_SCRAPY = (
     "crawler.settings",
     "crawler.schedule.one_pass",
     "crawler.schedule.service",
+    "crawler.schedule.worker",
+    "crawler.schedule.dispatch",
 )
 # Pure logic: no framework, no database.
 PURE = (

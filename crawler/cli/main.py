@@ -35,6 +35,7 @@ from crawler.cli.base import (
     json_option,
     parse_since,
 )
+from crawler.cli.distributed import schedule, worker, workers
 from crawler.cli.review import review, serve  # Flask loads only inside `serve`
 from crawler.cli.sources import sources
 from crawler.cli.topics import topics
@@ -609,6 +610,9 @@ def _store_must_be_ready(command: click.Command) -> click.Command:
 
 
 cli.add_command(sources)
+cli.add_command(schedule)
+cli.add_command(worker)
+cli.add_command(workers)
 cli.add_command(topics)
 cli.add_command(_store_must_be_ready(serve))  # it only reads articles (and writes reviews)
 cli.add_command(review)

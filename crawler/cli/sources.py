@@ -157,6 +157,8 @@ def sources_status(config_dir: Path | None, as_json: bool) -> None:
                     "interval_seconds": row.get("interval"),
                     "cron": source.cron,
                     "next_run_at": row.get("next_run_at"),
+                    # the distributed mode: the `newsmon worker` that ran the last pass
+                    "last_worker": row.get("last_worker"),
                     # a search source's last pass: entries resolved, and how; headline-only
                     "search_resolution": (
                         json.loads(row["last_resolution"]) if row.get("last_resolution") else None
@@ -174,6 +176,7 @@ def sources_status(config_dir: Path | None, as_json: bool) -> None:
             f"    last run {_when(row.get('last_fetch_at'), now)}"
             f" ({row.get('last_status') or 'never'}), "
             f"last success {_when(row.get('last_success_at'), now)}"
+            + (f", by worker {row['last_worker']}" if row.get("last_worker") else "")
         )
         if row.get("last_status") == "interrupted":
             click.echo(f"    last pass {row['last_error']}")

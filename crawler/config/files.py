@@ -65,6 +65,9 @@ ALERTS_FILE = "alerts.yaml"  # optional: no file, no alerts (crawler.config.aler
 WATCHED_FILES = (*CONFIG_FILES, ALERTS_FILE)  # `newsmon run` reloads when one changes
 CONFIG_ENV = "NEWSMON_CONFIG"
 DATABASE_ENV = "NEWSMON_DATABASE"
+BROKER_ENV = "NEWSMON_BROKER"
+# Settings that an environment variable overrides: secrets and addresses a deploy sets.
+ENV_OVERRIDES = {"database": DATABASE_ENV, "broker": BROKER_ENV}
 SOURCE_KINDS = ("feed", "sitemap", "listing")
 SOURCE_KEYS = {
     "name",
@@ -246,23 +249,24 @@ def _typed(where: str, name: str, value: Any, kind: type) -> Any:
 
 def _load_settings(path: Path) -> Settings:
     """settings.yaml checked against the table of `crawler.config.settings`, with
-    `$NEWSMON_DATABASE` in place of its `database` when set."""
+    `$NEWSMON_DATABASE` and `$NEWSMON_BROKER` in place of `database` and `broker` when set."""
     data = _read_yaml(path, required=False) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of setting: value")
-    database = os.environ.get(DATABASE_ENV)
-    if database:
-        data.pop("database", None)
+    overrides = {name: os.environ.get(env) for name, env in ENV_OVERRIDES.items()}
+    overrides = {name: value for name, value in overrides.items() if value}
+    for name in overrides:
+        data.pop(name, None)
     try:
         settings = settings_from(data)
     except SettingError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    if not database:
-        return settings
-    try:
-        return replace(settings, database=BY_NAME["database"].check(database))
-    except SettingError as exc:
-        raise ConfigError(f"${DATABASE_ENV}: {exc}") from None
+    for name, value in overrides.items():
+        try:
+            settings = replace(settings, **{name: BY_NAME[name].check(value)})
+        except SettingError as exc:
+            raise ConfigError(f"${ENV_OVERRIDES[name]}: {exc}") from None
+    return settings
 
 
 def _check_duration(where: str, name: str, value: Any) -> None:

@@ -378,6 +378,37 @@ class Settings:
         "`newsmon sources status` flags a source that brought no new article for this long.",
         duration=True,
     )
+    broker: str | None = setting(
+        None,
+        """The distributed mode's RabbitMQ, as an AMQP URL
+        (`amqp://user:password@host:5672/vhost`), for `newsmon schedule` and `newsmon worker`;
+        `$NEWSMON_BROKER` overrides it. `null`: no distributed mode (`newsmon run` needs none).
+        """,
+        rule=(lambda url: url.startswith(("amqp://", "amqps://")), "an amqp:// or amqps:// URL"),
+    )
+    broker_queue: str = setting(
+        "newsmon",
+        """Prefix of the distributed mode's queues (`<prefix>.passes`, `<prefix>.results`):
+        two newsmon deployments can share one broker under different prefixes.""",
+        rule=(
+            lambda name: bool(re.fullmatch(r"[A-Za-z0-9_.:-]{1,200}", name)),
+            "letters, digits, _.:-",
+        ),
+    )
+    worker_concurrency: int = setting(
+        2,
+        """Passes one `newsmon worker` runs at once (the broker hands it no more than this).
+        Its crawls share one process, its extraction workers and its store connections.""",
+        minimum=1,
+        maximum=64,
+    )
+    pass_timeout: str = setting(
+        "1h",
+        """In the distributed mode, how long `newsmon schedule` waits for a worker to report a
+        pass it handed out before it hands the pass out again (a worker that dies is noticed
+        sooner: the broker delivers its passes again when its connection drops).""",
+        duration=True,
+    )
 
 
 def _table() -> tuple[Setting, ...]:

@@ -18,7 +18,7 @@ import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.config.files import Config
+from crawler.config.files import Config, Source
 from crawler.extensions import SharedResources
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.polling import Outcome
@@ -26,7 +26,14 @@ from crawler.spiders import SPIDERS
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
 
-__all__ = ["PassSummary", "crawler_settings", "project_settings", "run_pass"]
+__all__ = [
+    "PassSummary",
+    "crawler_settings",
+    "pass_crawler",
+    "pass_outcome",
+    "project_settings",
+    "run_pass",
+]
 
 
 @dataclass
@@ -105,6 +112,30 @@ def crawler_settings(
     # not Scrapy's, which would print its banner and every library line again.
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     return settings
+
+
+def pass_crawler(
+    config: Config,
+    source: Source,
+    log_level: str,
+    shared: SharedResources,
+    indexes: ArticleIndexes,
+    extra: dict[str, Any] | None = None,
+) -> Crawler:
+    """The crawler of one pass of one source inside a long-lived process (`newsmon run`, a
+    `newsmon worker`): the process's extraction pool and indexes, one log line per pass."""
+    settings = crawler_settings(config, [source.name], log_level, shared)
+    settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
+    settings.set("NEWSMON_INDEXES", indexes, priority="cmdline")
+    for name, value in (extra or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return Crawler(SPIDERS[source.kind], settings)
+
+
+def pass_outcome(crawler: Crawler, name: str) -> Outcome:
+    """The source's outcome from its pass's crawler; an error when the pass crashed first."""
+    spider = crawler.spider
+    return (spider.results.get(name) if spider else None) or Outcome("error", "no result")
 
 
 def run_pass(

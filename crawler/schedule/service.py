@@ -42,15 +42,14 @@ from crawler.config.files import (
 from crawler.config.settings import parse_duration
 from crawler.extensions import SharedResources
 from crawler.schedule.live_view import LiveStatusHandler
-from crawler.schedule.one_pass import crawler_settings, project_settings
+from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settings
 from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
-from crawler.spiders import SPIDERS
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
 
-__all__ = ["Service", "run_forever", "stored_interval"]
+__all__ = ["Service", "describe_delay", "run_forever", "stored_interval"]
 
 logger = logging.getLogger("newsmon.run")
 
@@ -286,13 +285,12 @@ class Service:
 
     async def poll(self, name: str) -> None:
         tracked = self.tracked.get(name)
-        if tracked is None or self.stopping or name in self.running:
+        if tracked is None or self.stopping or self.busy(name):
             return
         assert self.runner is not None
-        settings = crawler_settings(self.config, [name], self.log_level, self.shared)
-        settings.set("LOGSTATS_INTERVAL", 0, priority="cmdline")  # one line per pass instead
-        settings.set("NEWSMON_INDEXES", self.indexes, priority="cmdline")
-        crawler = Crawler(SPIDERS[tracked.source.kind], settings)
+        crawler = pass_crawler(
+            self.config, tracked.source, self.log_level, self.shared, self.indexes
+        )
         self.running[name] = crawler
         try:
             await self.runner.crawl(crawler)
@@ -302,8 +300,7 @@ class Service:
             del self.running[name]
         if self.stopping or name not in self.tracked:
             return
-        spider = crawler.spider
-        outcome = (spider.results.get(name) if spider else None) or Outcome("error", "no result")
+        outcome = pass_outcome(crawler, name)
         try:
             self.after_pass(tracked, outcome, crawler.stats.get_stats() if crawler.stats else {})
         except Exception:  # a job that raises is never run again: plan the next one anyway
@@ -364,7 +361,7 @@ class Service:
         now = datetime.now(UTC)
         for request in found:
             tracked = self.tracked.get(request.name)
-            if tracked is None or request.name in self.running or self.stopping:
+            if tracked is None or self.busy(request.name) or self.stopping:
                 continue  # a request made during a pass is honoured when the pass ends
             if request.poll_requested_at is not None:
                 source_requests.take(self.state.engine, request.name, request.poll_requested_at)
@@ -429,9 +426,16 @@ class Service:
             self.config_stamp = stamp
             self.reload()
 
+    def busy(self, name: str) -> bool:
+        """A pass of the source is under way: the next is planned when it ends."""
+        return name in self.running
+
+    def load(self) -> Config:
+        return load_config(self.config.directory)
+
     def reload(self) -> None:
         try:
-            config = load_config(self.config.directory)
+            config = self.load()
         except ConfigError as exc:
             logger.error("Config change refused, the running config stays: %s", exc)
             return

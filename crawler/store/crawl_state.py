@@ -175,6 +175,13 @@ class CrawlState:
                 )
             )
 
+    def save_worker(self, name: str, worker: str) -> None:
+        """The `newsmon worker` that ran the source's last pass (the distributed mode)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(sources).where(sources.c.name == name).values(last_worker=worker)
+            )
+
     def new_articles_since(self, since: datetime) -> dict[str, int]:
         """Articles stored since `since`, per source name."""
         with self.engine.connect() as connection:

@@ -13,7 +13,7 @@ import functools
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -216,6 +216,9 @@ def _revisions() -> tuple[str, frozenset[str]]:
     return script.get_current_head(), known
 
 
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('migrate'))"
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
@@ -231,6 +234,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             connection.commit()  # ends SQLAlchemy's transaction; SQLite began none for a PRAGMA
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Processes that open a new store at once (a scheduler and its workers)
+                    # migrate one after the other: the next finds the schema at its head.
+                    connection.execute(text(MIGRATION_LOCK))
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
                 if sqlite:

@@ -35,10 +35,12 @@ __all__ = [
     "article_urls",
     "article_versions",
     "articles",
+    "config_versions",
     "metadata",
     "owed_links",
     "reviews",
     "sources",
+    "workers",
 ]
 
 metadata = MetaData()
@@ -78,6 +80,8 @@ sources = Table(
     # Search feeds (0013): how the last read pass's new entries reached the publisher's
     # article, or why they stayed headline-only, as JSON counts; null for other sources.
     Column("last_resolution", Text),
+    # The distributed mode (0015): the `newsmon worker` that ran the last pass.
+    Column("last_worker", String(200)),
 )
 
 # Links owed to the next pass (0008): seen in a source, neither stored nor deliberately dropped
@@ -252,4 +256,31 @@ alert_events = Table(
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", Text),
     Column("next_attempt_at", DateTime(timezone=True)),
+)
+
+# The distributed mode (0015). `workers`: each `newsmon worker` that ever ran, with its last
+# heartbeat and the passes it is running (`newsmon workers`); a worker is live while its
+# heartbeat is recent (crawler/store/workers.py).
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(200), primary_key=True),  # host:pid unless named with --name
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("running", Text),  # JSON list of the source names of its passes under way
+    Column("passes", Integer, nullable=False, default=0, server_default="0"),  # finished
+    Column("stopped_at", DateTime(timezone=True)),  # a clean stop; a crash leaves it null
+)
+
+# The configuration that `newsmon schedule` runs, by the hash of its files' text: each pass it
+# hands out names its version, and a worker on any host reads that version from here, so
+# every worker crawls with the scheduler's sources, topics and settings (0015).
+config_versions = Table(
+    "config_versions",
+    metadata,
+    Column("version", String(64), primary_key=True),  # sha-256 of the files, hex
+    Column("files", JSON, nullable=False),  # file name -> text
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,346 @@
+"""`newsmon worker`: runs the passes that `newsmon schedule` hands out, on any host.
+
+The schedule stage of the distributed mode (docs/distributed.md). One long-lived asyncio
+reactor, as `newsmon run` has: it consumes `<prefix>.passes` from RabbitMQ
+(crawler.schedule.broker) with at most `worker_concurrency` passes unacknowledged, and runs
+each with the same spiders and pipelines as `newsmon run`, through Scrapy's
+`AsyncCrawlerRunner`, sharing the process's extraction workers and near-duplicate and story
+indexes (refreshed from the store before each lookup, so an original stored by another worker
+is found). A pass is acknowledged only after its result is published: a worker that dies
+mid-pass leaves it to the broker, which delivers it again to another worker, and its links,
+owed in the store since they were requested, are fetched by that pass.
+
+A pass runs under the source's advisory lock (crawler.store.locks), so one source never has
+two passes at once, even when the broker delivers a pass again while the first worker still
+runs it (after a restart of the broker): the second waits, then runs a pass that finds little.
+
+Each pass uses the config version its request names (crawler.store.config_versions): the
+worker's own config gives only the store and the broker. Its crawls limit each host together
+with the other workers' (`NEWSMON_SHARED_HOST_LIMITS`). SIGTERM or SIGINT: no new pass is
+taken, running ones stop within `STOP_TIMEOUT` and go back to the queue unacknowledged, for
+another worker; a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
+
+from crawler.config.files import Config, ConfigError, load_config
+from crawler.extensions import SharedResources
+from crawler.schedule.broker import Broker, PassRequest, PassResult
+from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settings
+from crawler.store import config_versions, workers
+from crawler.store.database import engine_for
+from crawler.store.indexes import ArticleIndexes
+from crawler.store.locks import HeldLock, require_postgresql
+
+__all__ = ["Worker", "default_name", "run_worker"]
+
+logger = logging.getLogger("newsmon.worker")
+
+STOP_TIMEOUT = 25.0  # seconds for running passes to stop after SIGTERM (the budget is 30)
+LOCK_EVERY = 1.0  # seconds between tries of a source's lock held by another worker's pass
+RESULT_RETRY = 2.0  # seconds between tries to publish a result while the broker is away
+CONFIGS_KEPT = 4  # config versions kept parsed in memory
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Running:
+    source: str
+    crawler: Crawler | None = None
+
+
+class Worker:
+    def __init__(self, config: Config, name: str, concurrency: int, log_level: str) -> None:
+        self.local = config  # gives the store and the broker; passes bring their own config
+        self.name = name
+        self.concurrency = concurrency
+        self.log_level = log_level
+        self.engine = engine_for(config.settings.database)
+        require_postgresql(self.engine)
+        assert config.settings.broker is not None
+        self.broker = Broker(
+            config.settings.broker, config.settings.broker_queue, f"newsmon worker {name}"
+        )
+        self.indexes = ArticleIndexes(self.engine)
+        self.shared = SharedResources()
+        self.configs: dict[str, Config] = {}
+        self.running: dict[str, Running] = {}  # request id -> its pass
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.passes = 0
+        self.stopping = False
+        self.stopped = asyncio.Event()
+        self.runner: AsyncCrawlerRunner | None = None
+        self.consumer: str | None = None
+        self.heartbeat_error: str | None = None
+        self.changed = asyncio.Event()  # a pass started or ended: store the heartbeat now
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.runner = AsyncCrawlerRunner(project_settings())
+        await self.broker.connect(prefetch=self.concurrency)
+        await asyncio.to_thread(
+            workers.register, self.engine, self.name, socket.gethostname(), os.getpid()
+        )
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.on_stop_signal, signum)
+        self.consumer = await self.broker.consume(self.broker.passes, self.on_request)
+        self.tasks.add(asyncio.ensure_future(self.heartbeat()))
+        logger.info(
+            "newsmon worker %s: taking passes from %s (%d at once)",
+            self.name,
+            self.broker.passes,
+            self.concurrency,
+        )
+
+    def on_stop_signal(self, signum: int) -> None:
+        if self.stopping:
+            logger.warning("Second %s: exiting now", signal.Signals(signum).name)
+            logging.shutdown()
+            os._exit(128 + signum)  # unacknowledged passes go back to the queue
+        self.stopping = True
+        logger.info(
+            "%s: stopping (%d passes running; again to exit at once)",
+            signal.Signals(signum).name,
+            len(self.running),
+        )
+        asyncio.ensure_future(self.stop())
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            try:
+                await self.broker.cancel(self.broker.passes, self.consumer)
+            except Exception as exc:  # noqa: BLE001 - the passes go back when the connection closes
+                logger.warning("Could not stop consuming: %s", exc)
+        if self.runner is not None and self.running:
+            try:
+                await asyncio.wait_for(self.runner.stop(), STOP_TIMEOUT)
+            except TimeoutError:
+                logger.warning("Passes still running after %ss; leaving them", STOP_TIMEOUT)
+        passes = [task for task in self.tasks if not task.done()]
+        for task in passes:
+            if task.get_coro().__name__ == "heartbeat":
+                task.cancel()
+        await asyncio.wait(passes, timeout=2) if passes else None
+        try:
+            await asyncio.to_thread(workers.stop, self.engine, self.name, self.passes)
+        except Exception as exc:  # noqa: BLE001 - the row then reads "lost" after a while
+            logger.warning("Could not record the stop: %s", exc)
+        await self.broker.close()
+        self.stopped.set()
+
+    async def heartbeat(self) -> None:
+        """Store the heartbeat every `HEARTBEAT_EVERY` seconds, and at once when a pass starts
+        or ends (`changed`), so `newsmon workers` shows what runs now."""
+        while not self.stopping:
+            self.changed.clear()
+            running = sorted(item.source for item in self.running.values())
+            try:
+                await asyncio.to_thread(workers.beat, self.engine, self.name, running, self.passes)
+                if self.heartbeat_error:
+                    logger.info("Heartbeat stored again")
+                self.heartbeat_error = None
+            except Exception as exc:  # noqa: BLE001 - the store may be down a moment
+                if str(exc) != self.heartbeat_error:
+                    logger.warning("Cannot store the heartbeat: %s", exc)
+                self.heartbeat_error = str(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), workers.HEARTBEAT_EVERY)
+
+    # --- passes --------------------------------------------------------------------------
+
+    async def on_request(self, message: AbstractIncomingMessage) -> None:
+        """Handle each delivery in a task of its own: passes run side by side."""
+        task = asyncio.ensure_future(self.handle(message))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            request = PassRequest.from_body(message.body)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.error("Dropped an unreadable pass request (%s): %r", exc, message.body[:200])
+            await self._settle(message, ack=False)
+            return
+        if self.stopping:
+            await self._settle(message, ack=False, requeue=True)
+            return
+        try:
+            config = await self.config_for(request.version)
+        except Exception as exc:  # noqa: BLE001 - the store or the version: try again later
+            logger.error(
+                "Source %s: cannot read config %s: %s", request.source, request.version[:12], exc
+            )
+            await asyncio.sleep(RESULT_RETRY)
+            await self._settle(message, ack=False, requeue=True)
+            return
+        source = next((s for s in config.sources if s.name == request.source), None)
+        if source is None:
+            result = PassResult(request.id, request.source, self.name, "unknown")
+            await self._report(result, message)
+            return
+        if message.redelivered:
+            logger.info("Source %s: a pass delivered again (its first worker stopped)", source.name)
+        lock = HeldLock(self.engine, f"source:{source.name}")
+        self.running[request.id] = Running(source.name)
+        self.changed.set()
+        try:
+            while not await asyncio.to_thread(lock.acquire):
+                if self.stopping:
+                    await self._settle(message, ack=False, requeue=True)
+                    return
+                await asyncio.sleep(LOCK_EVERY)  # another worker's pass of the source
+            result = await self.crawl(request, config, source)
+        except Exception:
+            logger.exception("Source %s: the pass crashed", source.name)
+            await self._settle(message, ack=False, requeue=True)
+            return
+        finally:
+            del self.running[request.id]
+            self.changed.set()
+            await asyncio.to_thread(lock.release)
+        if result is None:  # interrupted by a stop: another worker runs it
+            logger.info("Source %s: pass returned to the queue", source.name)
+            await self._settle(message, ack=False, requeue=True)
+            return
+        self.passes += 1
+        await self._report(result, message)
+
+    async def crawl(self, request: PassRequest, config: Config, source: Any) -> PassResult | None:
+        assert self.runner is not None
+        started = time.monotonic()
+        crawler = pass_crawler(
+            config,
+            source,
+            self.log_level,
+            self.shared,
+            self.indexes,
+            {"NEWSMON_SHARED_HOST_LIMITS": True},
+        )
+        self.running[request.id].crawler = crawler
+        await self.runner.crawl(crawler)
+        outcome = pass_outcome(crawler, source.name)
+        if outcome.status == "interrupted" and self.stopping:
+            return None
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        hits = {
+            topic.name: stats[f"newsmon/hits/{topic.name}"]
+            for topic in config.topics
+            if stats.get(f"newsmon/hits/{topic.name}")
+        }
+        return PassResult(
+            request.id,
+            source.name,
+            self.name,
+            "done",
+            asdict(outcome),
+            int(stats.get("newsmon/store/new", 0)),
+            hits,
+            round(time.monotonic() - started, 3),
+        )
+
+    async def _report(self, result: PassResult, message: AbstractIncomingMessage) -> None:
+        """Publish the result, then acknowledge: never the other way round, or a worker dying
+        between the two would lose the pass's result (a pass run twice costs little)."""
+        while True:
+            try:
+                await self.broker.publish(self.broker.results, result.body(), result.id)
+                break
+            except Exception as exc:  # noqa: BLE001 - the broker is away: wait for it
+                if self.stopping:
+                    logger.warning(
+                        "Source %s: result not sent (%s); the pass goes back", result.source, exc
+                    )
+                    return
+                logger.warning("Source %s: cannot send the result yet: %s", result.source, exc)
+                await asyncio.sleep(RESULT_RETRY)
+        await self._settle(message, ack=True)
+
+    async def _settle(
+        self, message: AbstractIncomingMessage, *, ack: bool, requeue: bool = False
+    ) -> None:
+        try:
+            if ack:
+                await message.ack()
+            else:
+                await message.reject(requeue=requeue)
+        except Exception as exc:  # noqa: BLE001 - its channel is gone: the broker delivers again
+            logger.info(
+                "Pass %s not settled (%s); the broker delivers it again", message.message_id, exc
+            )
+
+    async def config_for(self, version: str) -> Config:
+        if version not in self.configs:
+            files = await asyncio.to_thread(config_versions.load_files, self.engine, version)
+            if files is None:
+                raise ConfigError(f"config version {version[:12]} is not in the store")
+            self.configs[version] = self.with_local_settings(config_from_files(files, version))
+            while len(self.configs) > CONFIGS_KEPT:
+                del self.configs[next(iter(self.configs))]
+        return self.configs[version]
+
+    def with_local_settings(self, config: Config) -> Config:
+        """The scheduler's config with this worker's store and broker."""
+        mine = self.local.settings
+        settings = replace(
+            config.settings,
+            database=mine.database,
+            broker=mine.broker,
+            broker_queue=mine.broker_queue,
+            worker_concurrency=mine.worker_concurrency,
+        )
+        return replace(config, settings=settings)
+
+
+def config_from_files(files: dict[str, str], version: str) -> Config:
+    """A config read from the files' text, as `load_config` reads a directory."""
+    with tempfile.TemporaryDirectory(prefix="newsmon-config-") as directory:
+        for name, text in files.items():
+            (Path(directory) / Path(name).name).write_text(text, encoding="utf-8")
+        config = load_config(directory)
+    return replace(config, directory=Path(f"<config {version[:12]}>"))
+
+
+def run_worker(config: Config, name: str, concurrency: int, log_level: str = "INFO") -> None:
+    """Run until SIGTERM or SIGINT, on one asyncio reactor; BrokerError when the broker
+    cannot be reached at start."""
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from twisted.internet import reactor
+
+    loop = asyncio.get_event_loop()
+    worker = Worker(config, name, concurrency, log_level)
+    failure: list[BaseException] = []
+
+    async def main() -> None:
+        try:
+            await worker.start(loop)
+            await worker.stopped.wait()
+        except BaseException as exc:  # noqa: BLE001 - raised again outside the reactor
+            failure.append(exc)
+        reactor.stop()
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))
+    reactor.run(installSignalHandlers=False)
+    if failure:
+        raise failure[0]
+    logger.info("newsmon worker %s: stopped", name)
