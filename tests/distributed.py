@@ -61,9 +61,8 @@ class Processes:
         env["PYTHONPATH"] = str(REPO)
         command = [sys.executable, "-m", "crawler", *args, "--config", str(self.config)]
         command += ["--log-file", str(self.log(name))]
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        with (self.logs / f"{name}.stderr").open("wb") as errors:
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
         self.started[name] = process
         return process
 
@@ -79,6 +78,10 @@ class Processes:
     def text(self, name: str) -> str:
         path = self.log(name)
         return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def errors(self, name: str) -> str:
+        """What the process wrote to standard error (its log too, and any error line)."""
+        return (self.logs / f"{name}.stderr").read_text(encoding="utf-8", errors="replace")
 
     def stop(self, name: str, timeout: float = 30) -> float:
         """SIGTERM, and the seconds it took to exit (it must exit within `timeout`)."""

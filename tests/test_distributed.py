@@ -27,8 +27,7 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     yield running
     running.close()
     for name in running.started:  # shown by pytest when the test failed
-        error = running.started[name].stderr.read().decode(errors="replace")[-3000:]
-        print(f"--- {name} ---", running.text(name)[-4000:], error, sep="\n")
+        print(f"--- {name} ---", running.errors(name)[-6000:], sep="\n")
 
 
 def articles(site, count: int, name: str = "s") -> list[str]:
@@ -101,3 +100,81 @@ def test_scheduler_and_two_workers_store_every_article_once(
     states = dict(query(postgres_url, "SELECT name, stopped_at IS NOT NULL FROM workers"))
     assert states == {"worker-a": True, "worker-b": True}
     assert "Traceback" not in processes.text("worker-a") + processes.text("scheduler")
+
+
+def slow_source(
+    site_factory, name: str, count: int, delay: float
+) -> tuple[dict, list[str], object]:
+    """A source whose pass takes about `count * delay` seconds: its articles, one at a time."""
+    feed_site, article_site = site_factory(), site_factory()
+    body = page("en_pentagon_ai.html")
+    urls = [
+        article_site.add(
+            f"/{name}/{n}", body.replace(b"Monday", f"slow {name} {n}".encode()), delay=delay
+        )
+        for n in range(count)
+    ]
+    feed_site.add("/feed.xml", rss2([(f"{name} {n}", u) for n, u in enumerate(urls)]))
+    source = {"name": name, "url": feed_site.url("/feed.xml"), "every": "1h", "adaptive": False}
+    return source, urls, article_site
+
+
+def test_a_killed_workers_pass_is_finished_by_another(
+    site_factory, make_config, postgres_url, prefix, processes
+) -> None:
+    source, urls, article_site = slow_source(site_factory, "slow", 6, 1.0)
+    distributed_config(make_config, [source], postgres_url, prefix, concurrent_requests_per_host=1)
+    processes.scheduler()
+    processes.worker("worker-a")
+    wait_for(lambda: len(stored_urls(postgres_url)) >= 2, 60, "worker-a mid-pass")
+    processes.kill("worker-a")  # kill -9: no goodbye, its pass unacknowledged
+    processes.worker("worker-b")
+    wait_for(lambda: len(stored_urls(postgres_url)) >= len(urls), 60, "every article")
+    wait_for(lambda: "Source slow: 6 entries" in processes.text("scheduler"), 30, "the result")
+    assert sorted(stored_urls(postgres_url)) == sorted(urls)  # nothing lost, nothing twice
+    assert "a pass delivered again" in processes.text("worker-b")
+    assert query(postgres_url, "SELECT last_worker FROM sources") == [("worker-b",)]
+    listed = run_cli("workers", "--all", "--json", "--config", str(processes.config))
+    states = {row["name"]: row["state"] for row in json.loads(listed.stdout)}
+    assert states["worker-b"] == "live"
+    assert states["worker-a"] in ("live", "lost")  # lost once 30 s pass without a heartbeat
+
+
+def test_sigterm_finishes_or_returns_the_running_pass(
+    site_factory, make_config, postgres_url, prefix, processes
+) -> None:
+    source, urls, article_site = slow_source(site_factory, "long", 8, 1.0)
+    distributed_config(
+        make_config, [source], postgres_url, prefix, concurrent_requests_per_host=1
+    )
+    processes.scheduler()
+    processes.worker("worker-a")
+    wait_for(lambda: len(stored_urls(postgres_url)) >= 1, 60, "worker-a mid-pass")
+    assert processes.stop("worker-a") < 30
+    # Scrapy finishes the requests it has started; a pass that cannot end in time goes back.
+    finished = "Source long: 8 entries" in processes.text("scheduler")
+    assert finished or "Source long: pass returned to the queue" in processes.text("worker-a")
+    processes.worker("worker-b")
+    wait_for(lambda: len(stored_urls(postgres_url)) >= len(urls), 60, "every article")
+    assert sorted(stored_urls(postgres_url)) == sorted(urls)
+    wait_for(lambda: "Source long: 8 entries" in processes.text("scheduler"), 30, "the result")
+
+
+def test_a_standby_scheduler_takes_over(
+    site_factory, make_config, postgres_url, prefix, processes
+) -> None:
+    feed_site = site_factory()
+    feed_site.add("/feed.xml", rss2([]), etag='"1"')
+    sources = [{"name": "wire", "url": feed_site.url("/feed.xml"), **FAST}]
+    distributed_config(make_config, sources, postgres_url, prefix)
+    processes.scheduler("first")
+    wait_for(lambda: "leading" in processes.text("first"), 30, "the first to lead")
+    processes.scheduler("second")
+    processes.worker("worker-a")
+    wait_for(lambda: "standing by" in processes.text("second"), 30, "the second to wait")
+    wait_for(lambda: feed_site.hits.get("/feed.xml", 0) >= 2, 30, "passes")
+    processes.kill("first")
+    wait_for(lambda: "leading" in processes.text("second"), 30, "the second to lead")
+    polled = feed_site.hits.get("/feed.xml", 0)
+    wait_for(lambda: feed_site.hits.get("/feed.xml", 0) >= polled + 3, 30, "passes again")
+    assert feed_site.max_in_flight == 1

@@ -83,7 +83,8 @@ class Worker:
         self.shared = SharedResources()
         self.configs: dict[str, Config] = {}
         self.running: dict[str, Running] = {}  # request id -> its pass
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[None]] = set()  # one per pass delivered
+        self.beating: asyncio.Task[None] | None = None
         self.passes = 0
         self.stopping = False
         self.stopped = asyncio.Event()
@@ -103,7 +104,7 @@ class Worker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.on_stop_signal, signum)
         self.consumer = await self.broker.consume(self.broker.passes, self.on_request)
-        self.tasks.add(asyncio.ensure_future(self.heartbeat()))
+        self.beating = asyncio.ensure_future(self.heartbeat())
         logger.info(
             "newsmon worker %s: taking passes from %s (%d at once)",
             self.name,
@@ -125,21 +126,23 @@ class Worker:
         asyncio.ensure_future(self.stop())
 
     async def stop(self) -> None:
+        """No new pass; running ones stop and go back to the queue, within `STOP_TIMEOUT`."""
+        deadline = time.monotonic() + STOP_TIMEOUT
         if self.consumer is not None:
             try:
                 await self.broker.cancel(self.broker.passes, self.consumer)
-            except Exception as exc:  # noqa: BLE001 - the passes go back when the connection closes
+            except Exception as exc:  # noqa: BLE001 - they go back when the connection closes
                 logger.warning("Could not stop consuming: %s", exc)
         if self.runner is not None and self.running:
             try:
                 await asyncio.wait_for(self.runner.stop(), STOP_TIMEOUT)
             except TimeoutError:
                 logger.warning("Passes still running after %ss; leaving them", STOP_TIMEOUT)
+        if self.beating is not None:
+            self.beating.cancel()
         passes = [task for task in self.tasks if not task.done()]
-        for task in passes:
-            if task.get_coro().__name__ == "heartbeat":
-                task.cancel()
-        await asyncio.wait(passes, timeout=2) if passes else None
+        if passes:  # each returns its pass to the queue, or reports it if it had finished
+            await asyncio.wait(passes, timeout=max(1.0, deadline - time.monotonic()))
         try:
             await asyncio.to_thread(workers.stop, self.engine, self.name, self.passes)
         except Exception as exc:  # noqa: BLE001 - the row then reads "lost" after a while
