@@ -10,10 +10,11 @@ Two tables (migration 0015, PostgreSQL only):
 - `host_permits`: one row per request in flight to a host, in one of its places 0 .. limit-1.
   `acquire` takes the lowest free place in one statement: an `INSERT ... ON CONFLICT DO
   UPDATE ... WHERE expires_at <= now()`, so two processes that both see a place free both try
-  it and PostgreSQL's row lock lets exactly one have it (the other gets no row and tries again
-  later). A permit is a lease: a process killed with `kill -9` cannot release, and its place is
-  free again once the lease ends (the download's timeout, the longest wait for the pace, and
-  `LEASE_MARGIN`). `release` deletes the row, only if it is still the holder's.
+  it and PostgreSQL's row lock lets exactly one have it (the other asks again at once, and
+  sees the next place). A permit is a lease: a process killed with `kill -9` cannot release,
+  and its place is free again once the lease ends (the download's timeout, the longest wait
+  for the pace, and `LEASE_MARGIN`). `release` deletes the row, only if it is still the
+  holder's.
 - `host_pace`: per host, when the next request may start. The same statement that grants a
   permit moves it on by the delay (`greatest(next_start_at, now()) + delay`) and returns the
   start this request reserved: `download_delay` is then a pace over all processes, each
@@ -75,11 +76,11 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def lease_for(timeout: float, limit: int, delay: float) -> float:
+def lease_for(timeout: float, limit: int, delay: float, margin: float = LEASE_MARGIN) -> float:
     """Seconds a permit is leased for: its download (`timeout`), its wait for the pace (at
-    most one delay for each of the `limit` starts reserved ahead of it), and LEASE_MARGIN.
+    most one delay for each of the `limit` starts reserved ahead of it), and a margin.
     `delay` is the longest a single step of the pace may be (the jitter included)."""
-    return timeout + limit * delay + LEASE_MARGIN
+    return timeout + limit * delay + margin
 
 
 def limits_engine(url: str) -> Engine:
@@ -96,7 +97,8 @@ def limits_engine(url: str) -> Engine:
 
 
 # The lowest place not held by a live lease; taken if it is still free (or expired) when the
-# row is locked. The pace moves only when a place was taken (`pace` reads `taken`).
+# row is locked. The pace moves only when a place was taken (`pace` reads `taken`). No row:
+# every place is held; a row without a slot: another asker took that place first.
 _ACQUIRE = """
 WITH free AS (
     SELECT s.slot FROM generate_series(0, CAST(:limit AS integer) - 1) AS s(slot)
@@ -116,7 +118,7 @@ WITH free AS (
         WHERE p.expires_at <= now()
     RETURNING p.slot
 ){pace}
-SELECT taken.slot, {wait} AS wait FROM taken{join}
+SELECT taken.slot, {wait} AS wait FROM free LEFT JOIN taken ON true{join}
 """
 _PACE = """, pace AS (
     INSERT INTO host_pace AS h (host, next_start_at)
@@ -129,7 +131,7 @@ ACQUIRE_PACED = text(
     _ACQUIRE.format(
         pace=_PACE,
         wait="greatest(CAST(extract(epoch FROM pace.start_at - now()) AS double precision), 0)",
-        join=" CROSS JOIN pace",
+        join=" LEFT JOIN pace ON true",
     )
 )
 ACQUIRE_UNPACED = text(_ACQUIRE.format(pace="", wait="CAST(0 AS double precision)", join=""))
@@ -145,8 +147,15 @@ def acquire(
     statement = ACQUIRE_PACED if delay > 0 else ACQUIRE_UNPACED
     values = {"host": host, "holder": holder, "limit": limit, "lease": lease, "delay": delay}
     with engine.connect() as connection:
-        row = connection.execute(statement, values).first()
-    return None if row is None else Permit(host, row.slot, holder, row.wait)
+        # A place lost to another asker: asked again at once, as the next statement sees the
+        # winner's row and picks the next place. At most once per place.
+        for _ in range(limit):
+            row = connection.execute(statement, values).first()
+            if row is None:
+                return None
+            if row.slot is not None:
+                return Permit(host, row.slot, holder, row.wait)
+    return None
 
 
 def release(engine: Engine, permit: Permit) -> bool:

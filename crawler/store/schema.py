@@ -39,6 +39,7 @@ __all__ = [
     "host_permits",
     "metadata",
     "owed_links",
+    "postgresql_metadata",
     "reviews",
     "sources",
 ]
@@ -183,9 +184,9 @@ Index(
     "ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY, postgresql_where=_COPY
 )
 
-# Objects that the migrations create on one engine only, described here or not (the schema
-# test leaves them out when it compares both engines; tests/test_host_limits.py compares the
-# shared limits' tables on PostgreSQL). Full-text search: on PostgreSQL the stored generated
+# Objects that the migrations create on one engine only, which `metadata` does not describe (a
+# test leaves them out when it compares; tests/test_host_limits.py compares the shared
+# limits' tables, in `postgresql_metadata`). Full-text search: on PostgreSQL the stored generated
 # column `search_vector`, `to_tsvector('simple', title || ' ' || text)`, with a GIN index
 # (migration 0006; the `simple` configuration lowercases and stems nothing, so every language
 # is searched alike); on SQLite the FTS5 table `articles_fts`, its shadow tables and triggers
@@ -261,13 +262,16 @@ alert_events = Table(
 )
 
 
+# Tables of PostgreSQL alone, described apart from `metadata` (which both engines have).
+postgresql_metadata = MetaData()
+
 # Per-host politeness shared by the processes of the distributed mode (0015, PostgreSQL only;
 # crawler/store/host_limits.py). One row per request in flight to a host, in one of its places
 # 0 .. limit - 1, leased to a process until `expires_at`, so a killed process blocks nothing
 # for longer than its lease.
 host_permits = Table(
     "host_permits",
-    metadata,
+    postgresql_metadata,
     Column("host", String(255), primary_key=True),
     Column("slot", Integer, primary_key=True),
     Column("holder", String(200), nullable=False),
@@ -278,7 +282,7 @@ host_permits = Table(
 # The earliest start of the next request to each host: `download_delay` over all processes.
 host_pace = Table(
     "host_pace",
-    metadata,
+    postgresql_metadata,
     Column("host", String(255), primary_key=True),
     Column("next_start_at", DateTime(timezone=True), nullable=False),
 )
