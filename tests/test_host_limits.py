@@ -69,6 +69,12 @@ def test_the_tables_are_the_schemas(limits: Engine) -> None:
             },
         )
         assert compare_metadata(context, described) == []
+        # Unlogged: leases of seconds are not worth the write-ahead log (migration 0015).
+        persistence = connection.exec_driver_sql(
+            "SELECT relname, relpersistence FROM pg_class WHERE relname IN "
+            "('host_permits', 'host_pace') AND relnamespace = current_schema()::regnamespace"
+        ).all()
+        assert sorted(persistence) == [("host_pace", "u"), ("host_permits", "u")]
 
 
 def test_a_sqlite_store_is_refused(tmp_path: Path) -> None:

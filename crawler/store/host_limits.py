@@ -22,7 +22,8 @@ Two tables (migration 0015, PostgreSQL only):
   starts are reserved ahead and a permit's wait for its start is bounded.
 
 Every statement runs alone in autocommit: a grant or a release is one round trip, on the
-database server's clock (the processes' clocks may differ).
+database server's clock (the processes' clocks may differ). The tables are UNLOGGED: leases
+of seconds are not worth the write-ahead log (see migration 0015 for what a crash forgets).
 """
 
 from __future__ import annotations

@@ -268,7 +268,7 @@ postgresql_metadata = MetaData()
 # Per-host politeness shared by the processes of the distributed mode (0015, PostgreSQL only;
 # crawler/store/host_limits.py). One row per request in flight to a host, in one of its places
 # 0 .. limit - 1, leased to a process until `expires_at`, so a killed process blocks nothing
-# for longer than its lease.
+# for longer than its lease. Both tables are UNLOGGED (emptied by a crash of the server).
 host_permits = Table(
     "host_permits",
     postgresql_metadata,

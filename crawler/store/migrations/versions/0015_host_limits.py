@@ -6,6 +6,12 @@ places (`slot` from 0 to the per-host limit - 1), leased to a process until `exp
 the distributed mode needs it, and a single process (SQLite included) keeps its limits in
 memory (crawler/middlewares.py).
 
+Both tables are UNLOGGED: what they hold lives for seconds, so it is not worth a write to the
+write-ahead log and its flush at each commit (half of a permit's cost, bench/host_limits.py).
+A crash of PostgreSQL empties them, and a standby does not have them: after a crash or a
+failover every host's places are free and its pace starts afresh, so a host may get up to
+its limit of extra requests, once, while those in flight before finish.
+
 Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-04
@@ -32,11 +38,13 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(200), nullable=False),
         sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        prefixes=["UNLOGGED"],
     )
     op.create_table(
         "host_pace",
         sa.Column("host", sa.String(255), primary_key=True),
         sa.Column("next_start_at", sa.DateTime(timezone=True), nullable=False),
+        prefixes=["UNLOGGED"],
     )
 
 
