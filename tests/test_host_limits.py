@@ -254,3 +254,15 @@ def test_a_killed_holder_blocks_the_host_only_until_its_lease_ends(
     killed_at = time.monotonic()
     wait_for(lambda: acquire(limits, "127.0.0.1", "next", 1, 60) is not None, timeout=10)
     assert time.monotonic() - killed_at < 3.5
+
+
+def test_a_failed_download_gives_its_place_back(site: Site, shared_config) -> None:
+    """A timeout and a 404 end with an exception and an error response: each frees its place
+    at once, not when its lease ends (a 30 s margin here would stall the crawl)."""
+    config = shared_config(concurrent_requests_per_host=1, download_timeout=1, retry_times=0)
+    urls = [site.add("/slow", "<html></html>", delay=2), site.url("/missing")]
+    started = time.monotonic()
+    stats = finished(crawl(config, urls + pages(site, 3, "a")))
+    assert time.monotonic() - started < 20
+    assert stats["newsmon/host_limits/permits"] == 5
+    assert "newsmon/host_limits/lease_ended" not in stats
