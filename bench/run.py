@@ -36,6 +36,7 @@ BENCHMARKS = [
     "scheduler_memory",
     "neardup",
     "indexes",
+    "host_limits",
     "retag",
     "web_hits",
 ]

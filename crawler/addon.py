@@ -3,13 +3,17 @@
 Enabled in `crawler/settings.py`, so `newsmon crawl` and a plain `scrapy crawl feeds` from the
 repository root configure themselves the same way. The config directory comes from the
 `NEWSMON_CONFIG_DIR` setting (the CLI's `--config`), else `$NEWSMON_CONFIG`, else `./config`.
+
+A crawler that shares its per-host limits with other processes (`NEWSMON_SHARED_HOST_LIMITS`,
+set by the distributed mode's workers) gets its `download_delay` as the shared pace instead
+of Scrapy's per-process one (`share_host_delay`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scrapy.settings import BaseSettings
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.config.files import Config, load_config
 from crawler.config.settings import SETTINGS
@@ -22,6 +26,26 @@ class NewsmonAddon:
         # may be set there; above Scrapy's defaults; `scrapy crawl -s NAME=VALUE` still wins.
         for name, value in scrapy_settings(config).items():
             settings.set(name, value, priority="addon")
+        if settings.getbool("NEWSMON_SHARED_HOST_LIMITS"):
+            share_host_delay(settings)
+
+
+def share_host_delay(settings: BaseSettings) -> None:
+    """Move the delay between requests to one host from Scrapy's download slots, which space
+    one process's requests, to the pace that `SharedHostLimitsMiddleware` keeps over all
+    processes (`NEWSMON_HOST_DELAY`). Not both: a slot waits after the middleware, so its own
+    delay (or AutoThrottle's, which it sets on the slot) would push this process's start past
+    the one it reserved on the pace, closer to the next process's than the delay, and would
+    add up with the pace for requests of one process."""
+    moved = {
+        "NEWSMON_HOST_DELAY": settings.getfloat("DOWNLOAD_DELAY"),
+        "DOWNLOAD_DELAY": 0.0,
+        "AUTOTHROTTLE_ENABLED": False,
+    }
+    for name, value in moved.items():
+        # At least the priority it has: a `-s DOWNLOAD_DELAY=...` is moved as well.
+        priority = max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["addon"])
+        settings.set(name, value, priority=priority)
 
 
 def scrapy_settings(config: Config) -> dict[str, Any]:

@@ -30,6 +30,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateNetworkMiddleware": 50,
     # Innermost, so a request holds its host's place only while it is being downloaded.
     "crawler.middlewares.HostConcurrencyMiddleware": 990,
+    # Inside it: a process asks the store for a shared permit only for a request that already
+    # has a place among its own; off unless NEWSMON_SHARED_HOST_LIMITS (distributed workers).
+    "crawler.middlewares.SharedHostLimitsMiddleware": 995,
     # Off (COOKIES_ENABLED below), and unlisted it is not even imported: its module pulls in
     # tldextract and requests, a tenth of the CPU of a crawl that finds nothing new.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,

@@ -2,7 +2,8 @@
 
 Each `Site` is one outlet on its own port: a table of paths to responses, with ETag support,
 request counts per path, the bodies of POST requests (answered as a GET of their path), and
-the largest number of requests it ever had in flight at once (to test politeness). The listen
+the largest number of requests it ever had in flight at once and when each began (to test
+politeness). The listen
 backlog is raised: `http.server`'s default of 5 stalls concurrent clients.
 """
 
@@ -38,6 +39,7 @@ class Site:
         self.posts: list[tuple[str, bytes]] = []  # (path, body) of each POST, in order
         self.in_flight = 0
         self.max_in_flight = 0
+        self.started: list[float] = []  # time.monotonic() of each request's arrival
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -67,6 +69,7 @@ class Site:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 with site._lock:
+                    site.started.append(time.monotonic())
                     site.in_flight += 1
                     site.max_in_flight = max(site.max_in_flight, site.in_flight)
                     site.hits[self.path] = site.hits.get(self.path, 0) + 1

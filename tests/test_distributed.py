@@ -144,9 +144,7 @@ def test_sigterm_finishes_or_returns_the_running_pass(
     site_factory, make_config, postgres_url, prefix, processes
 ) -> None:
     source, urls, article_site = slow_source(site_factory, "long", 8, 1.0)
-    distributed_config(
-        make_config, [source], postgres_url, prefix, concurrent_requests_per_host=1
-    )
+    distributed_config(make_config, [source], postgres_url, prefix, concurrent_requests_per_host=1)
     processes.scheduler()
     processes.worker("worker-a")
     wait_for(lambda: len(stored_urls(postgres_url)) >= 1, 60, "worker-a mid-pass")

@@ -36,8 +36,11 @@ __all__ = [
     "article_versions",
     "articles",
     "config_versions",
+    "host_pace",
+    "host_permits",
     "metadata",
     "owed_links",
+    "postgresql_metadata",
     "reviews",
     "sources",
     "workers",
@@ -185,8 +188,9 @@ Index(
     "ix_articles_duplicate_of", articles.c.duplicate_of, sqlite_where=_COPY, postgresql_where=_COPY
 )
 
-# Objects of one engine that the migrations create and this metadata does not describe (a
-# test leaves them out when it compares). Full-text search: on PostgreSQL the stored generated
+# Objects that the migrations create on one engine only, which `metadata` does not describe (a
+# test leaves them out when it compares; tests/test_host_limits.py compares the shared
+# limits' tables, in `postgresql_metadata`). Full-text search: on PostgreSQL the stored generated
 # column `search_vector`, `to_tsvector('simple', title || ' ' || text)`, with a GIN index
 # (migration 0006; the `simple` configuration lowercases and stems nothing, so every language
 # is searched alike); on SQLite the FTS5 table `articles_fts`, its shadow tables and triggers
@@ -203,6 +207,9 @@ ENGINE_SPECIFIC = (
     "articles_fts_idx",
     "articles_fts_docsize",
     "articles_fts_config",
+    # The shared per-host limits of the distributed mode (0015): PostgreSQL only.
+    "host_permits",
+    "host_pace",
 )
 
 # Earlier texts of articles whose page changed (corrections, developing stories).
@@ -283,4 +290,29 @@ config_versions = Table(
     Column("version", String(64), primary_key=True),  # sha-256 of the files, hex
     Column("files", JSON, nullable=False),  # file name -> text
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Tables of PostgreSQL alone, described apart from `metadata` (which both engines have).
+postgresql_metadata = MetaData()
+
+# Per-host politeness shared by the processes of the distributed mode (0016, PostgreSQL only;
+# crawler/store/host_limits.py). One row per request in flight to a host, in one of its places
+# 0 .. limit - 1, leased to a process until `expires_at`, so a killed process blocks nothing
+# for longer than its lease. Both tables are UNLOGGED (emptied by a crash of the server).
+host_permits = Table(
+    "host_permits",
+    postgresql_metadata,
+    Column("host", String(255), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# The earliest start of the next request to each host: `download_delay` over all processes.
+host_pace = Table(
+    "host_pace",
+    postgresql_metadata,
+    Column("host", String(255), primary_key=True),
+    Column("next_start_at", DateTime(timezone=True), nullable=False),
 )
