@@ -4,11 +4,13 @@ and `newsmon worker` processes crawling fixture sites (issue 16)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.config_files import yaml_data, yaml_text
 from tests.conftest import run_cli
 from tests.distributed import BROKER, Processes, query, queue_prefix, stored_urls, wait_for
 from tests.outlets import TOPICS, page, rss2
@@ -65,7 +67,15 @@ def test_scheduler_and_two_workers_store_every_article_once(
             "/feed.xml", rss2([(f"{name} {n}", u) for n, u in enumerate(urls)]), etag='"1"'
         )
         sources.append({"name": name, "url": feed_site.url("/feed.xml"), **FAST})
-    config = distributed_config(make_config, sources, postgres_url, prefix, worker_concurrency=1)
+    # One request at a time to the articles' host, over both workers (shared host limits).
+    config = distributed_config(
+        make_config,
+        sources,
+        postgres_url,
+        prefix,
+        worker_concurrency=1,
+        concurrent_requests_per_host=1,
+    )
     processes.scheduler()
     processes.worker("worker-a")
     processes.worker("worker-b")
@@ -78,6 +88,7 @@ def test_scheduler_and_two_workers_store_every_article_once(
     assert sorted(stored) == sorted(expected)  # each once, nothing else
     # One pass of a source at a time: each feed never had two requests at once.
     assert [s.max_in_flight for s in feeds.values()] == [1, 1, 1]
+    assert pages.max_in_flight == 1  # the host's limit held across the two workers
 
     # Both workers ran passes, and the store says which worker ran each source's last pass.
     ran = dict(query(postgres_url, "SELECT name, passes FROM workers"))
@@ -176,3 +187,116 @@ def test_a_standby_scheduler_takes_over(
     polled = feed_site.hits.get("/feed.xml", 0)
     wait_for(lambda: feed_site.hits.get("/feed.xml", 0) >= polled + 3, 30, "passes again")
     assert feed_site.max_in_flight == 1
+
+
+def restart_broker() -> None:
+    """Stop and start RabbitMQ's application: every connection drops; durable queues and
+    persistent messages stay."""
+    for action in ("stop_app", "start_app"):
+        subprocess.run(["rabbitmqctl", "-q", action], check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "await_startup"], check=True, timeout=120, capture_output=True
+    )
+
+
+def test_scheduler_and_workers_go_on_after_a_broker_restart(
+    site_factory, make_config, postgres_url, prefix, processes
+) -> None:
+    feed_site, pages = site_factory(), site_factory()
+    first = articles(pages, 2, "before")
+    feed_site.add("/feed.xml", rss2([(f"a {n}", u) for n, u in enumerate(first)]), etag='"1"')
+    sources = [{"name": "wire", "url": feed_site.url("/feed.xml"), **FAST}]
+    distributed_config(make_config, sources, postgres_url, prefix)
+    processes.scheduler()
+    processes.worker("worker-a")
+    wait_for(lambda: len(stored_urls(postgres_url)) >= 2, 60, "the first articles")
+
+    restart_broker()
+    later = articles(pages, 2, "after")
+    feed_site.add(
+        "/feed.xml", rss2([(f"b {n}", u) for n, u in enumerate(first + later)]), etag='"2"'
+    )
+    wait_for(lambda: len(stored_urls(postgres_url)) >= 4, 90, "articles after the restart")
+    assert sorted(stored_urls(postgres_url)) == sorted(first + later)
+    polled = feed_site.hits["/feed.xml"]
+    wait_for(lambda: feed_site.hits["/feed.xml"] >= polled + 2, 30, "passes go on")
+    assert "connected again" in processes.text("worker-a")
+    assert "connected again" in processes.text("scheduler")
+
+
+def test_passes_go_on_after_the_store_drops_every_connection(
+    site_factory, make_config, postgres_url, prefix, processes
+) -> None:
+    """What the processes see of a restart of PostgreSQL, without restarting the server that
+    other tests use at the same time: every connection of theirs is terminated."""
+    feed_site, pages = site_factory(), site_factory()
+    first = articles(pages, 2, "before")
+    feed_site.add("/feed.xml", rss2([(f"a {n}", u) for n, u in enumerate(first)]), etag='"1"')
+    sources = [{"name": "wire", "url": feed_site.url("/feed.xml"), **FAST}]
+    database = f"{postgres_url}&application_name={prefix}"
+    distributed_config(make_config, sources, database, prefix)
+    processes.scheduler()
+    processes.worker("worker-a")
+    wait_for(lambda: len(stored_urls(postgres_url)) >= 2, 60, "the first articles")
+
+    terminated = query(
+        postgres_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE application_name = '{prefix}'",
+    )
+    assert len(terminated) >= 2  # the scheduler's lock and the worker's connections at least
+    later = articles(pages, 2, "after")
+    feed_site.add(
+        "/feed.xml", rss2([(f"b {n}", u) for n, u in enumerate(first + later)]), etag='"2"'
+    )
+    wait_for(lambda: len(stored_urls(postgres_url)) >= 4, 90, "articles after the drop")
+    assert sorted(stored_urls(postgres_url)) == sorted(first + later)
+    wait_for(lambda: "Scheduling again" in processes.text("scheduler"), 30, "the lead again")
+    polled = feed_site.hits["/feed.xml"]
+    wait_for(lambda: feed_site.hits["/feed.xml"] >= polled + 2, 30, "passes go on")
+
+
+def test_config_edits_reach_every_worker_and_retag_once(
+    site_factory, make_config, postgres_url, prefix, processes
+) -> None:
+    """A source added and a topic edited while a scheduler and two workers run: the workers
+    crawl the new source with the scheduler's config version, the stored articles are
+    re-tagged once (by the scheduler), and a copy stored by one worker of an original stored
+    by the other is marked as such."""
+    original_site, copy_site = site_factory(), site_factory()
+    body = page("en_pentagon_ai.html")
+    original = original_site.add("/story", body)
+    original_site.add("/feed.xml", rss2([("story", original)]), etag='"1"')
+    copy = copy_site.add("/syndicated/story", body)
+    copy_site.add("/feed.xml", rss2([("story", copy)]), etag='"1"')
+    sources = [{"name": "wire", "url": original_site.url("/feed.xml"), **FAST}]
+    config = distributed_config(make_config, sources, postgres_url, prefix)
+    processes.scheduler()
+    processes.worker("worker-a")
+    wait_for(lambda: stored_urls(postgres_url) == [original], 60, "the original")
+    assert processes.stop("worker-a") < 30
+    processes.worker("worker-b")
+
+    topics = yaml_data((config / "topics.yaml").read_text())
+    topics["topics"].append({"name": "pentagon", "any": ["Pentagon"]})
+    (config / "topics.yaml").write_text(yaml_text(topics))
+    more = yaml_data((config / "sources.yaml").read_text())
+    more["sources"].append({"name": "syndicate", "url": copy_site.url("/feed.xml"), **FAST})
+    (config / "sources.yaml").write_text(yaml_text(more))
+
+    wait_for(lambda: len(stored_urls(postgres_url)) == 2, 60, "the copy")
+    rows = dict(query(postgres_url, "SELECT url, duplicate_of IS NOT NULL FROM articles"))
+    assert rows == {original: False, copy: True}  # found across workers
+    wait_for(lambda: "re-tagged" in processes.text("scheduler"), 30, "the re-tagging")
+    tagged = query(
+        postgres_url,
+        "SELECT a.url FROM article_topics t JOIN articles a ON a.id = t.article_id "
+        "WHERE t.topic = 'pentagon'",
+    )
+    assert {url for (url,) in tagged} == {original, copy}
+    logs = processes.text("scheduler") + processes.text("worker-a") + processes.text("worker-b")
+    assert logs.count("Topics changed") == 1  # once, by the scheduler
+    assert query(postgres_url, "SELECT count(*) FROM config_versions") == [(2,)]
+    assert query(postgres_url, "SELECT last_worker FROM sources WHERE name = 'syndicate'") == [
+        ("worker-b",)
+    ]

@@ -19,7 +19,7 @@ from crawler.cli.base import (
     file_error,
     json_option,
 )
-from crawler.config.files import Config, load_config
+from crawler.config.files import Config, load_config, load_settings
 from crawler.store import workers as worker_rows
 from crawler.store.database import engine_for, open_store
 from crawler.store.locks import NotPostgreSQL, require_postgresql
@@ -31,10 +31,10 @@ class BrokerUnreachable(click.ClickException):
     exit_code = EXIT_STORAGE
 
 
-def _distributed_config(config_dir: Path | None) -> Config:
-    """The config, its store opened (migrated to the newest schema) and checked to be
-    PostgreSQL, and a broker set; one line and exit code 2 otherwise."""
-    config = load_config(config_dir)
+def _distributed_config(config_dir: Path | None, settings_only: bool = False) -> Config:
+    """The config (or only its settings), its store opened (migrated to the newest schema)
+    and checked to be PostgreSQL, and a broker set; one line and exit code 2 otherwise."""
+    config = load_settings(config_dir) if settings_only else load_config(config_dir)
     try:
         require_postgresql(engine_for(config.settings.database))
     except NotPostgreSQL as exc:
@@ -115,7 +115,7 @@ def worker(
     from crawler.schedule.broker import BrokerError
     from crawler.schedule.worker import default_name, run_worker  # Scrapy and the reactor
 
-    config = _distributed_config(config_dir)
+    config = _distributed_config(config_dir, settings_only=True)
     _setup_logging(log_level, log_file, live=False)
     try:
         run_worker(

@@ -54,6 +54,7 @@ __all__ = [
     "config_dir",
     "edit_sources",
     "load_config",
+    "load_settings",
     "load_topics",
     "set_enabled",
     "shipped_config",
@@ -168,6 +169,17 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
         {topic.name for topic in topics},
     )
     return Config(path, settings, sources, topics, alerts)
+
+
+def load_settings(directory: str | os.PathLike[str] | None = None) -> Config:
+    """settings.yaml alone, as a config with no sources and no topics: what a `newsmon worker`
+    reads (its passes bring the scheduler's sources and topics)."""
+    path = config_dir(directory)
+    if not path.is_dir():
+        raise ConfigError(
+            f"config directory not found: {path.absolute()} ({_chosen_by(directory)})"
+        )
+    return Config(path, _load_settings(path / "settings.yaml"))
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -27,7 +27,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustQueue,
+)
 
 from crawler.schedule.polling import Outcome
 
@@ -112,6 +117,7 @@ class Broker:
         self.name = name  # shown in RabbitMQ's management as the connection's name
         self.connection: AbstractRobustConnection | None = None
         self.channel: AbstractRobustChannel | None = None
+        self.queues: dict[str, AbstractRobustQueue] = {}
 
     async def connect(self, prefetch: int) -> None:
         """Connect, or raise BrokerError; later losses are mended by aio-pika's reconnects."""
@@ -123,8 +129,10 @@ class Broker:
             )
             self.channel = await self.connection.channel(publisher_confirms=True)
             await self.channel.set_qos(prefetch_count=prefetch)
+            # aio-pika's robust queues consume again after a reconnect: consumers are started
+            # on these objects, not on queues looked up later.
             for queue in (self.passes, self.results):
-                await self.channel.declare_queue(queue, durable=True)
+                self.queues[queue] = await self.channel.declare_queue(queue, durable=True)
         except Exception as exc:  # noqa: BLE001 - any failure here is "the broker"
             await self.close()
             raise BrokerError(
@@ -158,17 +166,15 @@ class Broker:
     async def consume(
         self, queue: str, callback: Callable[[AbstractIncomingMessage], Awaitable[None]]
     ) -> str:
-        assert self.channel is not None
-        declared = await self.channel.get_queue(queue, ensure=False)
-        return await declared.consume(callback)
+        return await self.queues[queue].consume(callback)
 
     async def cancel(self, queue: str, tag: str) -> None:
         if self.channel is None or self.channel.is_closed:
             return
-        declared = await self.channel.get_queue(queue, ensure=False)
-        await declared.cancel(tag)
+        await self.queues[queue].cancel(tag)
 
     async def close(self) -> None:
         if self.connection is not None:
             await self.connection.close()
         self.connection = self.channel = None
+        self.queues = {}
