@@ -54,8 +54,9 @@ __all__ = [
 ]
 
 # Beyond the download's own timeout: the time from the end of a download to its release
-# reaching the database (a busy process, a slow commit, a database that restarts).
-LEASE_MARGIN = 30.0
+# reaching the database (a busy process, a slow commit). Also how long a killed process's
+# place stays taken beyond its download's timeout: the cost of a longer margin.
+LEASE_MARGIN = 10.0
 # Pace rows this old no longer delay anything (the next start is greatest(row, now)).
 IDLE_PACE = "1 hour"
 
