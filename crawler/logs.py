@@ -13,6 +13,10 @@ LIBRARIES = ("scrapy", "twisted", "apscheduler", "alembic", "py.warnings")
 # middleware says "Gave up retrying <GET url>" at ERROR for each failed request, and the
 # spider's errback then logs that failure once, with its source.
 REPORTED_BY_THE_SPIDERS = ("scrapy.downloadermiddlewares.retry",)
+# The AMQP client's own lines on a lost or refused connection (an ERROR with a traceback for
+# each, and again for each channel): crawler.schedule.broker says it once, with the broker's
+# address and what happens next (reconnecting; or the command's one-line error at start).
+REPORTED_BY_THE_BROKER = ("aiormq", "aio_pika")
 # Loggers that report an outcome, not a fault, as an ERROR with a traceback: a robots.txt that
 # cannot be downloaded (the crawl goes on as if it allowed everything; when the host is down,
 # the request that follows fails too and the spider reports it). Shown at DEBUG only.
@@ -35,6 +39,8 @@ class LibraryFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.debugging:
             return True
-        if _within(record.name, REPORTED_BY_THE_SPIDERS + OUTCOMES_AS_ERRORS):
+        if _within(
+            record.name, REPORTED_BY_THE_SPIDERS + REPORTED_BY_THE_BROKER + OUTCOMES_AS_ERRORS
+        ):
             return False
         return record.levelno >= logging.WARNING or not _within(record.name, LIBRARIES)
