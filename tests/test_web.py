@@ -33,6 +33,7 @@ from crawler.match.terms import Matcher, TopicRule, term_spans
 from crawler.review.web import create_app
 from crawler.review.web.highlight import highlight, marked, paragraphs, safe_href
 from crawler.store import search
+from crawler.store.crawl_state import CrawlState
 from crawler.store.database import engine_for
 from crawler.store.queries import FIELDS, iter_records
 from crawler.store.retag import retag
@@ -549,6 +550,9 @@ def test_dashboard(client: FlaskClient, store: tuple[Engine, int]) -> None:
     # The source health table of the scheduler: the dead feed is flagged.
     assert "dead</strong>" in html and "FAILING" in html and "HTTP 404" in html
     assert "Hits per day over the last 90 days" in page(client, "/dashboard?days=90")
+    # The distributed mode's worker of the last pass, escaped as any stored text.
+    CrawlState(engine).save_worker("wire", "host-1:42<b>")
+    assert "by host-1:42&lt;b&gt;</div>" in page(client, "/dashboard")
     # Empty stores render too.
     empty = create_app(engine_for("sqlite://")).test_client()
     for path in ("/hits", "/topics", "/dashboard", "/hits.csv"):
