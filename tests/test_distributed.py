@@ -139,10 +139,13 @@ def test_a_killed_workers_pass_is_finished_by_another(
     processes.worker("worker-a")
     wait_for(lambda: len(stored_urls(postgres_url)) >= 2, 60, "worker-a mid-pass")
     processes.kill("worker-a")  # kill -9: no goodbye, its pass unacknowledged
+    owed = "SELECT count(*) FROM owed_links WHERE dropped_at IS NULL AND gave_up_at IS NULL"
+    assert query(postgres_url, owed)[0][0] >= 1  # asked for by worker-a, not stored yet
     processes.worker("worker-b")
     wait_for(lambda: len(stored_urls(postgres_url)) >= len(urls), 60, "every article")
     wait_for(lambda: "Source slow: 6 entries" in processes.text("scheduler"), 30, "the result")
     assert sorted(stored_urls(postgres_url)) == sorted(urls)  # nothing lost, nothing twice
+    assert query(postgres_url, owed) == [(0,)]  # the owed links were fetched by worker-b
     assert "a pass delivered again" in processes.text("worker-b")
     assert query(postgres_url, "SELECT last_worker FROM sources") == [("worker-b",)]
     listed = run_cli("workers", "--all", "--json", "--config", str(processes.config))

@@ -55,6 +55,7 @@ STOP_TIMEOUT = 25.0  # seconds for running passes to stop after SIGTERM (the bud
 LOCK_EVERY = 1.0  # seconds between tries of a source's lock held by another worker's pass
 RESULT_RETRY = 2.0  # seconds between tries to publish a result while the broker is away
 CONFIGS_KEPT = 4  # config versions kept parsed in memory
+BEAT_AT_MOST_EVERY = 1.0  # seconds: a heartbeat when a pass starts or ends, not more often
 
 
 def default_name() -> str:
@@ -165,8 +166,12 @@ class Worker:
                 if str(exc) != self.heartbeat_error:
                     logger.warning("Cannot store the heartbeat: %s", exc)
                 self.heartbeat_error = str(exc)
+            # At most one write a second, however many passes start and end meanwhile.
+            await asyncio.sleep(BEAT_AT_MOST_EVERY)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), workers.HEARTBEAT_EVERY)
+                await asyncio.wait_for(
+                    self.changed.wait(), workers.HEARTBEAT_EVERY - BEAT_AT_MOST_EVERY
+                )
 
     # --- passes --------------------------------------------------------------------------
 

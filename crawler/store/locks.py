@@ -77,14 +77,20 @@ class HeldLock:
             return False
 
     def release(self) -> None:
-        if self.connection is None:
+        """Unlock, and give the connection back to the pool (a worker takes a source's lock
+        for each pass: a new connection each time would cost more than the lock); one that
+        fails to unlock is closed, which frees the lock anyway."""
+        connection, self.connection = self.connection, None
+        if connection is None:
             return
         try:
-            self.connection.execute(UNLOCK, {"name": self.name})
-            self.connection.commit()
-        except Exception:  # noqa: BLE001, S110 - closing the connection frees it anyway
-            pass
-        self._drop()
+            connection.execute(UNLOCK, {"name": self.name})
+            connection.commit()
+        except Exception:  # noqa: BLE001 - closing the connection frees it anyway
+            self.connection = connection
+            self._drop()
+            return
+        connection.close()
 
     def _drop(self) -> None:
         connection, self.connection = self.connection, None
