@@ -3,8 +3,10 @@ config versions on the real PostgreSQL, and the one-line refusals of its command
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,12 +15,19 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from crawler.cli.main import cli
-from crawler.schedule.broker import PassRequest, PassResult, safe_broker_url
+from crawler.schedule.broker import (
+    DELIVERY_LIMIT,
+    Broker,
+    PassRequest,
+    PassResult,
+    safe_broker_url,
+)
 from crawler.schedule.polling import Outcome
 from crawler.schedule.worker import config_from_files
 from crawler.store import config_versions, workers
 from crawler.store.database import engine_for
 from crawler.store.locks import HeldLock
+from tests.conftest import run_cli
 from tests.distributed import BROKER
 from tests.outlets import TOPICS
 
@@ -145,13 +154,13 @@ def test_an_unreachable_broker_is_one_line(make_config, postgres_url) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = make_config([], database=postgres_url, broker=f"amqp://guest:secret@127.0.0.1:{port}/")
-    result = invoke("worker", "--config", str(config), "--name", "w")
-    assert result.exit_code == 1
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(
-        f"Error: broker amqp://guest:***@127.0.0.1:{port}/"
-    )
-    assert "secret" not in result.output
+    # In a process of its own: the AMQP client leaves its connection to the garbage collector.
+    result = run_cli("worker", "--config", str(config), "--name", "w", timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"Error: broker amqp://guest:***@127.0.0.1:{port}/")
+    assert "secret" not in result.stderr + result.stdout
 
 
 def test_workers_lists_live_ones_and_all_with_all(make_config, postgres_url) -> None:
@@ -184,3 +193,34 @@ def test_a_worker_config_needs_only_its_settings(tmp_path: Path, postgres_url) -
     config = load_settings(directory)
     assert config.settings.broker == BROKER
     assert config.sources == () and config.topics == ()
+
+
+def test_a_pass_that_stops_every_worker_comes_back_as_failed() -> None:
+    """The broker gives a pass up after `DELIVERY_LIMIT` deliveries more without an
+    acknowledgement, into the results, where it reads as a failed pass of its source."""
+
+    async def deliveries() -> tuple[int, PassResult]:
+        broker = Broker(BROKER, f"newsmon_test_{uuid.uuid4().hex[:10]}", "test")
+        await broker.connect(prefetch=1)
+        try:
+            request = PassRequest("wire", "v1")
+            await broker.publish(broker.passes, request.body(), request.id)
+            taken = 0
+            while (
+                message := await broker.queues[broker.passes].get(fail=False, timeout=5)
+            ) is not None:
+                taken += 1
+                await message.reject(requeue=True)  # as a worker killed mid-pass would
+            result = await broker.queues[broker.results].get(timeout=5)
+            await result.ack()
+            return taken, PassResult.from_message(result.body, dict(result.headers))
+        finally:
+            for queue in broker.queues.values():
+                await queue.delete(if_unused=False, if_empty=False)
+            await broker.close()
+
+    taken, result = asyncio.run(deliveries())
+    assert taken == DELIVERY_LIMIT + 1
+    assert (result.source, result.status, result.worker) == ("wire", "failed", "-")
+    assert result.source_outcome().status == "error"
+    assert "stopped the workers 6 times" in result.source_outcome().summary

@@ -36,11 +36,19 @@ from aio_pika.abc import (
 
 from crawler.schedule.polling import Outcome
 
-__all__ = ["Broker", "BrokerError", "PassRequest", "PassResult", "safe_broker_url"]
+__all__ = [
+    "DELIVERY_LIMIT",
+    "Broker",
+    "BrokerError",
+    "PassRequest",
+    "PassResult",
+    "safe_broker_url",
+]
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10.0  # seconds: a broker that does not answer is one line, not a hang
+DELIVERY_LIMIT = 5  # deliveries again of a pass before it is given up as failed
 
 
 class BrokerError(RuntimeError):
@@ -77,14 +85,14 @@ class PassRequest:
 
 @dataclass(frozen=True)
 class PassResult:
-    """What a worker reports of a pass: `done` with the source's outcome and counts; `busy`
-    when another worker was running a pass of that source (this one did not run); `unknown`
-    when the config version no longer has the source."""
+    """What a worker reports of a pass: `done` with the source's outcome and counts;
+    `unknown` when the pass's config version, or the source in it, is not there; `failed`
+    when the broker gave the pass up (`from_message`)."""
 
     id: str
     source: str
     worker: str
-    status: str  # done, busy or unknown
+    status: str  # done, unknown or failed
     outcome: dict[str, Any] | None = None  # Outcome's fields
     new: int = 0  # articles stored
     hits: dict[str, int] = field(default_factory=dict)  # topic -> new articles with it
@@ -96,6 +104,16 @@ class PassResult:
     @classmethod
     def from_body(cls, body: bytes) -> PassResult:
         return cls(**json.loads(body))
+
+    @classmethod
+    def from_message(cls, body: bytes, headers: dict[str, Any]) -> PassResult:
+        """A worker's result, or a pass the broker gave up (dead-lettered into the results
+        after `DELIVERY_LIMIT` deliveries more): a failed pass of its source."""
+        if not headers.get("x-death"):
+            return cls.from_body(body)
+        request = PassRequest.from_body(body)
+        summary = f"its pass stopped the workers {DELIVERY_LIMIT + 1} times; given up"
+        return cls(request.id, request.source, "-", "failed", asdict(Outcome("error", summary)))
 
     def source_outcome(self) -> Outcome:
         return Outcome(**self.outcome) if self.outcome else Outcome("error", "no result")
@@ -119,6 +137,21 @@ class Broker:
         self.channel: AbstractRobustChannel | None = None
         self.queues: dict[str, AbstractRobustQueue] = {}
 
+    def arguments(self) -> dict[str, dict[str, Any]]:
+        """Both queues are quorum queues (replicated on a cluster, persistent); a pass
+        delivered `DELIVERY_LIMIT` times more without an acknowledgement (it stopped every
+        worker that took it) is dead-lettered into the results, where the scheduler reads it
+        as a failed pass, so it never cycles through the workers for ever."""
+        return {
+            self.passes: {
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.results,
+            },
+            self.results: {"x-queue-type": "quorum"},
+        }
+
     async def connect(self, prefetch: int) -> None:
         """Connect, or raise BrokerError; later losses are mended by aio-pika's reconnects."""
         try:
@@ -131,8 +164,10 @@ class Broker:
             await self.channel.set_qos(prefetch_count=prefetch)
             # aio-pika's robust queues consume again after a reconnect: consumers are started
             # on these objects, not on queues looked up later.
-            for queue in (self.passes, self.results):
-                self.queues[queue] = await self.channel.declare_queue(queue, durable=True)
+            for queue, arguments in self.arguments().items():
+                self.queues[queue] = await self.channel.declare_queue(
+                    queue, durable=True, arguments=arguments
+                )
         except Exception as exc:  # noqa: BLE001 - any failure here is "the broker"
             await self.close()
             raise BrokerError(

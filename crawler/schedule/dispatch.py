@@ -31,6 +31,7 @@ from crawler.config.files import WATCHED_FILES, Config, ConfigError
 from crawler.config.settings import parse_duration
 from crawler.schedule.broker import Broker, PassRequest, PassResult
 from crawler.schedule.live_view import LiveStatusHandler
+from crawler.schedule.polling import Outcome
 from crawler.schedule.service import Service, describe_delay
 from crawler.store import config_versions
 from crawler.store.locks import HeldLock, require_postgresql
@@ -158,7 +159,7 @@ class Dispatcher(Service):
 
     async def on_result(self, message: AbstractIncomingMessage) -> None:
         try:
-            result = PassResult.from_body(message.body)
+            result = PassResult.from_message(message.body, dict(message.headers or {}))
         except (ValueError, KeyError, TypeError) as exc:
             logger.error("Dropped an unreadable pass result (%s): %r", exc, message.body[:200])
             await message.reject(requeue=False)
@@ -175,7 +176,9 @@ class Dispatcher(Service):
         if tracked is not None and not self.stopping:
             outcome = result.source_outcome()
             if result.status == "unknown":
-                outcome = outcome.__class__("error", f"worker {result.worker} has no such source")
+                outcome = Outcome("error", f"worker {result.worker}: {outcome.summary}")
+            elif result.status == "failed":
+                logger.error("Source %s: %s", result.source, outcome.summary)
             try:
                 if result.status == "done":
                     await asyncio.to_thread(self.state.save_worker, result.source, result.worker)

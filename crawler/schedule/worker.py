@@ -38,16 +38,17 @@ from typing import Any
 from aio_pika.abc import AbstractIncomingMessage
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from crawler.config.files import Config, ConfigError, load_config
+from crawler.config.files import Config, load_config
 from crawler.extensions import SharedResources
 from crawler.schedule.broker import Broker, PassRequest, PassResult
 from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settings
+from crawler.schedule.polling import Outcome
 from crawler.store import config_versions, workers
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
 from crawler.store.locks import HeldLock, require_postgresql
 
-__all__ = ["Worker", "default_name", "run_worker"]
+__all__ = ["Worker", "config_from_files", "default_name", "run_worker"]
 
 logger = logging.getLogger("newsmon.worker")
 
@@ -56,6 +57,10 @@ LOCK_EVERY = 1.0  # seconds between tries of a source's lock held by another wor
 RESULT_RETRY = 2.0  # seconds between tries to publish a result while the broker is away
 CONFIGS_KEPT = 4  # config versions kept parsed in memory
 BEAT_AT_MOST_EVERY = 1.0  # seconds: a heartbeat when a pass starts or ends, not more often
+
+
+class UnknownVersion(LookupError):
+    """A pass names a config version that the store does not have."""
 
 
 def default_name() -> str:
@@ -193,7 +198,13 @@ class Worker:
             return
         try:
             config = await self.config_for(request.version)
-        except Exception as exc:  # noqa: BLE001 - the store or the version: try again later
+        except UnknownVersion as exc:
+            result = PassResult(
+                request.id, request.source, self.name, "unknown", asdict(Outcome("error", str(exc)))
+            )
+            await self._report(result, message)
+            return
+        except Exception as exc:  # noqa: BLE001 - the store is away: try again later
             logger.error(
                 "Source %s: cannot read config %s: %s", request.source, request.version[:12], exc
             )
@@ -202,7 +213,9 @@ class Worker:
             return
         source = next((s for s in config.sources if s.name == request.source), None)
         if source is None:
-            result = PassResult(request.id, request.source, self.name, "unknown")
+            summary = f"no source {request.source} in config {request.version[:12]}"
+            outcome = asdict(Outcome("error", summary))
+            result = PassResult(request.id, request.source, self.name, "unknown", outcome)
             await self._report(result, message)
             return
         if message.redelivered:
@@ -299,7 +312,7 @@ class Worker:
         if version not in self.configs:
             files = await asyncio.to_thread(config_versions.load_files, self.engine, version)
             if files is None:
-                raise ConfigError(f"config version {version[:12]} is not in the store")
+                raise UnknownVersion(f"config version {version[:12]} is not in the store")
             self.configs[version] = self.with_local_settings(config_from_files(files, version))
             while len(self.configs) > CONFIGS_KEPT:
                 del self.configs[next(iter(self.configs))]
