@@ -20,13 +20,13 @@ from crawler.schedule.broker import (
     Broker,
     PassRequest,
     PassResult,
-    safe_broker_url,
 )
 from crawler.schedule.polling import Outcome
 from crawler.schedule.worker import config_from_files
 from crawler.store import config_versions, workers
 from crawler.store.database import engine_for
 from crawler.store.locks import HeldLock
+from crawler.text.urls import without_password
 from tests.conftest import run_cli
 from tests.distributed import BROKER
 from tests.outlets import TOPICS
@@ -50,8 +50,8 @@ def test_messages_round_trip() -> None:
 
 
 def test_broker_urls_are_logged_without_password() -> None:
-    assert safe_broker_url("amqp://user:secret@mq:5672/v") == "amqp://user:***@mq:5672/v"
-    assert safe_broker_url("amqp://mq:5672/") == "amqp://mq:5672/"
+    assert without_password("amqp://user:secret@mq:5672/v") == "amqp://user:***@mq:5672/v"
+    assert without_password("amqp://mq:5672/") == "amqp://mq:5672/"
 
 
 def test_a_lock_is_held_by_one_connection_until_released(postgres_url: str) -> None:
@@ -224,3 +224,23 @@ def test_a_pass_that_stops_every_worker_comes_back_as_failed() -> None:
     assert (result.source, result.status, result.worker) == ("wire", "failed", "-")
     assert result.source_outcome().status == "error"
     assert "stopped the workers 6 times" in result.source_outcome().summary
+
+
+def test_config_check_hides_the_brokers_password_and_the_environment_overrides(
+    make_config,
+) -> None:
+    config = make_config([], broker="amqp://newsmon:secret@mq.example:5672/news")
+    result = invoke("config", "check", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "    broker: amqp://newsmon:***@mq.example:5672/news (default: null)" in result.output
+    assert "secret" not in result.output
+    other = "amqp://guest:guest@127.0.0.1:5672/"
+    runner = CliRunner().invoke(
+        cli, ["config", "check", "--config", str(config)], env={"NEWSMON_BROKER": other}
+    )
+    assert "    broker: amqp://guest:***@127.0.0.1:5672/ (default: null)" in runner.output
+    bad = CliRunner().invoke(
+        cli, ["config", "check", "--config", str(config)], env={"NEWSMON_BROKER": "redis://x"}
+    )
+    assert bad.exit_code == 2
+    assert bad.output.startswith("Error: config: $NEWSMON_BROKER: field 'broker'")

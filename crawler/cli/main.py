@@ -66,6 +66,7 @@ from crawler.store.queries import copies_of, count_articles, iter_records
 from crawler.store.reviews import UnknownArticle, mark_of
 from crawler.store.search import REVIEW_STATES, HitFilter, iter_hits
 from crawler.text.languages import language_code
+from crawler.text.urls import without_password
 
 if TYPE_CHECKING:
     from crawler.schedule.one_pass import PassSummary
@@ -544,8 +545,12 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     click.echo(f"  database: {safe_url(database)}")
     if state is not None:
         click.echo(f"  store: {state}")
-    # The database has its line above, its password hidden.
-    others = [(spec, value) for spec, value in changed(config.settings) if spec.name != "database"]
+    # The database has its line above, its password hidden; the broker's is hidden too.
+    others = [
+        (spec, without_password(value) if spec.name == "broker" else value)
+        for spec, value in changed(config.settings)
+        if spec.name != "database"
+    ]
     count = f"{len(others) or 'none'} {'differs' if len(others) == 1 else 'differ'}"
     click.echo(f"  settings: {count} from the defaults")
     for spec, value in others:

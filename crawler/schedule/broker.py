@@ -35,6 +35,7 @@ from aio_pika.abc import (
 )
 
 from crawler.schedule.polling import Outcome
+from crawler.text.urls import without_password
 
 __all__ = [
     "DELIVERY_LIMIT",
@@ -42,7 +43,6 @@ __all__ = [
     "BrokerError",
     "PassRequest",
     "PassResult",
-    "safe_broker_url",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,15 +53,6 @@ DELIVERY_LIMIT = 5  # deliveries again of a pass before it is given up as failed
 
 class BrokerError(RuntimeError):
     """The broker cannot be reached or refused us; the message names it (without password)."""
-
-
-def safe_broker_url(url: str) -> str:
-    """The URL without its password, for logs and messages."""
-    scheme, _, rest = url.partition("://")
-    credentials, at, address = rest.rpartition("@")
-    if not at:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{address}"
 
 
 @dataclass(frozen=True)
@@ -171,18 +162,18 @@ class Broker:
         except Exception as exc:  # noqa: BLE001 - any failure here is "the broker"
             await self.close()
             raise BrokerError(
-                f"broker {safe_broker_url(self.url)}: {exc or type(exc).__name__}"
+                f"broker {without_password(self.url)}: {exc or type(exc).__name__}"
             ) from None
         self.connection.reconnect_callbacks.add(self._reconnected)
         self.connection.close_callbacks.add(self._lost)
 
     def _reconnected(self, *args: Any) -> None:
-        logger.info("Broker %s: connected again", safe_broker_url(self.url))
+        logger.info("Broker %s: connected again", without_password(self.url))
 
     def _lost(self, connection: Any, exc: BaseException | None = None) -> None:
         if exc is not None:
             logger.warning(
-                "Broker %s: connection lost (%s); reconnecting", safe_broker_url(self.url), exc
+                "Broker %s: connection lost (%s); reconnecting", without_password(self.url), exc
             )
 
     async def publish(self, queue: str, body: bytes, message_id: str) -> None:

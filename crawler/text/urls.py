@@ -34,6 +34,7 @@ __all__ = [
     "is_public_address",
     "repair_url",
     "same_site",
+    "without_password",
 ]
 
 # Query parameters that only track the reader, never select content. Exact names, lowercase.
@@ -280,3 +281,12 @@ def ip_literal(host: str) -> str | None:
         return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
         return None
+
+
+def without_password(url: str) -> str:
+    """A service's URL (a broker's) for logs and messages: its password replaced by ***."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, address = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{address}"
