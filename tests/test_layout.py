@@ -38,6 +38,7 @@ RANKS = {
     "crawler.alerts": 8,  # reads the store and the config, as review does
     "crawler.schedule.live_view": 8,
     "crawler.schedule.one_pass": 9,
+    "crawler.schedule.process": 9,  # the reactor and stop signals of long-lived processes
     "crawler.schedule.broker": 9,  # the distributed mode's messages and queues
     "crawler.schedule.service": 10,
     "crawler.schedule.worker": 10,
@@ -62,6 +63,7 @@ MAY_IMPORT_SCRAPY = (
     "crawler.schedule.service",
     "crawler.schedule.worker",
     "crawler.schedule.dispatch",
+    "crawler.schedule.process",
 )
 # Pure logic: no framework, no database.
 PURE = (

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from crawler.config.settings import parse_duration
 from crawler.schedule.broker import Broker, PassRequest, PassResult
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.polling import Outcome
+from crawler.schedule.process import run_on_reactor
 from crawler.schedule.service import Service, describe_delay
 from crawler.store import config_versions
 from crawler.store.locks import HeldLock, require_postgresql
@@ -75,8 +75,7 @@ class Dispatcher(Service):
 
     async def lead(self, loop: asyncio.AbstractEventLoop) -> None:
         """Connect, wait for the lead, then schedule until stopped."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.on_stop_signal, signum)
+        self.listen(loop)
         await self.broker.connect(prefetch=RESULTS_PREFETCH)
         await self.take_lead()
         if self.stopping:
@@ -265,28 +264,14 @@ def run_scheduler(
 ) -> None:
     """Run until SIGTERM or SIGINT, on one asyncio reactor; BrokerError when the broker
     cannot be reached at start."""
-    from scrapy.utils.reactor import install_reactor
-
-    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    from twisted.internet import reactor
-
-    loop = asyncio.get_event_loop()
     dispatcher = Dispatcher(config, log_level)
-    failure: list[BaseException] = []
 
-    async def main() -> None:
-        try:
-            await dispatcher.lead(loop)
-            if live is not None and dispatcher.scheduler is not None:
-                live.status = dispatcher.status_line
-                dispatcher.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
-            await dispatcher.stopped.wait()
-        except BaseException as exc:  # noqa: BLE001 - raised again outside the reactor
-            failure.append(exc)
-        reactor.stop()
+    async def main(loop: asyncio.AbstractEventLoop) -> None:
+        await dispatcher.lead(loop)
+        if live is not None and dispatcher.scheduler is not None:
+            live.status = dispatcher.status_line
+            dispatcher.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
+        await dispatcher.stopped.wait()
 
-    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))
-    reactor.run(installSignalHandlers=False)
-    if failure:
-        raise failure[0]
+    run_on_reactor(main)
     logger.info("newsmon schedule: stopped")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import signal
 from dataclasses import dataclass, replace
@@ -44,6 +43,7 @@ from crawler.extensions import SharedResources
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settings
 from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, next_run, policy_for
+from crawler.schedule.process import StopsOnSignal, run_on_reactor
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState
 from crawler.store.database import engine_for
@@ -91,7 +91,7 @@ class Tracked:
     schedule_error: str | None = None  # why the last next run was the default interval
 
 
-class Service:
+class Service(StopsOnSignal):
     def __init__(
         self, config: Config, log_level: str = "INFO", rng: random.Random | None = None
     ) -> None:
@@ -146,8 +146,7 @@ class Service:
         )
         self.scheduler.start()
         self._sync_sources()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.on_stop_signal, signum)
+        self.listen(loop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         if self.config.alerts.rules:
             logger.info(
@@ -158,19 +157,6 @@ class Service:
             len(self.tracked),
             self.config.directory,
         )
-
-    def on_stop_signal(self, signum: int) -> None:
-        if self.stopping:
-            logger.warning("Second %s: exiting now", signal.Signals(signum).name)
-            logging.shutdown()
-            os._exit(128 + signum)  # every article is one transaction: the store stays whole
-        self.stopping = True
-        logger.info(
-            "%s: stopping (%d passes running; again to exit at once)",
-            signal.Signals(signum).name,
-            len(self.running),
-        )
-        asyncio.ensure_future(self.stop())
 
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
@@ -458,22 +444,14 @@ def run_forever(
     config: Config, log_level: str = "INFO", live: LiveStatusHandler | None = None
 ) -> None:
     """Run until SIGTERM or SIGINT, on one asyncio reactor."""
-    from scrapy.utils.reactor import install_reactor
-
-    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    from twisted.internet import reactor
-
-    loop = asyncio.get_event_loop()
     service = Service(config, log_level)
 
-    async def main() -> None:
+    async def main(loop: asyncio.AbstractEventLoop) -> None:
         service.start(loop)
         if live is not None and service.scheduler is not None:
             live.status = service.status_line
             service.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
         await service.stopped.wait()
-        reactor.stop()
 
-    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))
-    reactor.run(installSignalHandlers=False)
+    run_on_reactor(main)
     logger.info("newsmon run: stopped")

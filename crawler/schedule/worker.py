@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 import tempfile
 import time
@@ -43,6 +42,7 @@ from crawler.extensions import SharedResources
 from crawler.schedule.broker import Broker, PassRequest, PassResult
 from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settings
 from crawler.schedule.polling import Outcome
+from crawler.schedule.process import StopsOnSignal, run_on_reactor
 from crawler.store import config_versions, workers
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
@@ -73,7 +73,7 @@ class Running:
     crawler: Crawler | None = None
 
 
-class Worker:
+class Worker(StopsOnSignal):
     def __init__(self, config: Config, name: str, concurrency: int, log_level: str) -> None:
         self.local = config  # gives the store and the broker; passes bring their own config
         self.name = name
@@ -107,8 +107,7 @@ class Worker:
         await asyncio.to_thread(
             workers.register, self.engine, self.name, socket.gethostname(), os.getpid()
         )
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.on_stop_signal, signum)
+        self.listen(loop)
         self.consumer = await self.broker.consume(self.broker.passes, self.on_request)
         self.beating = asyncio.ensure_future(self.heartbeat())
         logger.info(
@@ -117,19 +116,6 @@ class Worker:
             self.broker.passes,
             self.concurrency,
         )
-
-    def on_stop_signal(self, signum: int) -> None:
-        if self.stopping:
-            logger.warning("Second %s: exiting now", signal.Signals(signum).name)
-            logging.shutdown()
-            os._exit(128 + signum)  # unacknowledged passes go back to the queue
-        self.stopping = True
-        logger.info(
-            "%s: stopping (%d passes running; again to exit at once)",
-            signal.Signals(signum).name,
-            len(self.running),
-        )
-        asyncio.ensure_future(self.stop())
 
     async def stop(self) -> None:
         """No new pass; running ones stop and go back to the queue, within `STOP_TIMEOUT`."""
@@ -343,25 +329,11 @@ def config_from_files(files: dict[str, str], version: str) -> Config:
 def run_worker(config: Config, name: str, concurrency: int, log_level: str = "INFO") -> None:
     """Run until SIGTERM or SIGINT, on one asyncio reactor; BrokerError when the broker
     cannot be reached at start."""
-    from scrapy.utils.reactor import install_reactor
-
-    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    from twisted.internet import reactor
-
-    loop = asyncio.get_event_loop()
     worker = Worker(config, name, concurrency, log_level)
-    failure: list[BaseException] = []
 
-    async def main() -> None:
-        try:
-            await worker.start(loop)
-            await worker.stopped.wait()
-        except BaseException as exc:  # noqa: BLE001 - raised again outside the reactor
-            failure.append(exc)
-        reactor.stop()
+    async def main(loop: asyncio.AbstractEventLoop) -> None:
+        await worker.start(loop)
+        await worker.stopped.wait()
 
-    reactor.callWhenRunning(lambda: asyncio.ensure_future(main()))
-    reactor.run(installSignalHandlers=False)
-    if failure:
-        raise failure[0]
+    run_on_reactor(main)
     logger.info("newsmon worker %s: stopped", name)
