@@ -26,6 +26,13 @@ POSTGRES_URL = os.environ.get(
     "NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test"
 )
 
+# pytest imports readline before any test (`_pytest.capture`), and GNU readline exports the
+# size it finds as COLUMNS and LINES: 80 x 24 in pytest-xdist's workers. The CLI fits its tables
+# to COLUMNS (120 without it) in every process a test starts, so the tests' output would depend
+# on how pytest was run.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
