@@ -42,6 +42,49 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# --- the order of modules, for pytest-xdist ------------------------------------------------
+# pytest-xdist hands whole modules to its processes (`--dist loadfile`) in collection order
+# (`--no-loadscope-reorder`, pyproject.toml). A long module handed out last keeps the suite
+# running on one process while the others idle, so the longest go first: by the seconds each
+# took in the last run that ran it (pytest's cache), after the modules never timed (those
+# holding a `slow` test first), which may be long.
+MODULE_SECONDS = "newsmon/module-seconds"
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cache = getattr(config, "cache", None)  # None with `-p no:cacheprovider`
+    seconds: dict[str, float] = cache.get(MODULE_SECONDS, {}) if cache else {}
+    slow = {_module(item.nodeid) for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> tuple[bool, float]:
+        module = _module(item.nodeid)
+        if module in seconds:
+            return True, -seconds[module]
+        return False, float(module not in slow)
+
+    items.sort(key=rank)  # stable: the tests of a module keep their order
+
+
+_spent: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # In the process that reports (pytest-xdist's controller, or the only one).
+    _spent[_module(report.nodeid)] = _spent.get(_module(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _spent:
+        return
+    recorded = cache.get(MODULE_SECONDS, {})
+    cache.set(MODULE_SECONDS, {**recorded, **{k: round(v, 1) for k, v in _spent.items()}})
+
+
 # Settings for crawling fixture sites: loopback allowed, no politeness delays.
 TEST_SETTINGS = {
     "allow_private_networks": True,
