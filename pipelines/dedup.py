@@ -26,15 +26,18 @@ from __future__ import annotations
 
 import difflib
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, bindparam, or_, select
 
 from crawler.items import Article
-from crawler.match.near_duplicates import NearDuplicateIndex
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
 from crawler.store.schema import article_urls, articles
 from pipelines.indexed import indexes_for
+
+if TYPE_CHECKING:  # numpy, which a crawl that stores nothing never needs
+    from crawler.match.near_duplicates import NearDuplicateIndex
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,13 @@ POSTGRES_URL = os.environ.get(
     "NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test"
 )
 
+# pytest imports readline before any test (`_pytest.capture`), and GNU readline exports the
+# size it finds as COLUMNS and LINES: 80 x 24 in pytest-xdist's workers. The CLI fits its tables
+# to COLUMNS (120 without it) in every process a test starts, so the tests' output would depend
+# on how pytest was run.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -33,6 +40,49 @@ def pytest_configure(config: pytest.Config) -> None:
         "slow: a check over the shared corpus or a benchmark run (part of the default run, as in "
         "CI; `-m 'not slow'` leaves them out while working on something else)",
     )
+
+
+# --- the order of modules, for pytest-xdist ------------------------------------------------
+# pytest-xdist hands whole modules to its processes (`--dist loadfile`) in collection order
+# (`--no-loadscope-reorder`, pyproject.toml). A long module handed out last keeps the suite
+# running on one process while the others idle, so the longest go first: by the seconds each
+# took in the last run that ran it (pytest's cache), after the modules never timed (those
+# holding a `slow` test first), which may be long.
+MODULE_SECONDS = "newsmon/module-seconds"
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cache = getattr(config, "cache", None)  # None with `-p no:cacheprovider`
+    seconds: dict[str, float] = cache.get(MODULE_SECONDS, {}) if cache else {}
+    slow = {_module(item.nodeid) for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> tuple[bool, float]:
+        module = _module(item.nodeid)
+        if module in seconds:
+            return True, -seconds[module]
+        return False, float(module not in slow)
+
+    items.sort(key=rank)  # stable: the tests of a module keep their order
+
+
+_spent: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # In the process that reports (pytest-xdist's controller, or the only one).
+    _spent[_module(report.nodeid)] = _spent.get(_module(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _spent:
+        return
+    recorded = cache.get(MODULE_SECONDS, {})
+    cache.set(MODULE_SECONDS, {**recorded, **{k: round(v, 1) for k, v in _spent.items()}})
 
 
 # Settings for crawling fixture sites: loopback allowed, no politeness delays.

@@ -188,6 +188,10 @@ class ForkedCli:
             except subprocess.TimeoutExpired:
                 self.server.kill()
                 self.server.wait()
+        if self.server is not None and self.server.stdout is not None:
+            # Left open, it is collected at exit with a ResourceWarning that pytest-xdist's
+            # workers print after the summary.
+            self.server.stdout.close()
         self.log.unlink(missing_ok=True)
 
     def run(

@@ -4,6 +4,7 @@ broken and failing sources, served by `tests.sites.Site`, for end-to-end crawl t
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import socket
@@ -104,9 +105,22 @@ def rss1(items: list[tuple[str, str]], encoding: str) -> bytes:
 
 
 def free_port() -> int:
+    """A port free now, for a server the test starts (another process may take it meanwhile,
+    rarely: the kernel picks ports for `bind(0)` at random)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_REFUSING = socket.socket()
+_REFUSING.bind(("127.0.0.1", 0))  # never listens: a connection to it is refused
+atexit.register(_REFUSING.close)
+
+
+def refused_port() -> int:
+    """A port on which nothing listens, for this process's life: bound without listening, so
+    no server of a test running beside (pytest-xdist) can take it."""
+    return _REFUSING.getsockname()[1]
 
 
 @dataclass
@@ -212,7 +226,7 @@ def build_outlets(make_site) -> Outlets:
         {"name": "feed-404", "url": failing.url("/missing.xml")},
         {"name": "feed-500", "url": failing.url("/error.xml")},
         {"name": "feed-timeout", "url": failing.url("/slow.xml")},
-        {"name": "feed-refused", "url": f"http://127.0.0.1:{free_port()}/feed"},
+        {"name": "feed-refused", "url": f"http://127.0.0.1:{refused_port()}/feed"},
         {"name": "not-a-feed", "url": failing.url("/page.html")},
         {"name": "switched-off", "url": failing.url("/never.xml"), "enabled": False},
     ]

@@ -1,15 +1,20 @@
 """The distributed mode end to end, with the real RabbitMQ and PostgreSQL: `newsmon schedule`
-and `newsmon worker` processes crawling fixture sites (issue 16)."""
+and `newsmon worker` processes crawling fixture sites (issue 16). Every test that uses the
+broker is here: pytest-xdist runs a module's tests one after the other, and one of them
+restarts the broker."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from crawler.schedule.broker import DELIVERY_LIMIT, Broker, PassRequest, PassResult
 from tests.config_files import yaml_data, yaml_text
 from tests.conftest import run_cli
 from tests.distributed import BROKER, Processes, query, queue_prefix, stored_urls, wait_for
@@ -303,3 +308,34 @@ def test_config_edits_reach_every_worker_and_retag_once(
     assert query(postgres_url, "SELECT last_worker FROM sources WHERE name = 'syndicate'") == [
         ("worker-b",)
     ]
+
+
+def test_a_pass_that_stops_every_worker_comes_back_as_failed() -> None:
+    """The broker gives a pass up after `DELIVERY_LIMIT` deliveries more without an
+    acknowledgement, into the results, where it reads as a failed pass of its source."""
+
+    async def deliveries() -> tuple[int, PassResult]:
+        broker = Broker(BROKER, f"newsmon_test_{uuid.uuid4().hex[:10]}", "test")
+        await broker.connect(prefetch=1)
+        try:
+            request = PassRequest("wire", "v1")
+            await broker.publish(broker.passes, request.body(), request.id)
+            taken = 0
+            while (
+                message := await broker.queues[broker.passes].get(fail=False, timeout=5)
+            ) is not None:
+                taken += 1
+                await message.reject(requeue=True)  # as a worker killed mid-pass would
+            result = await broker.queues[broker.results].get(timeout=5)
+            await result.ack()
+            return taken, PassResult.from_message(result.body, dict(result.headers))
+        finally:
+            for queue in broker.queues.values():
+                await queue.delete(if_unused=False, if_empty=False)
+            await broker.close()
+
+    taken, result = asyncio.run(deliveries())
+    assert taken == DELIVERY_LIMIT + 1
+    assert (result.source, result.status, result.worker) == ("wire", "failed", "-")
+    assert result.source_outcome().status == "error"
+    assert "stopped the workers 6 times" in result.source_outcome().summary

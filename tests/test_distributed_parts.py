@@ -1,12 +1,11 @@
 """The distributed mode's parts in process: its messages, the store's locks, worker rows and
-config versions on the real PostgreSQL, and the one-line refusals of its commands."""
+config versions on the real PostgreSQL, and the one-line refusals of its commands. What needs
+the real RabbitMQ is in tests/test_distributed.py, whose tests run one after the other (one
+of them restarts the broker)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from sqlalchemy.pool import NullPool
 
 from crawler.cli.main import cli
 from crawler.schedule.broker import (
-    DELIVERY_LIMIT,
-    Broker,
     PassRequest,
     PassResult,
 )
@@ -29,7 +26,7 @@ from crawler.store.locks import HeldLock
 from crawler.text.urls import without_password
 from tests.conftest import run_cli
 from tests.distributed import BROKER
-from tests.outlets import TOPICS
+from tests.outlets import TOPICS, refused_port
 
 
 def invoke(*args: str):
@@ -150,9 +147,7 @@ def test_the_distributed_commands_need_postgresql_and_a_broker(make_config, post
 
 
 def test_an_unreachable_broker_is_one_line(make_config, postgres_url) -> None:
-    with socket.socket() as probe:  # a port where nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = refused_port()
     config = make_config([], database=postgres_url, broker=f"amqp://guest:secret@127.0.0.1:{port}/")
     # In a process of its own: the AMQP client leaves its connection to the garbage collector.
     result = run_cli("worker", "--config", str(config), "--name", "w", timeout=60)
@@ -193,37 +188,6 @@ def test_a_worker_config_needs_only_its_settings(tmp_path: Path, postgres_url) -
     config = load_settings(directory)
     assert config.settings.broker == BROKER
     assert config.sources == () and config.topics == ()
-
-
-def test_a_pass_that_stops_every_worker_comes_back_as_failed() -> None:
-    """The broker gives a pass up after `DELIVERY_LIMIT` deliveries more without an
-    acknowledgement, into the results, where it reads as a failed pass of its source."""
-
-    async def deliveries() -> tuple[int, PassResult]:
-        broker = Broker(BROKER, f"newsmon_test_{uuid.uuid4().hex[:10]}", "test")
-        await broker.connect(prefetch=1)
-        try:
-            request = PassRequest("wire", "v1")
-            await broker.publish(broker.passes, request.body(), request.id)
-            taken = 0
-            while (
-                message := await broker.queues[broker.passes].get(fail=False, timeout=5)
-            ) is not None:
-                taken += 1
-                await message.reject(requeue=True)  # as a worker killed mid-pass would
-            result = await broker.queues[broker.results].get(timeout=5)
-            await result.ack()
-            return taken, PassResult.from_message(result.body, dict(result.headers))
-        finally:
-            for queue in broker.queues.values():
-                await queue.delete(if_unused=False, if_empty=False)
-            await broker.close()
-
-    taken, result = asyncio.run(deliveries())
-    assert taken == DELIVERY_LIMIT + 1
-    assert (result.source, result.status, result.worker) == ("wire", "failed", "-")
-    assert result.source_outcome().status == "error"
-    assert "stopped the workers 6 times" in result.source_outcome().summary
 
 
 def test_config_check_hides_the_brokers_password_and_the_environment_overrides(

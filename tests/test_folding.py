@@ -89,3 +89,33 @@ def test_korean_story_terms_are_whole_syllables() -> None:
     """Stories fold as near-duplicates do: composed Korean words, not loose jamo."""
     terms, title_terms = story_terms("한국은행 기준금리 동결", "")
     assert "한국은행" in title_terms and "기준금리" in title_terms
+
+
+def test_short_texts_fold_as_long_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short text folded before any long one drops its marks one by one, without the class
+    of marks (`folding.SHORT`); it folds exactly as through the class."""
+    import random
+    import unicodedata
+
+    from crawler.text import folding
+
+    pick = random.Random(15)
+    letters = [
+        *map(chr, range(0x41, 0x7B)),  # ASCII
+        *map(chr, range(0x300, 0x370)),  # combining accents
+        *map(chr, range(0x900, 0x980)),  # Devanagari: vowel signs of class 0
+        *"éüßﬁＦ\u1100\u1161\uac00",  # precomposed, ligature, full width, Hangul
+        *"\U0001d165\U0001d166\U0001f600\U00011127\U0001e944",  # marks and more beyond the BMP
+    ]
+    texts = ["".join(pick.choices(letters, k=pick.randint(1, 150))) for _ in range(2000)]
+    monkeypatch.setattr(folding, "_classes", {})  # as in a new process: no class built yet
+    for marks in (folding._is_mark, unicodedata.combining):
+        decomposed = [unicodedata.normalize("NFKD", text) for text in texts]
+        class_of = folding._class_of(marks)
+        for text in decomposed:
+            assert len(text) <= folding.SHORT
+            by_class = "".join(
+                char for char in class_of.sub("", text) if not (ord(char) > 0xFFFF and marks(char))
+            )
+            assert folding._drop(text, marks) == by_class, text
+        assert marks not in folding._classes  # every text took the short way

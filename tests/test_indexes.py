@@ -219,6 +219,7 @@ def test_a_running_process_finds_what_another_process_stored(
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
         reader.dispose()
     by_title = stored()
     (wire_original,) = (v for k, v in by_title.items() if k.startswith("wire: Pentagon"))

@@ -101,6 +101,7 @@ def test_run_polls_reloads_recovers_and_stops_cleanly(
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
     assert "newsmon run: stopped" in read(log)
 
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
@@ -142,6 +143,7 @@ def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
     status = run_cli("sources", "status", "--config", str(config))
     assert "busy [FAILING, NEVER OK]" in status.stdout
     assert "last error: HTTP 429 (1 in a row)" in status.stdout
@@ -180,6 +182,7 @@ def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
     assert "Second SIGINT: exiting now" in read(log)
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -235,6 +238,7 @@ def test_poll_and_reset_requests_are_honoured_within_seconds(
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
     assert wire.hits["/feed.xml"] == 2 and flaky.hits["/feed.xml"] == 2
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         assert connection.execute(
@@ -258,7 +262,9 @@ def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(
     site, make_config, tmp_path: Path
 ) -> None:
     body = page("en_pentagon_ai.html")
-    slow = site.add("/slow", body.replace(b"Monday", b"Tuesday"), delay=30)
+    # Still downloading when SIGTERM comes, 6 s after it began, with 9 s to spare on a loaded
+    # machine; the service then waits for it to end (Scrapy's graceful stop).
+    slow = site.add("/slow", body.replace(b"Monday", b"Tuesday"), delay=15)
     links = [("quick", site.add("/quick", body)), ("slow", slow)]
     site.add("/feed.xml", rss2(links))
     config = make_config(
@@ -277,6 +283,7 @@ def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         last, following = connection.execute(
             "SELECT last_fetch_at, next_run_at FROM sources WHERE name = 'slow'"

@@ -3,6 +3,8 @@ and PostgreSQL, and opening a database twice migrates nothing twice."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 
+from crawler.store import database
 from crawler.store.database import MIGRATIONS, _sqlite_pragmas, migrate
 from crawler.store.schema import ENGINE_SPECIFIC, metadata
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+REPO = Path(__file__).resolve().parents[1]
 
 
 def assert_matches_schema(url: str) -> None:
@@ -43,6 +47,40 @@ def assert_matches_schema(url: str) -> None:
         "article_topics",
         "sources",
     }
+    engine.dispose()
+
+
+def test_head_is_the_migrations_head() -> None:
+    """`migrate` knows the newest revision without reading the migrations: a new migration
+    must bring `crawler.store.database.HEAD` to its revision."""
+    assert database.HEAD == HEAD, f"set HEAD in crawler/store/database.py to {HEAD!r}"
+
+
+def test_a_store_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    """A command opening a store already at the newest revision does not import Alembic
+    (a new process: this one has imported it)."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    code = (
+        "import sys\n"
+        "from crawler.store.database import engine_for\n"
+        f"engine_for({url!r})\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'alembic'))\n"
+    )
+    first, second = (
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    )
+    assert first != "[]\n"  # the new store was created through Alembic
+    assert second == "[]\n"
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
     engine.dispose()
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from crawler.store.owed import OwedLink, OwedLinks
 from crawler.text.urls import canonicalize
 from tests.conftest import REPO, run_cli
-from tests.outlets import corpus_page, free_port
+from tests.outlets import corpus_page, refused_port
 from tests.sites import Site
 
 NEWS_NS = (
@@ -200,7 +200,7 @@ def build(make_site):
             "Scoop from a site that is down",
             new_style_id(10),
             "Publisher D",
-            f"http://127.0.0.1:{free_port()}",
+            f"http://127.0.0.1:{refused_port()}",
         ),
     ]
     google.add("/rss/search", google_feed(google, entries), content_type="application/rss+xml")

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -685,15 +686,20 @@ def test_serve_command_serves_over_http(
         stderr=subprocess.PIPE,
         text=True,
     )
+    # One line per request, with its time (as Datasette logs them).
+    logged = re.compile(r"\d\d:\d\d:\d\d GET /hits\?q=Llama 200 \d+ ms\n")
+    stderr = ""
     try:
         html = _get_when_up(f"http://127.0.0.1:{port}/hits?q=Llama", process)
         assert META.replace("'", "&#39;") in html
+        # The line is written once the response is sent: a signal sent at once could stop
+        # the server before it writes it.
+        stderr = _read_until(process, logged)
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=20)
+        stderr += process.communicate(timeout=20)[1]
     assert f"serving http://127.0.0.1:{port}/" in stderr
-    # One line per request, with its time (as Datasette logs them).
-    assert re.search(r"\d\d:\d\d:\d\d GET /hits\?q=Llama 200 \d+ ms\n", stderr), stderr
+    assert logged.search(stderr), stderr
     busy = Site()  # a port already taken: a clear error, exit 1
     try:
         port = int(busy.base.rsplit(":", 1)[1])
@@ -701,6 +707,25 @@ def test_serve_command_serves_over_http(
         assert taken.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in taken.output
     finally:
         busy.close()
+
+
+def _read_until(
+    process: subprocess.Popen[str], pattern: re.Pattern[str], timeout: float = 30
+) -> str:
+    """What the process wrote to standard error until `pattern` appears in it, or it ended
+    (stopped after `timeout` seconds)."""
+    assert process.stderr is not None
+    timer = threading.Timer(timeout, process.terminate)
+    timer.start()
+    read = ""
+    try:
+        for line in process.stderr:
+            read += line
+            if pattern.search(read):
+                break
+    finally:
+        timer.cancel()
+    return read
 
 
 def _get_when_up(url: str, process: subprocess.Popen[str], timeout: float = 30) -> str:

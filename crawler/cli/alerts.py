@@ -2,7 +2,8 @@
 the alerts sent and owe (`status`).
 
 Part of the command line (see crawler/cli/main.py). Sending and rendering are
-`crawler.alerts`'s; `newsmon run` is what sends alerts for real.
+`crawler.alerts`'s; `newsmon run` is what sends alerts for real. Their modules (Jinja, Apprise)
+are imported by the commands that use them: every command loads this module.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from typing import Any
 
 import click
 
-from crawler.alerts.deliver import apprise_send, due_hits, preview
-from crawler.alerts.render import Message, check_templates, render
 from crawler.alerts.timing import in_quiet_hours
 from crawler.cli.base import UserError, config_option, echo_json, json_option
 from crawler.config.alerts import AlertRule
@@ -53,6 +52,8 @@ def _rule(config: Config, name: str) -> AlertRule:
         raise UserError(
             f"{config.directory / ALERTS_FILE}: no rule named {name!r} (rules: {known})"
         )
+    from crawler.alerts.render import check_templates
+
     check_templates(rule, str(config.directory / ALERTS_FILE))
     return rule
 
@@ -77,6 +78,9 @@ def alerts_test(config_dir: Path | None, rule_name: str) -> None:
     """Send a sample message of RULE to its channels now: the newest stored hit of its topics
     (or a made-up one), rendered with its templates. Nothing is recorded: the hit is still
     sent when due. Exits 1 when a channel refuses it."""
+    from crawler.alerts.deliver import apprise_send
+    from crawler.alerts.render import Message, render
+
     config = load_config(config_dir)
     rule = _rule(config, rule_name)
     channels = config.alerts.channels_of(rule)
@@ -100,6 +104,9 @@ def alerts_preview(config_dir: Path | None, rule_name: str) -> None:
     """Print the next message of RULE (a hits rule): for a digest, the hits it would hold if
     it were sent now, and when it is due; for an immediate rule, what the next check sends.
     Sends nothing."""
+    from crawler.alerts.deliver import due_hits, preview
+    from crawler.alerts.render import render
+
     config = load_config(config_dir)
     rule = _rule(config, rule_name)
     if rule.kind != "hits":

@@ -34,13 +34,18 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, bindparam, func, or_, select
 
-from crawler.match.near_duplicates import NearDuplicateIndex, words
 from crawler.match.stories import StoryIndex, story_terms
 from crawler.store.crawl_state import as_utc
 from crawler.store.schema import articles
+
+if TYPE_CHECKING:
+    # Imported where an index is loaded or told of an article, not here: it imports numpy
+    # (0.09 s), which a crawl that stores nothing never needs.
+    from crawler.match.near_duplicates import NearDuplicateIndex
 
 __all__ = ["HOLE_WAIT", "ArticleIndexes"]
 
@@ -187,6 +192,8 @@ class ArticleIndexes:
         if replaced is not None:
             self._near_duplicates.discard(replaced)
         if original:
+            from crawler.match.near_duplicates import words
+
             self._add(
                 article_id,
                 signature if words(text) else None,
@@ -272,6 +279,8 @@ class ArticleIndexes:
         """Both indexes from the store: the signatures of every original, the originals of the
         story window. The ids missing below the newest (uncommitted yet) become holes, and
         whichever of the load and a refresh reads one first indexes it (`_add`)."""
+        from crawler.match.near_duplicates import NearDuplicateIndex
+
         near_duplicates, stories = NearDuplicateIndex(), StoryIndex()
         since = datetime.now(UTC) - stories.window
         with self.engine.connect() as connection:

@@ -36,15 +36,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
 
 __all__ = ["fold", "fold_decomposed", "strip_every_mark"]
 
 
-@cache
+# A text this short, folded before any longer one, has its marks dropped one by one (a few
+# microseconds) rather than through the class (`_class_of`), whose building costs 30-60 ms:
+# a config load folding a topic's accented terms paid it, on every command, for nothing.
+SHORT = 200
+# The class of each rule, once built: a pure function of the Unicode tables, the same for every
+# caller.
+_classes: dict[Callable[[str], object], re.Pattern[str]] = {}
+
+
 def _class_of(marks: Callable[[str], object]) -> re.Pattern[str]:
     """The characters of the Basic Multilingual Plane for which `marks` is true, as one
-    character class: built on first use, once (30 ms).
+    character class (30 ms; `_drop` builds it once, for the first long text).
 
     Those beyond it are dropped one by one (`_drop`): a class reaching past the BMP makes `re`
     about 20 times slower on every text."""
@@ -67,7 +74,12 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 def _drop(decomposed: str, is_mark: Callable[[str], object]) -> str:
     """`decomposed` without the characters for which `is_mark` is true."""
-    stripped = _class_of(is_mark).sub("", decomposed)
+    pattern = _classes.get(is_mark)
+    if pattern is None:
+        if len(decomposed) <= SHORT:
+            return "".join(char for char in decomposed if not is_mark(char))
+        pattern = _classes[is_mark] = _class_of(is_mark)
+    stripped = pattern.sub("", decomposed)
     # Beyond the BMP (emoji, historic scripts: rare) a character takes two UTF-16 units:
     # encoding finds one in 2 µs for 5,000 characters, where max() takes 120.
     if len(stripped.encode("utf-16-le", "surrogatepass")) != 2 * len(stripped):

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import re
 
-import langcodes
-from langcodes.data_dicts import MACROLANGUAGES
-
 __all__ = ["language_code"]
 
 # The primary subtag of a BCP 47 tag ("pt-BR", "zh-Hant-TW"), of a POSIX or og:locale
@@ -42,6 +39,11 @@ def language_code(value: object) -> str | None:
     if match is None:
         return None
     code = match.group(1).lower()
+    # Imported at the first code to look up, not with this module: every command loads it
+    # (through the config), and most never meet a language code (0.03 s).
+    import langcodes
+    from langcodes.data_dicts import MACROLANGUAGES
+
     if not langcodes.tag_is_valid(code):
         return None
     try:
