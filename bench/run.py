@@ -38,6 +38,7 @@ BENCHMARKS = [
     "indexes",
     "retag",
     "web_hits",
+    "distributed",
 ]
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
