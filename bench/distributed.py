@@ -331,7 +331,8 @@ async def queue_round_trips(passes: int) -> dict[str, float]:
 
 
 def run(quick: bool = False, feeds: int | None = None, concurrency: int = CONCURRENCY):
-    feeds = feeds or (60 if quick else FEEDS)
+    # $NEWSMON_BENCH_FEEDS: a shorter run through bench/run.py (the rows name the size).
+    feeds = feeds or (60 if quick else int(os.environ.get("NEWSMON_BENCH_FEEDS") or FEEDS))
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
