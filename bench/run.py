@@ -39,6 +39,7 @@ BENCHMARKS = [
     "host_limits",
     "retag",
     "web_hits",
+    "distributed",
 ]
 COLUMNS = ("metric", "value", "reference", "ratio", "target", "met", "note")
 
