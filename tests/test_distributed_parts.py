@@ -22,7 +22,7 @@ from crawler.schedule.polling import Outcome
 from crawler.schedule.worker import config_from_files
 from crawler.store import config_versions, workers
 from crawler.store.database import engine_for
-from crawler.store.locks import HeldLock
+from crawler.store.locks import AdvisoryLocks
 from crawler.text.urls import without_password
 from tests.conftest import run_cli
 from tests.distributed import BROKER
@@ -51,38 +51,43 @@ def test_broker_urls_are_logged_without_password() -> None:
     assert without_password("amqp://mq:5672/") == "amqp://mq:5672/"
 
 
-def test_a_lock_is_held_by_one_connection_until_released(postgres_url: str) -> None:
+def test_locks_are_held_by_one_connection_until_released(postgres_url: str) -> None:
     engine = engine_for(postgres_url)
     other = create_engine(postgres_url, poolclass=NullPool)
-    first, second = HeldLock(engine, "scheduler"), HeldLock(other, "scheduler")
+    mine, theirs = AdvisoryLocks(engine), AdvisoryLocks(other)
     try:
-        assert first.acquire()
-        assert first.acquire()  # held already
-        assert not second.acquire()
-        assert HeldLock(other, "source:wire").acquire()  # another name, another lock
-        first.release()
-        assert second.acquire()
-        assert not first.acquire()
+        assert mine.acquire("scheduler")
+        assert mine.acquire("scheduler")  # held already
+        assert mine.acquire("source:wire")  # one connection holds many
+        assert not theirs.acquire("scheduler")
+        assert not theirs.acquire("source:wire")
+        assert theirs.acquire("source:nato")  # another name, another lock
+        mine.release("source:wire")
+        assert theirs.acquire("source:wire")
+        assert not mine.acquire("source:wire")
+        assert mine.alive() and mine.held == {"scheduler"}
     finally:
-        first.release()
-        second.release()
+        mine.close()
+        theirs.close()
         other.dispose()
 
 
-def test_a_lock_whose_connection_dies_is_free_and_known_lost(postgres_url: str) -> None:
+def test_locks_whose_connection_dies_are_free_and_known_lost(postgres_url: str) -> None:
     engine = engine_for(postgres_url)
-    lock = HeldLock(engine, "scheduler")
-    assert lock.acquire()
-    assert lock.still_held()
-    assert lock.connection is not None
-    pid = lock.connection.execute(text("SELECT pg_backend_pid()")).scalar()
-    lock.connection.commit()
+    locks = AdvisoryLocks(engine)
+    assert locks.acquire("scheduler") and locks.acquire("source:wire")
+    assert locks.connection is not None
+    pid = locks.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    locks.connection.commit()
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    assert not lock.still_held()
-    other = HeldLock(create_engine(postgres_url, poolclass=NullPool), "scheduler")
-    assert other.acquire()
-    other.release()
+    assert not locks.alive()
+    assert locks.held == set()
+    other = AdvisoryLocks(create_engine(postgres_url, poolclass=NullPool))
+    assert other.acquire("scheduler") and other.acquire("source:wire")
+    other.close()
+    assert locks.acquire("scheduler")  # a new connection
+    locks.close()
 
 
 def test_worker_rows_tell_live_stopped_and_lost(postgres_url: str) -> None:

@@ -293,3 +293,27 @@ def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(
     status = run_cli("sources", "status", "--config", str(config))
     shown = re.findall(r"(?:last run|next run) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", status.stdout)
     assert len(shown) == 2 and shown[1] >= shown[0], status.stdout
+
+
+def test_concurrent_passes_bounds_the_passes_running_at_once(
+    site, make_config, tmp_path: Path
+) -> None:
+    """Four sources due at once, `concurrent_passes: 1`: their feeds, on one site, are never
+    fetched two at a time; every source still gets its passes."""
+    sources = []
+    for n in range(4):
+        site.add(f"/feed{n}.xml", rss2([]), delay=0.3)
+        sources.append({"name": f"feed{n}", "url": site.url(f"/feed{n}.xml"), **FAST})
+    config = make_config(sources, TOPICS, jitter=0, concurrent_passes=1)
+    log = tmp_path / "run.log"
+    process = start(config, log)
+    try:
+        for n in range(4):
+            wait_for(lambda n=n: site.hits.get(f"/feed{n}.xml", 0) >= 2, what=f"feed{n}")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)  # reaped: else its Popen warns, in a later test
+    assert site.max_in_flight == 1

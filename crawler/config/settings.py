@@ -319,6 +319,14 @@ class Settings:
         minimum=0,
         scrapy=("NEWSMON_EXTRACT_WORKERS",),
     )
+    concurrent_passes: int = setting(
+        16,
+        """Passes `newsmon run` runs at once; a source that comes due while they run waits its
+        turn. Thousands of sources due together (a restart after downtime) otherwise start
+        thousands of crawls at once. Read when `newsmon run` starts.""",
+        minimum=1,
+        maximum=1000,
+    )
     every: str = setting(
         "1h",
         "Default polling interval of a source (`30s`, `15m`, `2h`, `1d`), for `newsmon run`.",

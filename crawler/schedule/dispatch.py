@@ -34,7 +34,7 @@ from crawler.schedule.polling import Outcome
 from crawler.schedule.process import run_on_reactor
 from crawler.schedule.service import Service, describe_delay
 from crawler.store import config_versions
-from crawler.store.locks import HeldLock, require_postgresql
+from crawler.store.locks import AdvisoryLocks, require_postgresql
 
 __all__ = ["Dispatcher", "run_scheduler"]
 
@@ -63,7 +63,7 @@ class Dispatcher(Service):
         self.broker = Broker(
             config.settings.broker, config.settings.broker_queue, "newsmon schedule"
         )
-        self.leadership = HeldLock(self.state.engine, "scheduler")
+        self.leadership = AdvisoryLocks(self.state.engine)  # holds "scheduler" while leading
         self.leading = False
         self.outstanding: dict[str, Outstanding] = {}  # source name -> its pass
         self.results: str | None = None  # the results consumer's tag
@@ -101,7 +101,7 @@ class Dispatcher(Service):
         said = False
         while not self.stopping:
             try:
-                if await asyncio.to_thread(self.leadership.acquire):
+                if await asyncio.to_thread(self.leadership.acquire, "scheduler"):
                     self.leading = True
                     logger.info(
                         "newsmon schedule: leading (handing passes to %s)", self.broker.passes
@@ -118,7 +118,7 @@ class Dispatcher(Service):
         """Pause while the lock is lost (the store restarted), resume when taken again."""
         while not self.stopping:
             await asyncio.sleep(LEAD_EVERY)
-            if self.stopping or await asyncio.to_thread(self.leadership.still_held):
+            if self.stopping or await asyncio.to_thread(self.leadership.alive):
                 continue
             self.leading = False
             assert self.scheduler is not None
@@ -233,7 +233,7 @@ class Dispatcher(Service):
         await self._stop_results()
         await super().stop()  # Service: the jobs; no crawl runs here
         await self.broker.close()
-        await asyncio.to_thread(self.leadership.release)
+        await asyncio.to_thread(self.leadership.close)
 
     async def _stop_results(self) -> None:
         if self.results is not None:

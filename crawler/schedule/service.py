@@ -103,6 +103,8 @@ class Service(StopsOnSignal):
         self.indexes = ArticleIndexes(engine_for(config.settings.database))
         self.tracked: dict[str, Tracked] = {}
         self.running: dict[str, Crawler] = {}
+        self.waiting: set[str] = set()  # due, waiting for one of the `concurrent_passes`
+        self.turns = asyncio.Semaphore(config.settings.concurrent_passes)
         self.stopping = False
         self.runner: AsyncCrawlerRunner | None = None
         self.scheduler: AsyncIOScheduler | None = None
@@ -274,16 +276,25 @@ class Service(StopsOnSignal):
         if tracked is None or self.stopping or self.busy(name):
             return
         assert self.runner is not None
-        crawler = pass_crawler(
-            self.config, tracked.source, self.log_level, self.shared, self.indexes
-        )
-        self.running[name] = crawler
+        self.waiting.add(name)
         try:
-            await self.runner.crawl(crawler)
-        except Exception:
-            logger.exception("Source %s: the pass crashed", name)
+            async with self.turns:  # at most `concurrent_passes` at once
+                if self.stopping or name not in self.tracked:
+                    return
+                tracked = self.tracked[name]
+                crawler = pass_crawler(
+                    self.config, tracked.source, self.log_level, self.shared, self.indexes
+                )
+                self.running[name] = crawler
+                self.waiting.discard(name)
+                try:
+                    await self.runner.crawl(crawler)
+                except Exception:
+                    logger.exception("Source %s: the pass crashed", name)
+                finally:
+                    del self.running[name]
         finally:
-            del self.running[name]
+            self.waiting.discard(name)
         if self.stopping or name not in self.tracked:
             return
         outcome = pass_outcome(crawler, name)
@@ -413,8 +424,9 @@ class Service(StopsOnSignal):
             self.reload()
 
     def busy(self, name: str) -> bool:
-        """A pass of the source is under way: the next is planned when it ends."""
-        return name in self.running
+        """A pass of the source is under way or waits its turn: the next is planned when it
+        ends."""
+        return name in self.running or name in self.waiting
 
     def load(self) -> Config:
         return load_config(self.config.directory)

@@ -46,7 +46,7 @@ from crawler.schedule.process import StopsOnSignal, run_on_reactor
 from crawler.store import config_versions, workers
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
-from crawler.store.locks import HeldLock, require_postgresql
+from crawler.store.locks import AdvisoryLocks, require_postgresql
 
 __all__ = ["Worker", "config_from_files", "default_name", "run_worker"]
 
@@ -86,6 +86,7 @@ class Worker(StopsOnSignal):
             config.settings.broker, config.settings.broker_queue, f"newsmon worker {name}"
         )
         self.indexes = ArticleIndexes(self.engine)
+        self.locks = AdvisoryLocks(self.engine)  # of the sources whose passes run here
         self.shared = SharedResources()
         self.configs: dict[str, Config] = {}
         self.running: dict[str, Running] = {}  # request id -> its pass
@@ -140,6 +141,7 @@ class Worker(StopsOnSignal):
         except Exception as exc:  # noqa: BLE001 - the row then reads "lost" after a while
             logger.warning("Could not record the stop: %s", exc)
         await self.broker.close()
+        await asyncio.to_thread(self.locks.close)
         self.stopped.set()
 
     async def heartbeat(self) -> None:
@@ -197,7 +199,7 @@ class Worker(StopsOnSignal):
             await asyncio.sleep(RESULT_RETRY)
             await self._settle(message, ack=False, requeue=True)
             return
-        source = next((s for s in config.sources if s.name == request.source), None)
+        source = config.by_name.get(request.source)
         if source is None:
             summary = f"no source {request.source} in config {request.version[:12]}"
             outcome = asdict(Outcome("error", summary))
@@ -206,11 +208,11 @@ class Worker(StopsOnSignal):
             return
         if message.redelivered:
             logger.info("Source %s: a pass delivered again (its first worker stopped)", source.name)
-        lock = HeldLock(self.engine, f"source:{source.name}")
+        lock = f"source:{source.name}"
         self.running[request.id] = Running(source.name)
         self.changed.set()
         try:
-            while not await asyncio.to_thread(lock.acquire):
+            while not await asyncio.to_thread(self.locks.acquire, lock):
                 if self.stopping:
                     await self._settle(message, ack=False, requeue=True)
                     return
@@ -223,7 +225,7 @@ class Worker(StopsOnSignal):
         finally:
             del self.running[request.id]
             self.changed.set()
-            await asyncio.to_thread(lock.release)
+            await asyncio.to_thread(self.locks.release, lock)
         if result is None:  # interrupted by a stop: another worker runs it
             logger.info("Source %s: pass returned to the queue", source.name)
             await self._settle(message, ack=False, requeue=True)

@@ -7,17 +7,18 @@ table to clean. The lock's key is two 32-bit integers: the hash of the connectio
 the hash of the lock's name, so two deployments in two schemas of one database never share a
 lock (and the tests' schemas don't).
 
-`HeldLock.still_held()` tells whether the connection, hence the lock, is still there: after a
-restart of PostgreSQL it is not, and its holder must take it again before going on.
+`AdvisoryLocks.alive()` tells whether the connection, hence its locks, is still there: after
+a restart of PostgreSQL it is not, and their holder must take them again before going on.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["HeldLock", "NotPostgreSQL", "require_postgresql"]
+__all__ = ["AdvisoryLocks", "NotPostgreSQL", "require_postgresql"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,66 +38,74 @@ def require_postgresql(engine: Engine) -> None:
         )
 
 
-class HeldLock:
-    """One named advisory lock, taken with `acquire()` (never waits) and held by a connection
-    of its own until `release()` or the end of the process."""
+class AdvisoryLocks:
+    """Named advisory locks, taken with `acquire(name)` (never waits) and held by one
+    connection of their own until `release(name)` or the end of the process. One session holds
+    any number: a worker takes the lock of each source it runs a pass of, up to
+    `worker_concurrency` at once, on this one connection rather than one each from the store's
+    pool, which its passes need for their articles. Safe to use from several threads."""
 
-    def __init__(self, engine: Engine, name: str) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.name = name
         self.connection: Connection | None = None
+        self.held: set[str] = set()
+        self.guard = threading.Lock()  # one statement at a time on the connection
 
-    def acquire(self) -> bool:
+    def acquire(self, name: str) -> bool:
         """True when this process now holds the lock (or held it already)."""
-        if self.connection is not None:
-            return True
-        connection = self.engine.connect()
-        try:
-            taken = bool(connection.execute(TRY_LOCK, {"name": self.name}).scalar())
-            connection.commit()  # no transaction left open: the lock is the session's
-        except Exception:
-            connection.close()
-            raise
-        if not taken:
-            connection.close()
-            return False
-        self.connection = connection
-        return True
+        with self.guard:
+            if name in self.held:
+                return True
+            if self.connection is None:
+                self.connection = self.engine.connect()
+            try:
+                taken = bool(self.connection.execute(TRY_LOCK, {"name": name}).scalar())
+                self.connection.commit()  # no transaction left open: the locks are the session's
+            except Exception:
+                self._drop()
+                raise
+            if taken:
+                self.held.add(name)
+            return taken
 
-    def still_held(self) -> bool:
-        """Whether the lock's connection is alive; if not, it is dropped (the lock is gone)."""
-        if self.connection is None:
-            return False
-        try:
-            self.connection.execute(text("SELECT 1"))
-            self.connection.commit()
-            return True
-        except Exception as exc:  # noqa: BLE001 - whatever broke the connection broke the lock
-            logger.warning("Lost the %s lock: %s", self.name, exc)
-            self._drop()
-            return False
+    def release(self, name: str) -> None:
+        with self.guard:
+            if name not in self.held:
+                return
+            self.held.discard(name)
+            if self.connection is None:
+                return
+            try:
+                self.connection.execute(UNLOCK, {"name": name})
+                self.connection.commit()
+            except Exception:  # noqa: BLE001 - closing the connection frees it anyway
+                self._drop()
 
-    def release(self) -> None:
-        """Unlock, and give the connection back to the pool (a worker takes a source's lock
-        for each pass: a new connection each time would cost more than the lock); one that
-        fails to unlock is closed, which frees the lock anyway."""
-        connection, self.connection = self.connection, None
-        if connection is None:
-            return
-        try:
-            connection.execute(UNLOCK, {"name": self.name})
-            connection.commit()
-        except Exception:  # noqa: BLE001 - closing the connection frees it anyway
-            self.connection = connection
+    def alive(self) -> bool:
+        """Whether the connection, hence every lock held, is still there; if not, it is
+        dropped and the locks are known lost (PostgreSQL restarted, the connection was cut)."""
+        with self.guard:
+            if self.connection is None:
+                return False
+            try:
+                self.connection.execute(text("SELECT 1"))
+                self.connection.commit()
+                return True
+            except Exception as exc:  # noqa: BLE001 - whatever broke it broke the locks
+                logger.warning("Lost the store's locks %s: %s", sorted(self.held), exc)
+                self._drop()
+                return False
+
+    def close(self) -> None:
+        with self.guard:
             self._drop()
-            return
-        connection.close()
 
     def _drop(self) -> None:
         connection, self.connection = self.connection, None
+        self.held.clear()
         if connection is not None:
             try:
-                connection.invalidate()  # never back to the pool: its session held the lock
+                connection.invalidate()  # never back to the pool: its session held the locks
                 connection.close()
             except Exception:  # noqa: BLE001, S110 - it is gone either way
                 pass
