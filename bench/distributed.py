@@ -7,7 +7,7 @@ Measured in one run, on the same feeds and the same kind of store:
 - `newsmon crawl`: one pass over every feed, one crawler (process start to exit);
 - `newsmon run`: every source due at once (`every: 1d`, no jitter, not adaptive, so each is
   polled exactly once in the window), one crawler per pass, as the distributed mode runs them;
-  on at most `RUN_FEEDS` feeds (it starts every due pass at once: see RUN_FEEDS);
+  `concurrent_passes` at once (the workers' `worker_concurrency`);
 - `newsmon schedule` with 1, then 2 `newsmon worker` processes (`worker_concurrency` passes
   each). The workers start first and register; the clock starts when the scheduler starts and
   stops when the store's `sources.last_fetch_at` is set for every feed. The rate is also
@@ -54,16 +54,14 @@ from crawler.store.database import engine_for  # noqa: E402
 
 NAME = "distributed"
 FEEDS = 10_000
-# `newsmon run` starts a crawler for every due source at once, with no cap: with 10,000 due
-# together it ended no pass in 90 s and held 1.8 GB, so it is measured on this many (its CPU
-# per pass is the reference of the queue's cost).
-RUN_FEEDS = 1_000
-# Passes are one feed each, mostly one 304: a worker wants many in flight to keep its core
-# busy while each waits on HTTP and the store, but each running pass holds one connection of
-# the worker's SQLAlchemy pool (5 + 10 overflow) for its source's advisory lock, and its spider
-# takes more from the same pool on the reactor's thread: at 32 the pool ran dry and every pass
-# waited 30 s for a connection (docs/distributed.md, "Measured"). 8 leaves room for the store.
-CONCURRENCY = 8
+# `newsmon run` runs `concurrent_passes` passes at once, set to the workers' concurrency: the
+# same number of crawls in flight per process. (Before that setting it started every due pass
+# at once: with 10,000 due together it ended no pass in 90 s and held 1.8 GB.)
+RUN_FEEDS = FEEDS
+# Passes are one feed each, mostly one 304: a worker wants several in flight to keep its core
+# busy while each waits on HTTP and the store. Its sources' locks share one connection; the
+# passes share the store's pool (5 + 10 overflow) for their short transactions.
+CONCURRENCY = 16
 TARGET_SCALING = 1.7
 POSTGRES = os.environ.get("NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BROKER = os.environ.get("NEWSMON_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672/")
@@ -216,6 +214,7 @@ def service(folder: Path, feeds: int, workers: int | None, concurrency: int) -> 
                 broker=BROKER,
                 broker_queue=prefix,
                 worker_concurrency=concurrency,
+                concurrent_passes=concurrency,
             )
             log = folder / f"{label}.log"
             if workers is not None:
@@ -390,7 +389,7 @@ def run(quick: bool = False, feeds: int | None = None, concurrency: int = CONCUR
             "target": f">= {TARGET_SCALING}x",
             "met": scaling >= TARGET_SCALING,
             "note": f"worker_concurrency {concurrency}; ratio: 2 workers against `newsmon run` "
-            f"on {run_feeds:,} feeds (it starts every due pass at once)",
+            f"on {run_feeds:,} feeds (concurrent_passes {concurrency})",
         }
     )
     run_cpu = one_process["main_cpu"] / run_feeds
