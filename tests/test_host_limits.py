@@ -29,6 +29,7 @@ from crawler.errors import StorageError
 from crawler.middlewares import SharedHostLimitsMiddleware
 from crawler.store.database import engine_for
 from crawler.store.host_limits import (
+    LEASE_MARGIN,
     Permit,
     acquire,
     forget_idle,
@@ -154,7 +155,7 @@ def test_release_all_and_forget_idle(limits: Engine) -> None:
 
 
 def test_the_lease_covers_download_pace_and_margin() -> None:
-    assert lease_for(30, 2, 1.5) == 30 + 3 + 30
+    assert lease_for(30, 2, 1.5) == 30 + 3 + LEASE_MARGIN
     assert lease_for(3, 1, 0, margin=1) == 4
 
 
