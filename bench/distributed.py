@@ -51,6 +51,7 @@ sys.path.insert(0, str(REPO))
 from bench.crawl_fixture import FastSite, crawl, write_config  # noqa: E402
 from bench.polling import CHANGED_SHARE, NEW, prepare  # noqa: E402
 from crawler.store.database import engine_for  # noqa: E402
+from tests.distributed import BROKER, delete_queues  # noqa: E402
 
 NAME = "distributed"
 FEEDS = 10_000
@@ -64,7 +65,7 @@ RUN_FEEDS = FEEDS
 CONCURRENCY = 16
 TARGET_SCALING = 1.7
 POSTGRES = os.environ.get("NEWSMON_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
-BROKER = os.environ.get("NEWSMON_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672/")
+
 TICK = os.sysconf("SC_CLK_TCK")
 STALLED = 180  # seconds without a pass ending: the run failed (see its log)
 
@@ -102,19 +103,6 @@ def prepared(site: FastSite, database: str, feeds: int) -> list[dict[str, object
     engine.dispose()
     # Polled once in the window: a long interval, every source due at once, never adapted.
     return [{**source, "adaptive": False} for source in sources]
-
-
-def delete_queues(prefix: str) -> None:
-    import aio_pika
-
-    async def delete() -> None:
-        connection = await aio_pika.connect(BROKER, timeout=10)
-        async with connection:
-            channel = await connection.channel()
-            for name in (f"{prefix}.passes", f"{prefix}.results"):
-                await channel.queue_delete(name)
-
-    asyncio.run(delete())
 
 
 def query(database: str, sql: str) -> tuple:
