@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.headline import article_page
@@ -112,7 +113,7 @@ def read_page(
     tree = _parse(html[:MAX_HTML_CHARS], page_url)
     if tree is None:
         return None
-    elements = sum(1 for _ in tree.iter())
+    elements = _count_nodes(tree)
     if elements > MAX_ELEMENTS:
         logger.info("not extracting %s: %d HTML elements", page_url, elements)
         return None
@@ -208,6 +209,17 @@ def _parse(html: str, page_url: str) -> HtmlElement | None:
         # lxml on arbitrary input: any failure means there is no page to read.
         logger.warning("unparsable HTML from %s", page_url, exc_info=True)
         return None
+
+
+# What `tree.iter()` yields (elements, comments, processing instructions), counted by libxml2:
+# iterating made a Python proxy of every element (0.6 ms a corpus page against 0.3 ms).
+_NODES = etree.XPath(
+    "count(descendant-or-self::*|descendant::comment()|descendant::processing-instruction())"
+)
+
+
+def _count_nodes(tree: HtmlElement) -> int:
+    return int(_NODES(tree))
 
 
 def _clean_text(text: str, title: str | None) -> str:
