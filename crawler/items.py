@@ -57,8 +57,11 @@ class Article:
     # Filled by the tag pipeline: topic name -> terms that matched, as written in topics.yaml.
     matches: dict[str, list[str]] = field(default_factory=dict)
 
-    # Filled by the story pipeline: the story cluster (id of its first article), if any yet.
+    # Filled by the story pipeline: the story cluster (id of its first article), if any yet,
+    # and the terms it was looked up by (`crawler.match.stories.story_terms`), which the store
+    # hands on to the story index instead of computing them a second time.
     story_id: int | None = None
+    story_terms: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False)
 
     # Filled by the store pipeline.
     id: int | None = None

@@ -280,6 +280,7 @@ class StorePipeline:
                 text=item.text,
                 story_id=item.story_id,
                 fetched_at=item.fetched_at,
+                terms=item.story_terms,
                 replaced=item.replaced,
                 # A re-check is indexed already, unless it brought a headline-only one's text.
                 original=item.duplicate_of is None and (not item.recheck or item.upgraded),

@@ -50,8 +50,8 @@ class StoryPipeline:
             # The dedup stage's near-duplicate lookup of this article refreshed both indexes
             # from the store a moment ago, in the same step (pipelines.indexed): another
             # refresh would cost as much (0.2 ms on SQLite, 1.3 ms on PostgreSQL) for nothing.
-            terms, title_terms = story_terms(item.title, item.text)
-            item.story_id = self.indexes.story(terms, title_terms, datetime.now(UTC), refresh=False)
+            item.story_terms = story_terms(item.title, item.text)
+            item.story_id = self.indexes.story(*item.story_terms, datetime.now(UTC), refresh=False)
         if item.story_id is not None:
             self.stats.inc_value("newsmon/story/joined")
         return item

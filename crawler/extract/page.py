@@ -19,11 +19,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.headline import article_page
@@ -112,7 +113,7 @@ def read_page(
     tree = _parse(html[:MAX_HTML_CHARS], page_url)
     if tree is None:
         return None
-    elements = sum(1 for _ in tree.iter())
+    elements = _count_nodes(tree)
     if elements > MAX_ELEMENTS:
         logger.info("not extracting %s: %d HTML elements", page_url, elements)
         return None
@@ -136,14 +137,15 @@ def read_page(
         if link_url is None or not article_page(tree, link_url, page_url):
             return None
         return _without_text(tree, document, page_url, feed_published, now)
+    tags = _page_tags(tree)
     return Extracted(
         title=title,
         author=_clean_field(document.author),
         published=_choose_published(_parse_page_date(document.date), feed_published, now)
         or _text_date(html[:MAX_HTML_CHARS], page_url, now),
-        language=_declared_language(tree) or _detect_language(text),
+        language=_declared_language(tree, tags) or _detect_language(text),
         text=text,
-        canonical_url=_canonical_url(tree, page_url),
+        canonical_url=_canonical_url(tags, page_url),
         extractor=EXTRACTOR,
     )
 
@@ -161,13 +163,14 @@ def _without_text(
         page_date = _parse_page_date(document.date)
     else:  # trafilatura found no text at all, and so read no metadata
         page_date = _parse_page_date(_metadata_date(tree, now))
+    tags = _page_tags(tree)
     return Extracted(
         title=_clean_field(document.title) if document is not None else None,
         author=_clean_field(document.author) if document is not None else None,
         published=_choose_published(page_date, feed_published, now),
-        language=_declared_language(tree),
+        language=_declared_language(tree, tags),
         text="",
-        canonical_url=_canonical_url(tree, page_url),
+        canonical_url=_canonical_url(tags, page_url),
         extractor=EXTRACTOR,
     )
 
@@ -210,6 +213,17 @@ def _parse(html: str, page_url: str) -> HtmlElement | None:
         return None
 
 
+# What `tree.iter()` yields (elements, comments, processing instructions), counted by libxml2:
+# iterating made a Python proxy of every element (0.6 ms a corpus page against 0.3 ms).
+_NODES = etree.XPath(
+    "count(descendant-or-self::*|descendant::comment()|descendant::processing-instruction())"
+)
+
+
+def _count_nodes(tree: HtmlElement) -> int:
+    return int(_NODES(tree))
+
+
 def _clean_text(text: str, title: str | None) -> str:
     # NFC so that the dedup fingerprint does not depend on how the site composed accents.
     text = unicodedata.normalize("NFC", text)
@@ -232,13 +246,37 @@ def _clean_field(value: str | None) -> str | None:
     return " ".join(value.split()) or None
 
 
+class _PageTags(NamedTuple):
+    """The page's <meta>, <link href rel> and <base href> elements, in document order: what
+    its declared language and canonical URL are read from, found in one search of the tree
+    (a search apiece cost 0.4 ms a corpus page more)."""
+
+    metas: list[HtmlElement]
+    links: list[HtmlElement]
+    bases: list[HtmlElement]
+
+
+def _page_tags(tree: HtmlElement) -> _PageTags:
+    tags = _PageTags([], [], [])
+    for element in tree.getroottree().getroot().iter("meta", "link", "base"):
+        if element.tag == "meta":
+            tags.metas.append(element)
+        elif element.get("href") is None:
+            continue
+        elif element.tag == "base":
+            tags.bases.append(element)
+        elif element.get("rel") is not None:
+            tags.links.append(element)
+    return tags
+
+
 # --- language ---------------------------------------------------------------------------
 
 
-def _declared_language(tree: HtmlElement) -> str | None:
+def _declared_language(tree: HtmlElement, tags: _PageTags) -> str | None:
     root = tree.getroottree().getroot()
     candidates = [root.get("lang"), root.get("xml:lang")]
-    metas = list(root.iter("meta"))
+    metas = tags.metas
     candidates += [
         meta.get("content")
         for meta in metas
@@ -268,15 +306,21 @@ def _detect_language(text: str) -> str | None:
 # --- canonical URL ----------------------------------------------------------------------
 
 
-def _canonical_url(tree: HtmlElement, page_url: str) -> str | None:
-    base_href = next(iter(tree.xpath("//base/@href")), None)
-    base = _absolute_http(str(base_href), page_url) if base_href is not None else None
+def _canonical_url(tags: _PageTags, page_url: str) -> str | None:
+    base_href = tags.bases[0].get("href") if tags.bases else None
+    base = _absolute_http(base_href, page_url) if base_href is not None else None
     base = base or page_url
-    links = tree.xpath("//link[@href and @rel]")
     hrefs = [
-        link.get("href", "") for link in links if "canonical" in link.get("rel", "").lower().split()
+        link.get("href", "")
+        for link in tags.links
+        if "canonical" in link.get("rel", "").lower().split()
     ]
-    hrefs += tree.xpath("//meta[@property='og:url' or @name='og:url']/@content")
+    hrefs += [
+        content
+        for meta in tags.metas
+        if "og:url" in (meta.get("property"), meta.get("name"))
+        and (content := meta.get("content")) is not None
+    ]
     page_host = _host(page_url)
     for href in hrefs:
         url = _absolute_http(str(href), base)

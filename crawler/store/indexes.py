@@ -178,11 +178,13 @@ class ArticleIndexes:
         text: str,
         story_id: int | None,
         fetched_at: datetime | None,
+        terms: tuple[frozenset[str], frozenset[str]] | None = None,
         replaced: int | None = None,
         original: bool = True,
     ) -> None:
         """This process committed article `article_id`: an `original` joins both indexes, and
-        the original it replaced (published later than it) leaves the near-duplicate index."""
+        the original it replaced (published later than it) leaves the near-duplicate index.
+        `terms`: its `story_terms`, when the story stage computed them already."""
         if self._near_duplicates is None:  # not loaded yet: the load will read it
             return
         if article_id > self._last:  # so that a refresh does not read it again
@@ -201,6 +203,7 @@ class ArticleIndexes:
                 title,
                 text,
                 fetched_at or datetime.now(UTC),
+                terms,
             )
 
     def refresh(self) -> int:
@@ -261,8 +264,10 @@ class ArticleIndexes:
         title: str | None,
         text: str,
         fetched_at: datetime | None,
+        terms: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> int:
-        """Index one original (each once, whichever of the store and a refresh comes first)."""
+        """Index one original (each once, whichever of the store and a refresh comes first).
+        Its story terms are computed here unless given (0.2 ms an article)."""
         assert self._near_duplicates is not None and self._stories is not None
         added = 0
         if signature is not None and article_id not in self._near_duplicates:
@@ -270,8 +275,8 @@ class ArticleIndexes:
             added = 1
         since = datetime.now(UTC) - self._stories.window
         if fetched_at is not None and fetched_at >= since and article_id not in self._stories:
-            terms, title_terms = story_terms(title, text)
-            self._stories.add(article_id, story_id, terms, title_terms, fetched_at)
+            article_terms, title_terms = terms or story_terms(title, text)
+            self._stories.add(article_id, story_id, article_terms, title_terms, fetched_at)
             added = 1
         return added
 
