@@ -203,6 +203,11 @@ def service(folder: Path, feeds: int, workers: int | None, concurrency: int) -> 
                 broker_queue=prefix,
                 worker_concurrency=concurrency,
                 concurrent_passes=concurrency,
+                # The fixture serves every feed from one host, which real feeds are not on:
+                # with the workers' per-host limit shared, 32 would measure politeness (every
+                # pass queueing for that host's places), not capacity. Measured at 32, 2,000
+                # feeds: 1.16x with 2 workers; without the limit in the way: 1.47x.
+                concurrent_requests_per_host=1000,
             )
             log = folder / f"{label}.log"
             if workers is not None:
