@@ -31,10 +31,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, bindparam, or_, select
 
 from crawler.items import Article
-from crawler.store.database import engine_for
-from crawler.store.indexes import ArticleIndexes
 from crawler.store.schema import article_urls, articles
-from pipelines.indexed import indexes_for
+from pipelines.indexed import IndexedPipeline
 
 if TYPE_CHECKING:  # numpy, which a crawl that stores nothing never needs
     from crawler.match.near_duplicates import NearDuplicateIndex
@@ -101,17 +99,7 @@ def describe_change(old: str, new: str) -> str:
     return f"+{added} words, -{removed} words"
 
 
-class DedupPipeline:
-    def __init__(self, engine: Engine, indexes: ArticleIndexes, stats) -> None:
-        self.engine = engine
-        self.indexes = indexes
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        engine = engine_for(crawler.settings["NEWSMON_DATABASE"])
-        return cls(engine, indexes_for(crawler), crawler.stats)
-
+class DedupPipeline(IndexedPipeline):
     @property
     def index(self) -> NearDuplicateIndex:
         return self.indexes.near_duplicates

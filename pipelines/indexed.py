@@ -13,7 +13,10 @@ processes are read from the store before each lookup.
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from scrapy.crawler import Crawler
+from sqlalchemy import Engine
 
 from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
@@ -30,3 +33,17 @@ def indexes_for(crawler: Crawler) -> ArticleIndexes:
         own = ArticleIndexes(engine_for(crawler.settings["NEWSMON_DATABASE"]))
         crawler.newsmon_indexes = own
     return own
+
+
+class IndexedPipeline:
+    """What the dedup and story pipelines are made of: the store, its indexes, the stats."""
+
+    def __init__(self, engine: Engine, indexes: ArticleIndexes, stats: Any) -> None:
+        self.engine = engine
+        self.indexes = indexes
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        engine = engine_for(crawler.settings["NEWSMON_DATABASE"])
+        return cls(engine, indexes_for(crawler), crawler.stats)

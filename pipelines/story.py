@@ -10,29 +10,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from crawler.items import Article
 from crawler.match.stories import StoryIndex, story_terms
-from crawler.store.database import engine_for
-from crawler.store.indexes import ArticleIndexes
 from crawler.store.schema import articles
-from pipelines.indexed import indexes_for
+from pipelines.indexed import IndexedPipeline
 
 logger = logging.getLogger(__name__)
 
 
-class StoryPipeline:
-    def __init__(self, engine: Engine, indexes: ArticleIndexes, stats) -> None:
-        self.engine = engine
-        self.indexes = indexes
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        engine = engine_for(crawler.settings["NEWSMON_DATABASE"])
-        return cls(engine, indexes_for(crawler), crawler.stats)
-
+class StoryPipeline(IndexedPipeline):
     @property
     def index(self) -> StoryIndex:
         return self.indexes.stories
