@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import REPO
+from tests.processes import reap
 
 BROKER = os.environ.get("NEWSMON_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -97,9 +98,7 @@ class Processes:
 
     def close(self) -> None:
         for process in self.started.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
+            reap(process, 10)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -25,3 +26,11 @@ def children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def reap(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Kill a process a test started if it still runs, and wait for it: a process never
+    waited for makes its Popen warn, in a later test."""
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout)

@@ -24,6 +24,7 @@ from crawler.store.schema import sources
 from tests.alert_receivers import smtp_server, webhook
 from tests.config_files import yaml_text
 from tests.conftest import TEST_SETTINGS, write_config
+from tests.processes import reap
 from tests.web_fixtures import XSS_TITLE, store_items, synthetic
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -345,9 +346,7 @@ def test_run_sends_the_hits_of_its_passes_once(site, make_config, tmp_path: Path
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(timeout=30) == 0
             finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(30)  # reaped: else its Popen warns, in a later test
+                reap(process)
         assert len(hook.posts) == 1 and "Pentagon" in hook.posts[0]["title"]
 
 

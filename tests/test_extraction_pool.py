@@ -27,7 +27,7 @@ from crawler.match.near_duplicates import signature
 from crawler.store.schema import article_urls, articles
 from tests.conftest import CORPUS, REPO, run_cli
 from tests.outlets import rss2
-from tests.processes import children, wait_for
+from tests.processes import children, reap, wait_for
 
 PAGES = 12  # corpus pages per crawl: languages declared and not, one without article text
 COPIES = 16  # near copies: enough to extract some at the same time
@@ -308,9 +308,7 @@ def test_run_keeps_its_workers_across_passes(site, make_config, tmp_path: Path) 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
+        reap(process)
     text = log.read_text(encoding="utf-8")
     assert text.count("Source wire: 2 entries, 2 new; 2 stored") == 1, text[-3000:]
     assert "Source wire: 3 entries, 1 new; 1 stored" in text, text[-3000:]

@@ -31,6 +31,7 @@ from pipelines.store import StorePipeline, insert_article
 from pipelines.story import StoryPipeline
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, page, rss2
+from tests.processes import reap
 from tests.test_duplicates_stories import wire_copy
 from tests.test_neardup import ARTICLE, SAME_TOPIC
 
@@ -217,9 +218,7 @@ def test_a_running_process_finds_what_another_process_stored(
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
         reader.dispose()
     by_title = stored()
     (wire_original,) = (v for k, v in by_title.items() if k.startswith("wire: Pentagon"))

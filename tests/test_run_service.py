@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.config_files import yaml_text
 from tests.conftest import REPO, run_cli
 from tests.outlets import TOPICS, page, rss2
+from tests.processes import reap
 
 FAST = {"every": "1s", "adaptive": False}
 
@@ -99,9 +100,7 @@ def test_run_polls_reloads_recovers_and_stops_cleanly(
         assert process.wait(timeout=30) == 0
         assert time.monotonic() - stopped_at < 30
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
     assert "newsmon run: stopped" in read(log)
 
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
@@ -141,9 +140,7 @@ def test_run_state_survives_restart(site, make_config, tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
     status = run_cli("sources", "status", "--config", str(config))
     assert "busy [FAILING, NEVER OK]" in status.stdout
     assert "last error: HTTP 429 (1 in a row)" in status.stdout
@@ -180,9 +177,7 @@ def test_second_signal_exits_at_once(site, make_config, tmp_path: Path) -> None:
         assert process.wait(timeout=10) == 128 + signal.SIGINT
         assert time.monotonic() - stopped_at < 5
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
     assert "Second SIGINT: exiting now" in read(log)
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -236,9 +231,7 @@ def test_poll_and_reset_requests_are_honoured_within_seconds(
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
     assert wire.hits["/feed.xml"] == 2 and flaky.hits["/feed.xml"] == 2
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         assert connection.execute(
@@ -281,9 +274,7 @@ def test_sigterm_mid_pass_never_leaves_a_next_run_before_the_last(
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=40) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         last, following = connection.execute(
             "SELECT last_fetch_at, next_run_at FROM sources WHERE name = 'slow'"
@@ -313,7 +304,5 @@ def test_concurrent_passes_bounds_the_passes_running_at_once(
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)  # reaped: else its Popen warns, in a later test
+        reap(process)
     assert site.max_in_flight == 1
