@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
@@ -20,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from crawler.config.alerts import AlertRule
 from crawler.errors import ConfigError
 from crawler.match.terms import term_spans
+from crawler.text.urls import safe_href
 
 __all__ = ["Message", "article_context", "check_templates", "render"]
 
@@ -76,17 +76,6 @@ def check_templates(rule: AlertRule, where: str) -> None:
             raise ConfigError(f"{where}: rule {rule.name!r}: field {field!r}: {exc}") from None
 
 
-def _http(url: str | None) -> str | None:
-    """`url` when it is an absolute http(s) URL, else None (a hostile `javascript:` link)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
 def _snippet(text: str, start: int, stop: int) -> str:
     """The words around `text[start:stop]`, on one line, cut with ellipses."""
     left, right = max(0, start - CONTEXT), min(len(text), stop + CONTEXT)
@@ -131,8 +120,8 @@ def article_context(
         "published": when,
         "language": record.get("language"),
         "url": record["url"],
-        "link": _http(record["url"]),
-        "review_url": _http(review_url),
+        "link": safe_href(record["url"]),
+        "review_url": safe_href(review_url),
         "topics": [t for t in record["topics"] if topics is None or t in topics],
         "terms": terms,
         "copies": record.get("copies") or 0,

@@ -33,6 +33,7 @@ __all__ = [
     "is_home_page",
     "is_public_address",
     "repair_url",
+    "safe_href",
     "same_site",
     "without_password",
 ]
@@ -290,3 +291,17 @@ def without_password(url: str) -> str:
     if not separator or not at or ":" not in credentials:
         return url
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{address}"
+
+
+def safe_href(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) URL, else None: scraped links are hostile
+    (javascript:, data:, vbscript: ...)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()

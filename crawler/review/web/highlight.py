@@ -10,27 +10,13 @@ what tagged the article.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
 from crawler.match.terms import Matcher, TopicRule
+from crawler.text.urls import safe_href
 
 __all__ = ["highlight", "marked", "paragraphs", "safe_href"]
-
-
-def safe_href(url: str | None) -> str | None:
-    """`url` if it is an absolute http(s) URL, else None: scraped links are hostile
-    (javascript:, data:, vbscript: ...)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
 
 
 def marked(
