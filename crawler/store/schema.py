@@ -232,6 +232,17 @@ article_versions = Table(
 )
 
 
+def _attempt_columns() -> list[Column]:
+    """An alert's attempts: sent, or failed with the attempts made, the last error and when
+    to try again (new Column objects for each table)."""
+    return [
+        Column("sent_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+        Column("last_error", Text),
+        Column("next_attempt_at", DateTime(timezone=True)),
+    ]
+
+
 # Alerts sent (0014): one row per (alert rule, article) once an attempt was made, sent or
 # failed with when to try again; the key makes a second send of the same alert impossible.
 # A row is written in the transaction that follows the send (crawler/alerts/deliver.py).
@@ -246,10 +257,7 @@ alert_deliveries = Table(
         primary_key=True,
         index=True,
     ),
-    Column("sent_at", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
-    Column("last_error", Text),
-    Column("next_attempt_at", DateTime(timezone=True)),
+    *_attempt_columns(),
 )
 
 # The same for alerts about no single article (0014): a topic's spike on a day, a source turning
@@ -259,10 +267,7 @@ alert_events = Table(
     metadata,
     Column("rule", String(200), primary_key=True),
     Column("event", String(500), primary_key=True),
-    Column("sent_at", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
-    Column("last_error", Text),
-    Column("next_attempt_at", DateTime(timezone=True)),
+    *_attempt_columns(),
 )
 
 # The distributed mode (0015). `workers`: each `newsmon worker` that ever ran, with its last
