@@ -28,6 +28,7 @@ class Article:
     fetched_at: datetime | None = None  # UTC
     feed_title: str | None = None
     feed_published: datetime | None = None  # UTC, from the feed entry
+    feed_author: str | None = None  # the entry's author names (crawler.sources.links)
     language_hint: str | None = None  # the source's `language`
     feed_summary: str | None = None  # the entry's summary or description, plain text
     publisher: str | None = None  # the outlet named by the entry (Google News <source>), if any
@@ -36,7 +37,9 @@ class Article:
     # Filled by the extract pipeline.
     title: str | None = None
     author: str | None = None
-    published: datetime | None = None  # UTC; page metadata first, then the feed's, never future
+    # UTC; the page's metadata first, then the entry's, never future; the entry's alone when
+    # it gave a title, a date and an author (`entry_metadata`, crawler/extract/page.py).
+    published: datetime | None = None
     language: str | None = None  # ISO 639-1
     text: str = field(default="", repr=False)
     canonical_url: str | None = None  # the page's own canonical URL on the same site, canonicalized

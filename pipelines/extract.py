@@ -26,6 +26,7 @@ from crawler.extensions import ProcessResources
 from crawler.extract import pool as extraction_pool
 from crawler.extract.headline import Headline
 from crawler.extract.pool import QUIET_LOGGERS, ExtractionPool, WorkerLost
+from crawler.extract.result import Byline
 from crawler.items import Article, ArticleFailed
 from crawler.text.urls import canonicalize
 
@@ -38,9 +39,10 @@ RETRIES_AFTER_WORKER_LOST = 1  # another try for each page a dead worker took wi
 
 
 class ExtractPipeline:
-    def __init__(self, stats, pool: ExtractionPool | None) -> None:
+    def __init__(self, stats, pool: ExtractionPool | None, entry_metadata: bool = True) -> None:
         self.stats = stats
         self.pool = pool  # None: extraction in this process (`NEWSMON_EXTRACT_WORKERS` 0)
+        self.entry_metadata = entry_metadata  # the entry's title, author, date may stand in
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -49,17 +51,18 @@ class ExtractPipeline:
         if pool is None and crawler.settings.get("LOG_LEVEL") != "DEBUG":
             for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
-        return cls(crawler.stats, pool)
+        return cls(crawler.stats, pool, crawler.settings.getbool("NEWSMON_ENTRY_METADATA", True))
 
     async def process_item(self, item: Article) -> Article:
         page_url = item.response_url or item.url
         headline = entry_headline(item)
         # An item without a page: nothing to extract, the entry is all there is.
         html = None if item.text_source == "feed" and not item.html else item.html
+        byline = Byline(item.feed_title, item.feed_author) if self.entry_metadata else None
         if self.pool is None:
-            result = extraction_pool.extract(html, page_url, item.feed_published, headline)
+            result = extraction_pool.extract(html, page_url, item.feed_published, headline, byline)
         else:
-            result = await self._extract_in_pool(item, html, page_url, headline)
+            result = await self._extract_in_pool(item, html, page_url, headline, byline)
         if result is None:
             self.stats.inc_value("newsmon/extract/no_text")
             logger.info("No article text in %s (source %s): not stored", item.url, item.source)
@@ -94,14 +97,21 @@ class ExtractPipeline:
         return item
 
     async def _extract_in_pool(
-        self, item: Article, html: str | None, page_url: str, headline: Headline | None
+        self,
+        item: Article,
+        html: str | None,
+        page_url: str,
+        headline: Headline | None,
+        byline: Byline | None,
     ) -> Result:
         """A worker that dies takes every page queued in the pool with it: each gets one more
         try in the new workers. A page that kills them twice fails, its link owed."""
         assert self.pool is not None
         for attempt in range(1, RETRIES_AFTER_WORKER_LOST + 2):
             try:
-                return await self.pool.extract(html, page_url, item.feed_published, headline)
+                return await self.pool.extract(
+                    html, page_url, item.feed_published, headline, byline
+                )
             except WorkerLost as exc:
                 self.stats.inc_value("newsmon/extract/worker_lost")
                 if attempt > RETRIES_AFTER_WORKER_LOST:

@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 
 
 def compressed(page: bytes) -> bytes:
-    """The kept page, gzipped at level 3: on 200 corpus pages 3.4 ms a page for 21% of the
-    size, where level 6 took 7.2 ms for 19% (10% of a whole crawl's CPU, py-spy)."""
-    return gzip.compress(page, compresslevel=3)
+    """The kept page, gzipped at level 1: on the 505 corpus pages 2.1 ms a page for 23.0% of
+    the size, where level 3 took 2.9 ms for 21.7% and level 6 6.4 ms for 19.4%; compressing
+    was a tenth of the crawl process's CPU at level 3 (py-spy, `bench/throughput.py`)."""
+    return gzip.compress(page, compresslevel=1)
 
 
 # Built once: SQLAlchemy builds and hashes a statement made with its values for every call,

@@ -8,6 +8,7 @@ strings are that project's own annotations.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import subprocess
@@ -20,7 +21,14 @@ from typing import Any
 import pytest
 import trafilatura
 
-from crawler.extract.page import EXTRACTOR, MAX_HTML_CHARS, Extracted, extract_article
+from crawler.extract.page import (
+    EXTRACTOR,
+    MAX_HTML_CHARS,
+    Byline,
+    Extracted,
+    extract_article,
+    read_page,
+)
 
 PAGES = Path(__file__).parent / "data" / "pages"
 URL = "https://www.example.com/news/2024/budget-approved"
@@ -629,3 +637,104 @@ def test_language_data_loads_the_justext_stopwords_before_workers_fork() -> None
     assert before == [False, 0]
     assert after == [True, 1]
     assert words > 100_000  # every language's stopwords
+
+
+# --- the entry's title, author and date standing for the page's (`entry_metadata`) ------
+
+ENTRY_DATE = datetime(2024, 3, 8, 7, 30, tzinfo=UTC)
+PAGE_HEAD = (
+    '<meta name="author" content="Page Author">'
+    + TIME_META.format("2024-03-09T10:00:00Z")
+    + '<meta property="og:title" content="Budget approved">'
+)
+
+
+def test_an_entry_with_title_author_and_date_stands_for_the_page() -> None:
+    html = page(html_attrs=' lang="en"', head=PAGE_HEAD)
+    from_page = extract(html)
+    assert (from_page.title, from_page.author) == ("Budget approved", "Page Author")
+    assert from_page.published == datetime(2024, 3, 9, 10, tzinfo=UTC)
+    byline = Byline(" Budget  approved ", "Entry Author")
+    result = read_page(html, URL, ENTRY_DATE, now=NOW, byline=byline)
+    assert result is not None
+    assert (result.title, result.author, result.published) == (
+        "Budget approved",
+        "Entry Author",
+        ENTRY_DATE,
+    )
+    # The text (its headline, the entry's title, not repeated in it), language and canonical
+    # URL are the page's, as without the entry.
+    assert (result.text, result.language, result.canonical_url) == (
+        from_page.text,
+        from_page.language,
+        from_page.canonical_url,
+    )
+
+
+@pytest.mark.parametrize(
+    ("byline", "feed_published"),
+    [
+        pytest.param(Byline("Budget approved", None), ENTRY_DATE, id="no-author"),
+        pytest.param(Byline(None, "Entry Author"), ENTRY_DATE, id="no-title"),
+        pytest.param(Byline("  ", "Entry Author"), ENTRY_DATE, id="blank-title"),
+        pytest.param(Byline("Budget approved", "Entry Author"), None, id="no-date"),
+        # A date ahead of now is scheduled or mistyped: the page's own is looked for.
+        pytest.param(
+            Byline("Budget approved", "Entry Author"), NOW + timedelta(hours=1), id="future-date"
+        ),
+        pytest.param(None, ENTRY_DATE, id="no-byline"),
+    ],
+)
+def test_an_entry_lacking_a_field_leaves_the_page_metadata(
+    byline: Byline | None, feed_published: datetime | None
+) -> None:
+    result = read_page(page(head=PAGE_HEAD), URL, feed_published, now=NOW, byline=byline)
+    assert result is not None
+    assert (result.author, result.published) == (
+        "Page Author",
+        datetime(2024, 3, 9, 10, tzinfo=UTC),
+    )
+
+
+def test_a_walled_article_page_takes_the_entry_metadata() -> None:
+    walled = (
+        "<!doctype html><html lang='en'><head><title>Walled | Daily</title>"
+        "<meta property='og:type' content='article'>"
+        + TIME_META.format("2024-03-09T10:00:00Z")
+        + "</head><body><article><h1>Walled</h1><p>Subscribe to read.</p></article></body></html>"
+    )
+    link = "https://www.example.com/news/2024/03/walled-article-title"
+    byline = Byline("Walled article title", "Entry Author")
+    result = read_page(walled, link, ENTRY_DATE, now=NOW, link_url=link, byline=byline)
+    assert result is not None and result.text == ""
+    assert (result.title, result.author, result.published) == (
+        "Walled article title",
+        "Entry Author",
+        ENTRY_DATE,
+    )
+    assert result.language == "en"
+
+
+def test_the_extract_pipeline_follows_the_entry_metadata_setting() -> None:
+    from crawler.items import Article
+    from pipelines.extract import ExtractPipeline
+
+    class Stats:
+        def inc_value(self, key: str, count: int = 1) -> None:
+            pass
+
+    def item() -> Article:
+        return Article(
+            source="s",
+            url=URL,
+            html=page(head=PAGE_HEAD),
+            feed_title="Budget approved",
+            feed_author="Entry Author",
+            feed_published=ENTRY_DATE,
+        )
+
+    on = asyncio.run(ExtractPipeline(Stats(), None).process_item(item()))
+    off = asyncio.run(ExtractPipeline(Stats(), None, entry_metadata=False).process_item(item()))
+    assert (on.author, on.published) == ("Entry Author", ENTRY_DATE)
+    assert (off.author, off.published) == ("Page Author", datetime(2024, 3, 9, 10, tzinfo=UTC))
+    assert on.text == off.text

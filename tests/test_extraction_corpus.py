@@ -3,7 +3,9 @@
 Every page is decoded the way the crawl will see it (Scrapy's own encoding detection on the
 raw body) and extracted once; the reference is `trafilatura.extract` with its defaults on
 the raw bytes. Our settings must do at least as well on both kinds of ground truth:
-annotated full bodies (mean token F1) and must/must-not snippets.
+annotated full bodies (mean token F1) and must/must-not snippets. And a page whose feed
+entry gave its title, author and date (`entry_metadata`: the page's own metadata is not read
+then) must give the same text.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import statistics
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import trafilatura
 from scrapy.http import HtmlResponse
 
-from crawler.extract.page import extract_article
+from crawler.extract.page import Byline, Extracted, extract_article, read_page
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.slow  # the whole corpus
@@ -33,8 +36,13 @@ _WORD = re.compile(r"\w+")
 @dataclass(frozen=True)
 class PageResult:
     row: dict[str, Any]
-    ours: str | None
+    html: str
+    ours: Extracted | None
     reference: str | None
+
+    @property
+    def text(self) -> str | None:
+        return self.ours.text if self.ours is not None else None
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +61,8 @@ def results() -> list[PageResult]:
         out.append(
             PageResult(
                 row=row,
-                ours=extracted.text if extracted is not None else None,
+                html=html,
+                ours=extracted,
                 reference=trafilatura.extract(raw),
             )
         )
@@ -86,7 +95,7 @@ def test_full_body_f1_not_below_plain_trafilatura(
 ) -> None:
     pages = [r for r in results if r.row["ground_truth"] == "full_body"]
     assert len(pages) == 404
-    ours = [token_f1(r.ours, r.row["body"]) for r in pages]
+    ours = [token_f1(r.text, r.row["body"]) for r in pages]
     reference = [token_f1(r.reference, r.row["body"]) for r in pages]
     by_dataset: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for page, o, ref in zip(pages, ours, reference, strict=True):
@@ -94,7 +103,7 @@ def test_full_body_f1_not_below_plain_trafilatura(
     lines = [
         f"full_body mean token F1 over {len(pages)} pages: ours {statistics.fmean(ours):.4f}, "
         f"plain trafilatura {statistics.fmean(reference):.4f}; "
-        f"no text: ours {sum(r.ours is None for r in pages)}, "
+        f"no text: ours {sum(r.text is None for r in pages)}, "
         f"reference {sum(r.reference is None for r in pages)}",
         *(
             f"  {name} ({len(pairs)}): ours {statistics.fmean(o for o, _ in pairs):.4f}, "
@@ -125,7 +134,7 @@ def test_snippets_not_worse_than_plain_trafilatura(
     pages = [r for r in results if r.row["ground_truth"] == "snippets"]
     assert len(pages) == 101
     rows = [r.row for r in pages]
-    ours_with, ours_without = snippet_scores([r.ours for r in pages], rows)
+    ours_with, ours_without = snippet_scores([r.text for r in pages], rows)
     ref_with, ref_without = snippet_scores([r.reference for r in pages], rows)
     summary = (
         f"snippets over {len(pages)} pages: expected_with found: ours {ours_with:.4f}, "
@@ -135,3 +144,17 @@ def test_snippets_not_worse_than_plain_trafilatura(
     report(capsys, summary)
     assert ours_with >= ref_with, summary
     assert ours_without >= ref_without, summary
+
+
+def test_the_entry_metadata_leaves_the_text_as_it_is(results: list[PageResult]) -> None:
+    """Every fourth page, as if its feed entry had given the page's own title, an author and
+    a date: the text extracted without reading the page's metadata is the same text."""
+    published = datetime(2024, 1, 2, tzinfo=UTC)
+    pages = [r for r in results[::4] if r.ours is not None]
+    assert len(pages) > 100
+    for page in pages:
+        byline = Byline(page.ours.title or "Untitled", "Staff")
+        extracted = read_page(page.html, page.row["url"], published, byline=byline)
+        assert extracted is not None, page.row["url"]
+        assert extracted.text == page.ours.text, page.row["url"]
+        assert (extracted.author, extracted.published) == ("Staff", published)

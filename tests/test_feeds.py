@@ -589,3 +589,44 @@ def test_language(declared: str | None, header: str | None, expected: str | None
     body = f"<rss version='2.0'><channel><title>T</title>{language}</channel></rss>".encode()
     headers = {"Content-Language": header} if header else None
     assert parse_feed(body, URL, headers).language == expected
+
+
+# --- authors: what may stand for the page's byline (`entry_metadata`) -------------------
+
+
+def test_authors_of_rss_atom_and_json_feed_entries() -> None:
+    rss = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+<item><link>https://e.org/a</link><author>jane@e.org (Jane  Doe)</author></item>
+<item><link>https://e.org/b</link><dc:creator>Ann &amp; Bob</dc:creator></item>
+<item><link>https://e.org/c</link><author>only-an-address@e.org</author></item>
+<item><link>https://e.org/d</link><dc:creator>X</dc:creator><dc:creator>Y</dc:creator>
+<dc:creator>X</dc:creator></item>
+<item><link>https://e.org/e</link><dc:creator>   </dc:creator></item>
+<item><link>https://e.org/f</link></item>
+</channel></rss>"""
+    authors = {e.link: e.author for e in parse_feed(rss, "https://e.org/").entries}
+    assert authors == {
+        "https://e.org/a": "Jane Doe",  # RSS's "address (name)": the name
+        "https://e.org/b": "Ann & Bob",
+        "https://e.org/c": None,  # an address is no name
+        "https://e.org/d": "X; Y",  # each once, in order
+        "https://e.org/e": None,
+        "https://e.org/f": None,
+    }
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>
+<entry><id>1</id><link href="https://e.org/a"/><author><name>Jane</name>
+<email>j@e.org</email></author><author><name>Bob</name></author></entry></feed>"""
+    assert [e.author for e in parse_feed(atom, "https://e.org/").entries] == ["Jane; Bob"]
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "1", "url": "https://e.org/a", "authors": [{"name": "Jane"}, {"url": "x"}]},
+            {"id": "2", "url": "https://e.org/b", "author": {"name": "Old Style"}},  # 1.0
+            {"id": "3", "url": "https://e.org/c", "authors": "not a list of objects"},
+            {"id": "4", "url": "https://e.org/d", "authors": [{"name": "W" * 1000}]},
+        ],
+    }
+    entries = parse_feed(json.dumps(doc).encode(), "https://e.org/feed.json").entries
+    assert [e.author for e in entries[:3]] == ["Jane", "Old Style", None]
+    assert entries[3].author == "W" * 300  # a byline, not a megabyte

@@ -110,10 +110,12 @@ def test_retry_delay_next_pass_then_doubling_capped() -> None:
 def test_owed_links_attempts_give_up_and_drop(tmp_path: Path) -> None:
     owed = OwedLinks(engine_for(f"sqlite:///{tmp_path / 'x.db'}"), attempts=2, backoff=60, cap=3600)
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    link = OwedLink("http://a.example/1", "a", "One", None, "en")
+    link = OwedLink("http://a.example/1", "a", "One", None, "en", author="Jane Doe")
     owed.attempt([link], now)
     (row,) = owed.due("a", now).copy()
-    assert (row.attempts, row.title, row.language) == (1, "One", "en")
+    # The entry's title, language and author come back with the link, for a retry without
+    # its feed that is extracted as the first attempt was.
+    assert (row.attempts, row.title, row.language, row.author) == (1, "One", "en", "Jane Doe")
     owed.failed([(link.url, "HTTP 503")], now)
     assert owed.owing(["a", "b"]) == {"a"}
     owed.attempt([row], now + timedelta(seconds=1))

@@ -38,11 +38,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crawler.errors import WorkerLost
-from crawler.heap import Trimmer, keep_large_blocks_off_heap
+from crawler.heap import WORKER_MMAP_THRESHOLD, Trimmer, keep_large_blocks_off_heap
 
 if TYPE_CHECKING:  # the crawl's own process never imports trafilatura nor datasketch
     from crawler.extract.headline import Headline
-    from crawler.extract.result import Extracted
+    from crawler.extract.result import Byline, Extracted
     from crawler.match.fingerprints import TextKeys
 
     Result = tuple[Extracted, TextKeys] | None
@@ -78,12 +78,15 @@ def extract(
     page_url: str,
     feed_published: datetime | None,
     headline: Headline | None = None,
+    byline: Byline | None = None,
 ) -> Result:
     """The page's article and its text's dedup keys; None when it has no article text.
 
     With the entry's `headline` (it has a title), an article page without article text, or
     no page at all (`html` None: a search entry that did not resolve), gives a headline-only
     article: the page's metadata with an empty text, keyed by the entry's title and summary.
+    With the entry's `byline`, its title, author and date stand for the page's when it has
+    all three (`crawler.extract.page.read_page`).
     """
     from dataclasses import replace
 
@@ -94,7 +97,7 @@ def extract(
         extracted = entry_only(feed_published) if headline is not None else None
     else:
         link_url = headline.link_url if headline is not None else None
-        extracted = read_page(html, page_url, feed_published, link_url=link_url)
+        extracted = read_page(html, page_url, feed_published, link_url=link_url, byline=byline)
     if extracted is None:
         return None
     if extracted.text or headline is None:
@@ -159,6 +162,7 @@ class ExtractionPool:
         page_url: str,
         feed_published: datetime | None,
         headline: Headline | None = None,
+        byline: Byline | None = None,
     ) -> Result:
         if self._executor is None:
             logger.info("Extraction in %d worker processes", self.workers)
@@ -167,7 +171,7 @@ class ExtractionPool:
         assert started is not None
         try:
             await asyncio.wrap_future(started)
-            future = executor.submit(_extract, html, page_url, feed_published, headline)
+            future = executor.submit(_extract, html, page_url, feed_published, headline, byline)
             extracted, records = await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             if executor is self._executor:  # the first page to notice replaces the pool
@@ -220,7 +224,7 @@ def _start_worker(log_level: int | str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     gc.freeze()
-    keep_large_blocks_off_heap()
+    keep_large_blocks_off_heap(WORKER_MMAP_THRESHOLD)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -247,10 +251,11 @@ def _extract(
     page_url: str,
     feed_published: datetime | None,
     headline: Headline | None,
+    byline: Byline | None,
 ) -> tuple[Result, list[logging.LogRecord]]:
     _heap.page_done()  # a large page leaves free heap behind (crawler.heap)
     try:
-        return extract(html, page_url, feed_published, headline), _drain()
+        return extract(html, page_url, feed_published, headline, byline), _drain()
     except BaseException:
         _drain()  # the next page must not carry this one's records
         raise

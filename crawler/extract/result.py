@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Extracted"]
+__all__ = ["Byline", "Extracted"]
 
 
 @dataclass(frozen=True)
@@ -21,3 +21,14 @@ class Extracted:
     text: str  # main text, one paragraph per line
     canonical_url: str | None  # absolute http(s), same site as the page
     extractor: str  # e.g. "trafilatura 2.3.1", stored for re-extraction
+
+
+@dataclass(frozen=True)
+class Byline:
+    """What a feed entry says of its article besides the link: its title and author names
+    (its date travels as `feed_published`). Given to extraction when the entry's metadata may
+    stand for the page's (`entry_metadata`): with a title, an author and a date, reading the
+    page's own would only repeat them (crawler/extract/page.py)."""
+
+    title: str | None
+    author: str | None

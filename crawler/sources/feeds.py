@@ -36,6 +36,7 @@ __all__ = ["ArticleLink", "FeedError", "ParsedFeed", "parse_feed"]
 
 _MIN_YEAR = 1990  # earlier dates are epoch-zero or two-digit-year accidents, not news
 _MAX_PROBLEM = 200  # problems end up in logs and the review UI: keep them one line
+_MAX_AUTHOR = 300  # a byline; longer is a list of every contributor to a paper
 _JSON_TYPES = frozenset({"application/json", "application/feed+json"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _JSONFEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
@@ -164,7 +165,28 @@ def _xml_entry(raw: Mapping[str, Any], link: str) -> ArticleLink:
         entry_id=_stripped(raw.get("id")),
         publisher=publisher,
         publisher_url=publisher_url,
+        author=_authors(raw.get("authors"), raw.get("author_detail")),
     )
+
+
+def _authors(*candidates: Any) -> str | None:
+    """The entry's author names, in order, once each: feedparser's `authors` (a list of
+    {name, email}), else its `author_detail`; JSON Feed's `authors` (1.1) or `author` (1.0).
+    feedparser parses RSS's "jane@example.org (Jane Doe)" into a name and an address: an
+    address alone gives no name. None when there is none."""
+    names: list[str] = []
+    for candidate in candidates:
+        people = candidate if isinstance(candidate, list) else [candidate]
+        for person in people:
+            name = person.get("name") if isinstance(person, Mapping) else None
+            if isinstance(name, str) and "@" not in name:
+                name = _plain(name)
+                if name and name not in names:
+                    names.append(name)
+        if names:
+            break
+    joined = "; ".join(names)
+    return joined[:_MAX_AUTHOR].rstrip() or None
 
 
 def _publisher(raw: Mapping[str, Any], link: str) -> tuple[str | None, str | None]:
@@ -361,6 +383,7 @@ def _json_entry(item: dict[str, Any], link: str) -> ArticleLink:
         or _from_rfc3339(item.get("date_modified")),
         summary=summary,
         entry_id=_stripped(entry_id),
+        author=_authors(item.get("authors"), item.get("author")),
     )
 
 

@@ -21,3 +21,6 @@ class ArticleLink:
     publisher: str | None = None
     publisher_url: str | None = None  # absolute http(s), the <source> element's url
     via: str | None = None  # the search engine's link that led to `link`, kept as an alias
+    # The entry's author names ("; " between two), plain text: RSS <author> or <dc:creator>,
+    # Atom <author><name>, JSON Feed `authors`. An e-mail address alone is no name.
+    author: str | None = None

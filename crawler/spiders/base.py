@@ -245,7 +245,13 @@ class SourceSpider(scrapy.Spider):
                     self.searched[url] = entry
                 wanted.append(
                     OwedLink(
-                        url, source.name, entry.title, entry.published, language, entry.summary
+                        url,
+                        source.name,
+                        entry.title,
+                        entry.published,
+                        language,
+                        entry.summary,
+                        entry.author,
                     )
                 )
                 progress.new += 1
@@ -272,6 +278,7 @@ class SourceSpider(scrapy.Spider):
                 links[url].published,
                 language,
                 links[url].summary,
+                links[url].author,
             )
             for url in sorted(recheck)
         ]
@@ -320,7 +327,7 @@ class SourceSpider(scrapy.Spider):
         progress.entries += len(wanted)
         progress.new += len(wanted)
         links = [
-            OwedLink(url, source.name, entry.title, entry.published, language)
+            OwedLink(url, source.name, entry.title, entry.published, language, author=entry.author)
             for url, entry in wanted.items()
         ]
         yield from self._headlines(source, links, wanted, datetime.now(UTC))
@@ -359,6 +366,7 @@ class SourceSpider(scrapy.Spider):
                 fetched_at=now,
                 feed_title=link.title,
                 feed_published=link.published,
+                feed_author=link.author,
                 feed_summary=entry.summary if entry else None,
                 publisher=entry.publisher if entry else None,
                 language_hint=link.language,
@@ -525,6 +533,7 @@ class SourceSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC),
             feed_title=link.title,
             feed_published=link.published,
+            feed_author=link.author,
             language_hint=link.language,
             feed_summary=link.summary or (searched.summary if searched else None),
             publisher=searched.publisher if searched else None,

@@ -39,6 +39,7 @@ class OwedLink:
     published: datetime | None = None
     language: str | None = None
     summary: str | None = None  # the entry's, for a headline-only article (pipelines.extract)
+    author: str | None = None  # the entry's, which may stand for the page's (`entry_metadata`)
     attempts: int = 0
     last_error: str | None = None
     next_attempt_at: datetime | None = None
@@ -138,6 +139,7 @@ class OwedLinks:
                     "published": link.published,
                     "language": link.language,
                     "summary": link.summary,
+                    "author": link.author,
                     "attempts": attempts,
                     "first_seen_at": now,
                     "last_attempt_at": now,
@@ -282,6 +284,7 @@ def _link(row) -> OwedLink:
         published=as_utc(row["published"]),
         language=row["language"],
         summary=row["summary"],
+        author=row["author"],
         attempts=row["attempts"],
         last_error=row["last_error"],
         next_attempt_at=as_utc(row["next_attempt_at"]),

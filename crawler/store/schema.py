@@ -100,6 +100,7 @@ owed_links = Table(
     Column("published", DateTime(timezone=True)),
     Column("language", String(8)),
     Column("summary", Text),  # the entry's, for a headline-only article (0012)
+    Column("author", Text),  # the entry's, standing for the page's with its title and date (0017)
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", Text),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
