@@ -141,6 +141,30 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+# The services the passes use besides newsmon's own processes, by process name.
+SERVICES = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}
+
+
+def services_cpu() -> dict[str, float]:
+    """User + system seconds of the running PostgreSQL and RabbitMQ processes, and of this
+    process (the fixture server's threads). A PostgreSQL backend that ends in between takes its
+    seconds with it: the store connections of the measured processes live as long as they."""
+    totals = dict.fromkeys([*SERVICES.values(), "fixture server"], 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, rest = (entry / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if name in SERVICES:
+            fields = rest.split()
+            totals[SERVICES[name]] += (int(fields[11]) + int(fields[12])) / TICK
+    usage = os.times()
+    totals["fixture server"] = usage.user + usage.system
+    return totals
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all cores since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -218,13 +242,13 @@ def service(folder: Path, feeds: int, workers: int | None, concurrency: int) -> 
                 while query(database, registered)[0] < workers:
                     assert time.monotonic() < ready, f"workers not registered: {log.read_text()}"
                     time.sleep(0.2)
-            busy_before = machine_busy()
+            busy_before, services_before = machine_busy(), services_cpu()
             started = time.perf_counter()
             main = start(config, log, "run" if workers is None else "schedule")
             processes.insert(0, main)
             polled, span = wait_polled(database, feeds, processes, timeout=max(600, feeds / 5))
             wall = time.perf_counter() - started
-            busy_after = machine_busy()
+            busy_after, services_after = machine_busy(), services_cpu()
             cpus = [tree_cpu(process.pid) for process in processes]
             load = os.getloadavg()[0]
             for process in processes:
@@ -250,6 +274,7 @@ def service(folder: Path, feeds: int, workers: int | None, concurrency: int) -> 
         "load": load,
         "workers_seen": workers_seen,
         "requests": site.hits,
+        "services": {k: services_after[k] - services_before[k] for k in services_after},
     }
     print(f"# {label}: {found}", file=sys.stderr, flush=True)  # kept if a later part fails
     return found
@@ -369,7 +394,11 @@ def run(quick: bool = False, feeds: int | None = None, concurrency: int = CONCUR
                 f"({cpu / size * 1000:.1f} ms per feed); {found['new']:.0f} of "
                 f"{len(range(0, size, CHANGED_SHARE)) * NEW} new "
                 f"articles stored, {found['twice']:.0f} twice; machine {found['busy']:.0%} busy, "
-                f"load {found['load']:.1f}",
+                f"load {found['load']:.1f}; CPU per feed of "
+                + ", ".join(
+                    f"{name} {seconds / size * 1000:.1f} ms"
+                    for name, seconds in found["services"].items()
+                ),
             }
         )
     scaling = rates["schedule + 2 workers"] / rates["schedule + 1 worker"]
