@@ -316,7 +316,7 @@ def _report(discovery: Discovery, url: str) -> Found:
 
 def _preview(found: Found, config: Config) -> None:
     from crawler.extract.headline import headline_text
-    from crawler.extract.page import read_page  # trafilatura: only when previewing
+    from crawler.extract.page import Byline, read_page  # trafilatura: only when previewing
 
     click.echo(f"Latest entries ({len(found.entries)} in all):")
     for entry in found.entries[:PREVIEW_ENTRIES]:
@@ -330,9 +330,15 @@ def _preview(found: Found, config: Config) -> None:
         except FetchError as exc:
             click.echo(f"  {entry.link}: {exc}")
             continue
-        # As the crawl: an article page without text is kept headline-only when titled.
+        # As the crawl: an article page without text is kept headline-only when titled, and
+        # the entry's title, author and date stand for the page's when it gives all three.
         link = entry.link if entry.title else None
-        extracted = read_page(page.text(), page.url, link_url=link) if page.status < 400 else None
+        byline = Byline(entry.title, entry.author) if config.settings.entry_metadata else None
+        extracted = (
+            read_page(page.text(), page.url, entry.published, link_url=link, byline=byline)
+            if page.status < 400
+            else None
+        )
         if extracted is None:
             click.echo(f"  {entry.link}: no article text (HTTP {page.status})")
             continue
