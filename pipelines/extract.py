@@ -58,7 +58,7 @@ class ExtractPipeline:
         headline = entry_headline(item)
         # An item without a page: nothing to extract, the entry is all there is.
         html = None if item.text_source == "feed" and not item.html else item.html
-        byline = Byline(item.feed_title, item.feed_author) if self.entry_metadata else None
+        byline = Byline(item.feed_title, item.feed_author, stands_for_page=self.entry_metadata)
         if self.pool is None:
             result = extraction_pool.extract(html, page_url, item.feed_published, headline, byline)
         else:

@@ -683,6 +683,11 @@ def test_an_entry_with_title_author_and_date_stands_for_the_page() -> None:
             Byline("Budget approved", "Entry Author"), NOW + timedelta(hours=1), id="future-date"
         ),
         pytest.param(None, ENTRY_DATE, id="no-byline"),
+        pytest.param(
+            Byline("Budget approved", "Entry Author", stands_for_page=False),
+            ENTRY_DATE,
+            id="entry-metadata-off",
+        ),
     ],
 )
 def test_an_entry_lacking_a_field_leaves_the_page_metadata(

@@ -256,6 +256,7 @@ def test_item_without_a_page_is_stored_headline_only(tmp_path: Path) -> None:
         feed_title="NATO allies weigh artificial intelligence for military planning",
         feed_published=datetime(2024, 11, 4, 10, tzinfo=UTC),
         feed_summary="Defence ministers met in Brussels.",
+        feed_author="Jane Porter",
         publisher="Defense Daily",
         text_source="feed",
     )
@@ -269,6 +270,7 @@ def test_item_without_a_page_is_stored_headline_only(tmp_path: Path) -> None:
         and record["text"] == "Defence ministers met in Brussels."
     )
     assert record["url"] == link and record["published"] == "2024-11-04T10:00:00+00:00"
+    assert record["author"] == "Jane Porter"  # the entry's: there is no page
     assert set(record["topics"]) == {"ai-military", "nato"}
     with engine_for(database).connect() as connection:
         # Out of the near-duplicate index: no signature kept to rebuild it from.

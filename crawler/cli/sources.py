@@ -333,7 +333,7 @@ def _preview(found: Found, config: Config) -> None:
         # As the crawl: an article page without text is kept headline-only when titled, and
         # the entry's title, author and date stand for the page's when it gives all three.
         link = entry.link if entry.title else None
-        byline = Byline(entry.title, entry.author) if config.settings.entry_metadata else None
+        byline = Byline(entry.title, entry.author, config.settings.entry_metadata)
         extracted = (
             read_page(page.text(), page.url, entry.published, link_url=link, byline=byline)
             if page.status < 400

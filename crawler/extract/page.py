@@ -189,7 +189,7 @@ def _entry_metadata(
 ) -> _Metadata | None:
     """The entry's title, author and date, when it has all three and its date is not in the
     future (a scheduled or mistyped date: the page's own is looked for then)."""
-    if byline is None or feed_published is None:
+    if byline is None or not byline.stands_for_page or feed_published is None:
         return None
     title, author = _clean_field(byline.title), _clean_field(byline.author)
     published = _choose_published(None, feed_published, now)
@@ -207,13 +207,15 @@ def _metadata_date(tree: HtmlElement, now: datetime) -> str | None:
         return None
 
 
-def entry_only(feed_published: datetime | None, now: datetime | None = None) -> Extracted:
+def entry_only(
+    feed_published: datetime | None, now: datetime | None = None, author: str | None = None
+) -> Extracted:
     """What there is of an article without a page (a search entry that did not resolve): the
-    entry's date, under the same rule for the future as a page's."""
+    entry's date, under the same rule for the future as a page's, and its author."""
     now = _as_utc(now) if now is not None else datetime.now(UTC)
     return Extracted(
         title=None,
-        author=None,
+        author=_clean_field(author),
         published=_choose_published(None, feed_published, now),
         language=None,
         text="",

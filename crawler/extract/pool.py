@@ -94,7 +94,8 @@ def extract(
     from crawler.match.fingerprints import text_keys
 
     if html is None:
-        extracted = entry_only(feed_published) if headline is not None else None
+        author = byline.author if byline is not None else None
+        extracted = entry_only(feed_published, author=author) if headline is not None else None
     else:
         link_url = headline.link_url if headline is not None else None
         extracted = read_page(html, page_url, feed_published, link_url=link_url, byline=byline)

@@ -26,9 +26,11 @@ class Extracted:
 @dataclass(frozen=True)
 class Byline:
     """What a feed entry says of its article besides the link: its title and author names
-    (its date travels as `feed_published`). Given to extraction when the entry's metadata may
-    stand for the page's (`entry_metadata`): with a title, an author and a date, reading the
-    page's own would only repeat them (crawler/extract/page.py)."""
+    (its date travels as `feed_published`). With a title, an author and a date, reading the
+    page's own metadata would only repeat them (crawler/extract/page.py): they stand for it
+    unless `stands_for_page` is false (`entry_metadata: false`). An article without a page
+    has the entry's author either way."""
 
     title: str | None
     author: str | None
+    stands_for_page: bool = True
