@@ -59,6 +59,24 @@ def test_validators_of_a_pass_in_one_query(engine: Engine, count: int) -> None:
     assert state.validators("moved", "http://new.example/feed.xml") == Validators()
 
 
+def test_a_planned_run_is_one_statement_once_the_row_exists(engine: Engine) -> None:
+    """The scheduler stores each source's next run after every pass: the row is made the
+    first time, then one UPDATE (with the worker of the pass, in the distributed mode)."""
+    state = CrawlState(engine)
+    state.save_schedule("wire", "http://wire.example/feed.xml", 600.0, NOW, "no history")
+    executed = statements(engine)
+    state.save_schedule("wire", "http://wire.example/feed.xml", 900.0, NOW, None, "host-1:7")
+    assert [s.split()[0] for s in executed if not s.startswith(("BEGIN", "COMMIT"))] == ["UPDATE"]
+    state.save_schedule("wire", "http://wire.example/feed.xml", 1200.0, NOW)  # no worker: kept
+    row = rows(engine)["wire"]
+    assert (row["interval"], row["schedule_error"], row["last_worker"]) == (
+        1200.0,
+        None,
+        "host-1:7",
+    )
+    assert row["next_run_at"].replace(tzinfo=UTC) == NOW
+
+
 OUTCOMES = [
     ("ok", Outcome("ok", "12 entries, 3 new", 12, 3, problem="recovered feed defect")),
     ("quiet", Outcome("ok", "5 entries, 0 new", 5, 0)),

@@ -39,7 +39,7 @@ from crawler.store.database import engine_for
 from crawler.store.queries import FIELDS, iter_records
 from crawler.store.retag import retag
 from crawler.store.reviews import review_marks, set_review, topic_quality
-from crawler.store.schema import articles, reviews
+from crawler.store.schema import articles, reviews, sources
 from crawler.store.search import ALL_ARTICLES, HitFilter, neighbors, page_of_hits, search_terms
 from tests.conftest import REPO
 from tests.outlets import free_port
@@ -552,7 +552,9 @@ def test_dashboard(client: FlaskClient, store: tuple[Engine, int]) -> None:
     assert "dead</strong>" in html and "FAILING" in html and "HTTP 404" in html
     assert "Hits per day over the last 90 days" in page(client, "/dashboard?days=90")
     # The distributed mode's worker of the last pass, escaped as any stored text.
-    CrawlState(engine).save_worker("wire", "host-1:42<b>")
+    with engine.connect() as connection:
+        url = connection.execute(select(sources.c.url).where(sources.c.name == "wire")).scalar()
+    CrawlState(engine).save_schedule("wire", url, 600.0, datetime.now(UTC), None, "host-1:42<b>")
     assert "by host-1:42&lt;b&gt;</div>" in page(client, "/dashboard")
     # Empty stores render too.
     empty = create_app(engine_for("sqlite://")).test_client()

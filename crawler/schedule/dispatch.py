@@ -178,9 +178,9 @@ class Dispatcher(Service):
                 outcome = Outcome("error", f"worker {result.worker}: {outcome.summary}")
             elif result.status == "failed":
                 logger.error("Source %s: %s", result.source, outcome.summary)
+            if result.status == "done":
+                tracked.worker = result.worker  # stored with the next run, in one commit
             try:
-                if result.status == "done":
-                    await asyncio.to_thread(self.state.save_worker, result.source, result.worker)
                 self.after_pass(tracked, outcome, result.stats())
             except Exception:  # the next pass is planned whatever failed
                 logger.exception("Source %s: reporting the pass failed", result.source)

@@ -89,6 +89,7 @@ class Tracked:
     failures: int = 0
     next_run_at: datetime | None = None
     schedule_error: str | None = None  # why the last next run was the default interval
+    worker: str | None = None  # the `newsmon worker` that ran its last pass (distributed mode)
 
 
 class Service(StopsOnSignal):
@@ -234,6 +235,7 @@ class Service(StopsOnSignal):
                 tracked.interval,
                 when,
                 tracked.schedule_error,
+                tracked.worker,
             )
         except Exception as exc:  # noqa: BLE001 - the schedule in memory stands
             logger.error("Source %s: could not store its next run: %s", tracked.source.name, exc)

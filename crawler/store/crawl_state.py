@@ -160,27 +160,24 @@ class CrawlState:
         interval: float,
         next_run_at: datetime,
         schedule_error: str | None = None,
+        last_worker: str | None = None,
     ) -> None:
-        """The next run `newsmon run` planned, and why it had to guess it (None: it did not)."""
+        """The next run `newsmon run` or `newsmon schedule` planned, why it had to guess it
+        (None: it did not), and, in the distributed mode, the `newsmon worker` that ran the
+        last pass. One statement and one commit a pass: the row is made only the first time."""
+        values = {
+            "url": url,
+            "interval": interval,
+            "next_run_at": next_run_at,
+            "schedule_error": schedule_error,
+        }
+        if last_worker is not None:
+            values["last_worker"] = last_worker
+        statement = update(sources).where(sources.c.name == name).values(**values)
         with self.engine.begin() as connection:
-            self._ensure_all(connection, {name: url})
-            connection.execute(
-                update(sources)
-                .where(sources.c.name == name)
-                .values(
-                    url=url,
-                    interval=interval,
-                    next_run_at=next_run_at,
-                    schedule_error=schedule_error,
-                )
-            )
-
-    def save_worker(self, name: str, worker: str) -> None:
-        """The `newsmon worker` that ran the source's last pass (the distributed mode)."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(sources).where(sources.c.name == name).values(last_worker=worker)
-            )
+            if connection.execute(statement).rowcount == 0:
+                self._ensure_all(connection, {name: url})
+                connection.execute(statement)
 
     def new_articles_since(self, since: datetime) -> dict[str, int]:
         """Articles stored since `since`, per source name."""
