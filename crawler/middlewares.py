@@ -298,7 +298,7 @@ class SharedHostLimitsMiddleware:
             await _in_thread(forget_idle, self.engine)
         except SQLAlchemyError as exc:
             logger.warning("Shared host limits: cleaning up failed (%s)", storage_reason(exc))
-        self.engine.dispose()
+        # The engine is the process's (`limits_engine`): the next pass uses its connections.
 
 
 async def _in_thread(function: Callable[..., T], *args: Any) -> T:
