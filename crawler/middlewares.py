@@ -51,7 +51,6 @@ from crawler.store.host_limits import (
     LEASE_MARGIN,
     Permit,
     acquire,
-    forget_idle,
     holder_id,
     lease_for,
     limits_engine,
@@ -294,8 +293,8 @@ class SharedHostLimitsMiddleware:
         await maybe_deferred_to_future(DeferredList(list(self.releasing)))
         try:
             # Nothing should be left; a permit that is would block its host until its lease.
+            # (Ended leases and idle paces of every holder: the worker's, once a minute.)
             await _in_thread(release_all, self.engine, self.holder)
-            await _in_thread(forget_idle, self.engine)
         except SQLAlchemyError as exc:
             logger.warning("Shared host limits: cleaning up failed (%s)", storage_reason(exc))
         # The engine is the process's (`limits_engine`): the next pass uses its connections.

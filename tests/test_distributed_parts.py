@@ -213,3 +213,30 @@ def test_config_check_hides_the_brokers_password_and_the_environment_overrides(
     )
     assert bad.exit_code == 2
     assert bad.output.startswith("Error: config: $NEWSMON_BROKER: field 'broker'")
+
+
+def test_a_worker_deletes_ended_leases(tmp_path: Path, postgres_url) -> None:
+    """The shared host limits' housekeeping is the worker's (on its heartbeat's turn, once
+    `FORGET_IDLE_EVERY`), not each pass's: ended leases are deleted, live ones stay."""
+    import asyncio
+    import time
+
+    from crawler.config.files import load_settings
+    from crawler.schedule import worker as worker_module
+    from crawler.store.host_limits import acquire, limits_engine
+
+    directory = tmp_path / "worker"
+    directory.mkdir()
+    (directory / "settings.yaml").write_text(f"database: {postgres_url}\nbroker: {BROKER}\n")
+    worker = worker_module.Worker(load_settings(directory), "w", 1, "INFO")
+    limits = limits_engine(postgres_url)
+    assert acquire(limits, "ended.example", "gone", 1, lease=0.01) is not None
+    assert acquire(limits, "live.example", "here", 1, lease=600) is not None
+    time.sleep(0.05)
+
+    def hosts() -> list[str]:
+        with limits.connect() as connection:
+            return sorted(connection.exec_driver_sql("SELECT host FROM host_permits").scalars())
+
+    asyncio.run(worker.forget_idle())
+    assert hosts() == ["live.example"]

@@ -43,8 +43,9 @@ from crawler.schedule.broker import Broker, PassRequest, PassResult
 from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settings
 from crawler.schedule.polling import Outcome
 from crawler.schedule.process import StopsOnSignal, run_on_reactor
-from crawler.store import config_versions, workers
+from crawler.store import config_versions, host_limits, workers
 from crawler.store.database import engine_for
+from crawler.store.host_limits import limits_engine
 from crawler.store.indexes import ArticleIndexes
 from crawler.store.locks import AdvisoryLocks, require_postgresql
 
@@ -57,6 +58,10 @@ LOCK_EVERY = 1.0  # seconds between tries of a source's lock held by another wor
 RESULT_RETRY = 2.0  # seconds between tries to publish a result while the broker is away
 CONFIGS_KEPT = 4  # config versions kept parsed in memory
 BEAT_AT_MOST_EVERY = 1.0  # seconds: a heartbeat when a pass starts or ends, not more often
+# Seconds between two deletions of the shared host limits' ended leases and idle paces: what
+# they delete limits nothing (crawler/store/host_limits.py), so once a minute per worker is
+# enough, where once a pass was two more statements, each scanning both tables.
+FORGET_IDLE_EVERY = 60.0
 
 
 class UnknownVersion(LookupError):
@@ -99,6 +104,7 @@ class Worker(StopsOnSignal):
         self.consumer: str | None = None
         self.heartbeat_error: str | None = None
         self.changed = asyncio.Event()  # a pass started or ended: store the heartbeat now
+        self.forgot_at = time.monotonic()  # the host limits' housekeeping (`forget_idle`)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -159,12 +165,24 @@ class Worker(StopsOnSignal):
                 if str(exc) != self.heartbeat_error:
                     logger.warning("Cannot store the heartbeat: %s", exc)
                 self.heartbeat_error = str(exc)
+            if time.monotonic() - self.forgot_at >= FORGET_IDLE_EVERY:
+                self.forgot_at = time.monotonic()
+                await self.forget_idle()
             # At most one write a second, however many passes start and end meanwhile.
             await asyncio.sleep(BEAT_AT_MOST_EVERY)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self.changed.wait(), workers.HEARTBEAT_EVERY - BEAT_AT_MOST_EVERY
                 )
+
+    async def forget_idle(self) -> None:
+        """Delete the shared host limits' ended leases and idle paces (nothing they hold
+        limits anything any more: housekeeping, so a failure only waits for the next turn)."""
+        engine = limits_engine(self.local.settings.database)
+        try:
+            await asyncio.to_thread(host_limits.forget_idle, engine)
+        except Exception as exc:  # noqa: BLE001 - the store may be down a moment
+            logger.warning("Shared host limits: cleaning up failed (%s)", exc)
 
     # --- passes --------------------------------------------------------------------------
 
