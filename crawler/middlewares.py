@@ -188,6 +188,11 @@ class SharedHostLimitsMiddleware:
         self.holder = holder_id()
         self.random = random.Random()
         self.releasing: set[Deferred[Any]] = set()
+        # Permits granted and not yet given back, and whether a grant or a release failed
+        # (the store may have done what the client never heard of): the crawl's end deletes
+        # what its holder may still hold only then, not one statement more every pass.
+        self.held = 0
+        self.unsure = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -241,6 +246,7 @@ class SharedHostLimitsMiddleware:
                     acquire, self.engine, host, self.holder, self.per_host, lease, delay
                 )
             except SQLAlchemyError as exc:
+                self.unsure = True
                 failures += 1
                 if failures >= STORE_ATTEMPTS:
                     raise StorageError(
@@ -254,6 +260,7 @@ class SharedHostLimitsMiddleware:
                 await _sleep(0.5 * 2 ** (failures - 1))
                 continue
             if permit is not None:
+                self.held += 1
                 return permit
             self.stats.inc_value("newsmon/host_limits/busy")
             await _sleep(pause * self.random.uniform(0.5, 1.5))  # apart from the others
@@ -270,11 +277,13 @@ class SharedHostLimitsMiddleware:
         releasing.addBoth(lambda _: self.releasing.discard(releasing))
 
     def _released(self, was_held: bool) -> None:
+        self.held -= 1
         if not was_held:
             # Its lease ended before the download did: the place may have been given out.
             self.stats.inc_value("newsmon/host_limits/lease_ended")
 
     def _release_failed(self, failure: Any, permit: Permit) -> None:
+        self.unsure = True
         logger.warning(
             "Shared host limits: releasing a permit of %s failed (%s); it ends with its lease",
             permit.host,
@@ -291,9 +300,11 @@ class SharedHostLimitsMiddleware:
 
     async def spider_closed(self) -> None:
         await maybe_deferred_to_future(DeferredList(list(self.releasing)))
+        if not self.held and not self.unsure:
+            return  # every permit granted was given back
         try:
-            # Nothing should be left; a permit that is would block its host until its lease.
-            # (Ended leases and idle paces of every holder: the worker's, once a minute.)
+            # A permit left would block its host until its lease ends. (Ended leases and idle
+            # paces of every holder are the worker's to delete, once a minute.)
             await _in_thread(release_all, self.engine, self.holder)
         except SQLAlchemyError as exc:
             logger.warning("Shared host limits: cleaning up failed (%s)", storage_reason(exc))
