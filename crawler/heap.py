@@ -10,7 +10,8 @@ the throughput benchmark's pages then stayed near 150 MB instead of 200 MB.
 An extraction worker holds one page at a time, and its large blocks (the page, the parse's
 buffers) are freed when the page is done: served by mmap, each page's megabytes came back
 from the kernel as fresh pages, about 2,000 page faults a corpus page, a tenth of a worker's
-time (505 corpus pages: 3.3 s of system time against 0.4 s). A worker fixes the threshold at
+time (505 corpus pages: 3.3 s of system time against 0.3 s, `python bench/page_costs.py`).
+A worker fixes the threshold at
 `WORKER_MMAP_THRESHOLD` instead: its pages come from the heap, which the trim below keeps
 small, and only a block larger than any page's needs takes the mmap path.
 

@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 def compressed(page: bytes) -> bytes:
     """The kept page, gzipped at level 1: on the 505 corpus pages 2.1 ms a page for 23.0% of
-    the size, where level 3 took 2.9 ms for 21.7% and level 6 6.4 ms for 19.4%; compressing
-    was a tenth of the crawl process's CPU at level 3 (py-spy, `bench/throughput.py`)."""
+    the size, where level 3 took 2.9 ms for 21.7% and level 6 6.4 ms for 19.4% (`python
+    bench/page_costs.py`); compressing was a tenth of the crawl process's CPU at level 3
+    (py-spy over `bench/throughput.py`'s crawl)."""
     return gzip.compress(page, compresslevel=1)
 
 
