@@ -87,9 +87,9 @@ def corpus(count: int | None = None) -> list[tuple[str, Path, bytes]]:
     ]
 
 
-def bylines(bodies: list[bytes]) -> list[tuple[str, str, str]]:
-    """(title, author, RFC 822 date) of each page as its own metadata gives them, as the
-    site's feed would list it; a stand-in where the page has none."""
+def bylines(bodies: list[bytes]) -> list[tuple[str, str, datetime]]:
+    """(title, author, date in UTC) of each page as its own metadata gives them, as the site's
+    feed would list it; a stand-in where the page has none."""
     found = []
     for n, body in enumerate(bodies):
         meta = trafilatura.extract_metadata(trafilatura.load_html(body))
@@ -100,16 +100,17 @@ def bylines(bodies: list[bytes]) -> list[tuple[str, str, str]]:
         except ValueError:
             day = None
         day = (day.replace(tzinfo=day.tzinfo or UTC) if day else _FALLBACK_DATE).astimezone(UTC)
-        found.append((title, author, format_datetime(day, usegmt=True)))
+        found.append((title, author, day))
     return found
 
 
-def rss_with_bylines(items: list[tuple[str, str, tuple[str, str, str]]]) -> bytes:
-    """RSS 2.0 whose items carry a title, a link, a date and a dc:creator."""
+def rss_with_bylines(items: list[tuple[str, tuple[str, str, datetime]]]) -> bytes:
+    """RSS 2.0 whose items (link, byline) carry a title, a link, a date and a dc:creator."""
     entries = "".join(
         f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-        f"<pubDate>{date}</pubDate><dc:creator>{escape(author)}</dc:creator></item>"
-        for _, link, (title, author, date) in items
+        f"<pubDate>{format_datetime(date, usegmt=True)}</pubDate>"
+        f"<dc:creator>{escape(author)}</dc:creator></item>"
+        for link, (title, author, date) in items
     )
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
@@ -132,7 +133,7 @@ def serve(site: FastSite, bodies: list[bytes], entries: list | None = None) -> l
             feed = rss2(chunk)
         else:
             feed = rss_with_bylines(
-                [(t, link, e) for (t, link), e in zip(chunk, entries[first:], strict=False)]
+                [(link, entry) for (_, link), entry in zip(chunk, entries[first:], strict=False)]
             )
         url = site.add(f"/feed/{number}.xml", feed, content_type="application/rss+xml")
         sources.append({"name": f"feed-{number}", "url": url})
@@ -172,10 +173,9 @@ def own_extraction(pages: list[tuple[str, Path, bytes]], entries: list | None = 
     from crawler.extract.result import Byline
 
     texts = [(url, html.decode("utf-8", "replace")) for url, _, html in pages]
-    given = [
-        (Byline(title, author), datetime.strptime(date, "%a, %d %b %Y %H:%M:%S GMT"))
-        for title, author, date in entries or []
-    ] or [(None, None)] * len(texts)
+    given = [(Byline(title, author), date) for title, author, date in entries or []] or [
+        (None, None)
+    ] * len(texts)
     extract(texts[0][1], texts[0][0], given[0][1], None, given[0][0])  # warm-up
     started = time.perf_counter()
     for (url, html), (byline, published) in zip(texts, given, strict=True):

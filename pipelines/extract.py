@@ -39,7 +39,7 @@ RETRIES_AFTER_WORKER_LOST = 1  # another try for each page a dead worker took wi
 
 
 class ExtractPipeline:
-    def __init__(self, stats, pool: ExtractionPool | None, entry_metadata: bool = True) -> None:
+    def __init__(self, stats, pool: ExtractionPool | None, entry_metadata: bool) -> None:
         self.stats = stats
         self.pool = pool  # None: extraction in this process (`NEWSMON_EXTRACT_WORKERS` 0)
         self.entry_metadata = entry_metadata  # the entry's title, author, date may stand in
@@ -51,7 +51,7 @@ class ExtractPipeline:
         if pool is None and crawler.settings.get("LOG_LEVEL") != "DEBUG":
             for name in QUIET_LOGGERS:
                 logging.getLogger(name).setLevel(logging.ERROR)
-        return cls(crawler.stats, pool, crawler.settings.getbool("NEWSMON_ENTRY_METADATA", True))
+        return cls(crawler.stats, pool, crawler.settings.getbool("NEWSMON_ENTRY_METADATA"))
 
     async def process_item(self, item: Article) -> Article:
         page_url = item.response_url or item.url

@@ -721,12 +721,10 @@ def test_a_walled_article_page_takes_the_entry_metadata() -> None:
 
 
 def test_the_extract_pipeline_follows_the_entry_metadata_setting() -> None:
+    from scrapy.utils.test import get_crawler
+
     from crawler.items import Article
     from pipelines.extract import ExtractPipeline
-
-    class Stats:
-        def inc_value(self, key: str, count: int = 1) -> None:
-            pass
 
     def item() -> Article:
         return Article(
@@ -738,8 +736,9 @@ def test_the_extract_pipeline_follows_the_entry_metadata_setting() -> None:
             feed_published=ENTRY_DATE,
         )
 
-    on = asyncio.run(ExtractPipeline(Stats(), None).process_item(item()))
-    off = asyncio.run(ExtractPipeline(Stats(), None, entry_metadata=False).process_item(item()))
+    stats = get_crawler().stats
+    on = asyncio.run(ExtractPipeline(stats, None, entry_metadata=True).process_item(item()))
+    off = asyncio.run(ExtractPipeline(stats, None, entry_metadata=False).process_item(item()))
     assert (on.author, on.published) == ("Entry Author", ENTRY_DATE)
     assert (off.author, off.published) == ("Page Author", datetime(2024, 3, 9, 10, tzinfo=UTC))
     assert on.text == off.text

@@ -219,7 +219,7 @@ def run_pipelines(database: str, item: Article) -> tuple[Article | None, Stats]:
     """The crawl's pipelines in order, in this process (extraction too)."""
     engine = engine_for(database)
     stats = Stats()
-    extract_stage = ExtractPipeline(stats, None)  # extraction in this process
+    extract_stage = ExtractPipeline(stats, None, entry_metadata=True)  # in this process
     indexes = ArticleIndexes(engine)
     stages = [
         DedupPipeline(engine, indexes, stats),
