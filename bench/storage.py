@@ -367,7 +367,6 @@ def measure(backend: str, sizes: list[int], tmp: Path) -> list[dict[str, object]
                 }
             )
         engine.dispose()
-        engine_for.cache_clear()
     finally:
         if backend == "postgresql":
             pg_database("drop")

@@ -17,6 +17,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.config.files import Config, load_config
 from crawler.config.settings import SETTINGS
+from crawler.extensions import SharedResources
 
 
 class NewsmonAddon:
@@ -26,6 +27,10 @@ class NewsmonAddon:
         # may be set there; above Scrapy's defaults; `scrapy crawl -s NAME=VALUE` still wins.
         for name, value in scrapy_settings(config).items():
             settings.set(name, value, priority="addon")
+        # What the process's crawlers share (engines, extraction pool): the runner's, else
+        # this crawler's own.
+        if settings["NEWSMON_SHARED_RESOURCES"] is None:
+            settings.set("NEWSMON_SHARED_RESOURCES", SharedResources(), priority="addon")
         if settings.getbool("NEWSMON_SHARED_HOST_LIMITS"):
             share_host_delay(settings)
 

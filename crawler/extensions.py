@@ -26,6 +26,7 @@ from scrapy.utils.reactor import is_reactor_installed
 
 from crawler.extract.pool import ExtractionPool
 from crawler.heap import Trimmer, keep_large_blocks_off_heap
+from crawler.store.engines import Engines
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -37,12 +38,14 @@ logger = logging.getLogger(__name__)
 
 
 class SharedResources:
-    """What the crawlers of one process share: the extraction pool, once a crawler has made
-    it, and the count of pages between two heap trims (a pass of `newsmon run` may have
-    fewer than `TRIM_EVERY`). Settings are deep-copied into each crawler; copies keep this
-    one."""
+    """What the crawlers of one process share: the store's engines, the extraction pool, once
+    a crawler has made it, and the count of pages between two heap trims (a pass of `newsmon
+    run` may have fewer than `TRIM_EVERY`). Settings are deep-copied into each crawler;
+    copies keep this one. The add-on gives a crawler run without one (a plain `scrapy crawl`)
+    its own."""
 
     def __init__(self) -> None:
+        self.engines = Engines()
         self.pool: ExtractionPool | None = None
         self.heap = Trimmer()
 
@@ -68,8 +71,7 @@ class ProcessResources:
         keep_large_blocks_off_heap()  # the CLI did at start-up; a plain `scrapy crawl` not
         workers = crawler.settings.get("NEWSMON_EXTRACT_WORKERS")
         workers = int(workers) if workers is not None else os.cpu_count() or 1
-        shared = crawler.settings.get("NEWSMON_SHARED_RESOURCES") or SharedResources()
-        return cls(crawler, shared, workers)
+        return cls(crawler, crawler.settings["NEWSMON_SHARED_RESOURCES"], workers)
 
     def request_scheduled(self, request: Request) -> None:
         """The first article page asked for: the fork server's imports overlap its download."""

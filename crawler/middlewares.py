@@ -46,14 +46,14 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from crawler.errors import StorageError
-from crawler.store.database import engine_for, storage_reason
+from crawler.store.database import storage_reason
+from crawler.store.engines import crawl_engines, crawl_store
 from crawler.store.host_limits import (
     LEASE_MARGIN,
     Permit,
     acquire,
     holder_id,
     lease_for,
-    limits_engine,
     release,
     release_all,
 )
@@ -199,9 +199,9 @@ class SharedHostLimitsMiddleware:
         settings = crawler.settings
         if not settings.getbool("NEWSMON_SHARED_HOST_LIMITS"):
             raise NotConfigured  # one process: HostConcurrencyMiddleware and Scrapy's delay
-        url = settings["NEWSMON_DATABASE"]
-        engine = limits_engine(url)
-        engine_for(url)  # a new store gets its schema, the limits' tables with it
+        engines = crawl_engines(settings)
+        engine = engines.limits(settings["NEWSMON_DATABASE"])
+        crawl_store(settings)  # a new store gets its schema, the limits' tables with it
         if settings.getfloat("DOWNLOAD_DELAY") or settings.getbool("AUTOTHROTTLE_ENABLED"):
             # The add-on moves both (share_host_delay); here they were set after it ran.
             logger.warning(
@@ -308,7 +308,7 @@ class SharedHostLimitsMiddleware:
             await _in_thread(release_all, self.engine, self.holder)
         except SQLAlchemyError as exc:
             logger.warning("Shared host limits: cleaning up failed (%s)", storage_reason(exc))
-        # The engine is the process's (`limits_engine`): the next pass uses its connections.
+        # The engine is the process's (`Engines.limits`): the next pass uses its connections.
 
 
 async def _in_thread(function: Callable[..., T], *args: Any) -> T:

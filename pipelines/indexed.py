@@ -18,7 +18,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from sqlalchemy import Engine
 
-from crawler.store.database import engine_for
+from crawler.store.engines import crawl_store
 from crawler.store.indexes import ArticleIndexes
 
 SETTING = "NEWSMON_INDEXES"
@@ -30,7 +30,7 @@ def indexes_for(crawler: Crawler) -> ArticleIndexes:
         return shared
     own = getattr(crawler, "newsmon_indexes", None)
     if own is None:
-        own = ArticleIndexes(engine_for(crawler.settings["NEWSMON_DATABASE"]))
+        own = ArticleIndexes(crawl_store(crawler.settings))
         crawler.newsmon_indexes = own
     return own
 
@@ -45,5 +45,4 @@ class IndexedPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        engine = engine_for(crawler.settings["NEWSMON_DATABASE"])
-        return cls(engine, indexes_for(crawler), crawler.stats)
+        return cls(crawl_store(crawler.settings), indexes_for(crawler), crawler.stats)

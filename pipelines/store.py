@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crawler.items import Article, ArticleFailed
 from crawler.store.crawl_state import as_utc
-from crawler.store.database import engine_for, safe_url, storage_reason
+from crawler.store.database import safe_url, storage_reason
+from crawler.store.engines import crawl_store
 from crawler.store.indexes import ArticleIndexes
 from crawler.store.owed import settle
 from crawler.store.schema import article_topics, article_urls, article_versions, articles
@@ -208,7 +209,7 @@ class StorePipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(
-            engine_for(settings["NEWSMON_DATABASE"]),
+            crawl_store(settings),
             settings.getbool("NEWSMON_KEEP_HTML"),
             crawler.stats,
             indexes_for(crawler),

@@ -9,11 +9,12 @@ import atexit
 import os
 import subprocess
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from tests.config_files import yaml_text
@@ -32,6 +33,23 @@ POSTGRES_URL = os.environ.get(
 # on how pytest was run.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+
+# Every engine that connected during a test: it is the caller's to dispose (no process-wide
+# cache keeps engines any more), and a test that drops one would leave its pooled connections
+# for the garbage collector, whose psycopg warning then fails whichever test runs at the time.
+_CONNECTED: weakref.WeakSet[Engine] = weakref.WeakSet()
+event.listen(Engine, "engine_connect", lambda connection: _CONNECTED.add(connection.engine))
+
+
+@pytest.fixture(autouse=True)
+def _engines_closed() -> Iterator[None]:
+    """Close the pooled connections of the engines the test used, once it is done with them
+    (an engine stays usable: it connects again when asked)."""
+    yield
+    for engine in list(_CONNECTED):
+        engine.dispose()
+    _CONNECTED.clear()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.pool import NullPool
 
+from crawler.extensions import SharedResources
 from crawler.items import Article
 from crawler.match.fingerprints import text_keys
 from crawler.match.stories import story_terms
@@ -54,7 +55,9 @@ class Pipelines:
     """The dedup, story and store stages of one crawler, built as Scrapy builds them."""
 
     def __init__(self, database: str, **settings: object) -> None:
-        self.crawler = get_crawler(settings_dict={"NEWSMON_DATABASE": database, **settings})
+        # A crawler's own resources, as the add-on gives a plain `scrapy crawl`'s.
+        own = {"NEWSMON_DATABASE": database, "NEWSMON_SHARED_RESOURCES": SharedResources()}
+        self.crawler = get_crawler(settings_dict={**own, **settings})
         self.dedup = DedupPipeline.from_crawler(self.crawler)
         self.story = StoryPipeline.from_crawler(self.crawler)
         self.store = StorePipeline.from_crawler(self.crawler)

@@ -15,11 +15,11 @@ from typing import Any
 import click
 
 from crawler.alerts.timing import in_quiet_hours
-from crawler.cli.base import UserError, config_option, echo_json, json_option
+from crawler.cli.base import UserError, config_option, echo_json, json_option, read_store
 from crawler.config.alerts import AlertRule
 from crawler.config.files import ALERTS_FILE, Config, load_config
 from crawler.store.alerts_sent import rule_status
-from crawler.store.database import StorageError, open_store
+from crawler.store.database import StorageError
 from crawler.store.queries import iter_records
 
 SAMPLE = {
@@ -61,7 +61,7 @@ def _rule(config: Config, name: str) -> AlertRule:
 def _sample(config: Config, rule: AlertRule) -> list[dict[str, Any]]:
     """The newest stored hit of the rule's topics, else a made-up article."""
     try:
-        engine = open_store(config.settings.database)
+        engine = read_store(config.settings.database)
     except StorageError:  # no store yet (StoreNotReady), or none to open: a made-up article
         return [SAMPLE]
     topics = rule.topics or [t.name for t in config.topics]
@@ -113,7 +113,7 @@ def alerts_preview(config_dir: Path | None, rule_name: str) -> None:
         raise UserError(
             f"rule {rule.name!r} is a {rule.kind} alert: only hits rules have a preview"
         )
-    engine = open_store(config.settings.database)
+    engine = read_store(config.settings.database)
     now = datetime.now(UTC)
     if rule.mode == "digest":
         when, found = preview(engine, rule, now)
@@ -149,7 +149,7 @@ def alerts_status(config_dir: Path | None, as_json: bool) -> None:
     if not rules:
         click.echo(f"No alerts: {config.directory / ALERTS_FILE} has no rules (docs/alerts.md)")
         return
-    found = rule_status(open_store(config.settings.database), [rule.name for rule in rules])
+    found = rule_status(read_store(config.settings.database), [rule.name for rule in rules])
     if as_json:
         echo_json(list(found.values()))
         return

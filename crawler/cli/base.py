@@ -13,14 +13,17 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 from crawler.config.files import ConfigError
 from crawler.config.settings import parse_duration
 from crawler.review.topic_eval import EvalFileError
-from crawler.store.database import StorageError, StoreNotReady
+from crawler.store.database import StorageError, StoreNotReady, engine_for, open_store
 
 EXIT_STORAGE = 1
 EXIT_CONFIG = 2
@@ -31,6 +34,23 @@ class UserError(click.ClickException):
     """A problem with what the user gave (a file, a URL...): one line, exit code 2."""
 
     exit_code = EXIT_CONFIG
+
+
+def write_store(url: str) -> Engine:
+    """The store at `url` for a command that writes (`engine_for`: created, migrated), its
+    connections closed when the command ends."""
+    return _closed_with_command(engine_for(url))
+
+
+def read_store(url: str) -> Engine:
+    """The store at `url` for a command that only reads (`open_store`: it must exist at the
+    newest revision), its connections closed when the command ends."""
+    return _closed_with_command(open_store(url))
+
+
+def _closed_with_command(engine: Engine) -> Engine:
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
 
 
 def file_error(path: Path, exc: OSError, doing: str = "write") -> UserError:

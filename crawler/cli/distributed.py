@@ -18,10 +18,11 @@ from crawler.cli.base import (
     echo_json,
     file_error,
     json_option,
+    read_store,
+    write_store,
 )
 from crawler.config.files import Config, load_config, load_settings
 from crawler.store import workers as worker_rows
-from crawler.store.database import engine_for, open_store
 from crawler.store.locks import NotPostgreSQL, require_postgresql
 
 __all__ = ["schedule", "worker", "workers"]
@@ -36,7 +37,7 @@ def _distributed_config(config_dir: Path | None, settings_only: bool = False) ->
     and checked to be PostgreSQL, and a broker set; one line and exit code 2 otherwise."""
     config = load_settings(config_dir) if settings_only else load_config(config_dir)
     try:
-        require_postgresql(engine_for(config.settings.database))
+        require_postgresql(write_store(config.settings.database))
     except NotPostgreSQL as exc:
         raise UserError(str(exc)) from None
     if not config.settings.broker:
@@ -136,7 +137,7 @@ def workers(config_dir: Path | None, as_json: bool, show_all: bool) -> None:
     """The distributed mode's workers: live ones (a heartbeat in the last 30 s) with their
     last heartbeat and the passes they run; with --all, stopped and lost ones too."""
     config = load_config(config_dir)
-    engine = open_store(config.settings.database)
+    engine = read_store(config.settings.database)
     now = datetime.now(UTC)
     rows = [row for row in worker_rows.listing(engine) if show_all or row.state(now) == "live"]
     if as_json:

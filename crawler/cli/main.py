@@ -34,6 +34,8 @@ from crawler.cli.base import (
     group_config_option,
     json_option,
     parse_since,
+    read_store,
+    write_store,
 )
 from crawler.cli.distributed import schedule, worker, workers
 from crawler.cli.review import review, serve  # Flask loads only inside `serve`
@@ -59,7 +61,6 @@ from crawler.store.database import (
     check_url,
     describe_store,
     engine_for,
-    open_store,
     safe_url,
 )
 from crawler.store.queries import copies_of, count_articles, iter_records
@@ -224,7 +225,8 @@ def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
     from crawler.schedule.service import run_forever  # Scrapy and the reactor: only to crawl
 
     config = load_config(config_dir)
-    engine_for(config.settings.database)  # an unreachable store fails before anything starts
+    # An unreachable store fails before anything starts.
+    engine_for(config.settings.database).dispose()
     try:
         live = setup_logging(log_level.upper(), log_file, live=sys.stderr.isatty())
     except OSError as exc:
@@ -254,7 +256,7 @@ def export(
     is written completely or not at all. The fields are listed in docs/exports.md."""
     config = load_config(config_dir)
     _check_topic(config, topic)
-    records = iter_records(open_store(config.settings.database), topic, parse_since(since))
+    records = iter_records(read_store(config.settings.database), topic, parse_since(since))
     write = write_jsonl if fmt == "jsonl" else write_csv
     if output is None:
         try:
@@ -329,7 +331,7 @@ def hits(
     `copy_records`."""
     config = load_config(config_dir)
     _check_topic(config, topic)
-    engine = open_store(config.settings.database)
+    engine = read_store(config.settings.database)
     language = language_code(lang) if lang else None
     if lang and not language:
         raise click.BadParameter(f"{lang!r} is not a language code", param_hint="--lang")
@@ -424,7 +426,7 @@ def retag(config_dir: Path | None, topic: str | None, dry_run: bool) -> None:
     config = load_config(config_dir)
     _check_topic(config, topic)
     # A dry run only reads: it neither creates nor upgrades the store.
-    engine = (open_store if dry_run else engine_for)(config.settings.database)
+    engine = (read_store if dry_run else write_store)(config.settings.database)
     report = retag_archive(engine, config.topics, topic, dry_run)
     verb = "would change" if dry_run else "changed"
     click.echo(
@@ -469,7 +471,7 @@ def stories(
 
     config = load_config(config_dir)
     _check_topic(config, topic)
-    engine = open_store(config.settings.database)
+    engine = read_store(config.settings.database)
     found = list_stories(engine, topic, parse_since(since), min_articles)
     if as_json:
         echo_json(found)
@@ -503,7 +505,7 @@ def versions(config_dir: Path | None, article_id: int) -> None:
 
     config = load_config(config_dir)
     try:
-        found = versions_of(open_store(config.settings.database), article_id)
+        found = versions_of(read_store(config.settings.database), article_id)
     except UnknownArticle as exc:
         raise UserError(str(exc)) from None
     if not found:
@@ -607,7 +609,7 @@ def _store_must_be_ready(command: click.Command) -> click.Command:
 
     @functools.wraps(callback)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        open_store(load_config(kwargs.get("config_dir")).settings.database)
+        read_store(load_config(kwargs.get("config_dir")).settings.database)
         return callback(*args, **kwargs)
 
     command.callback = checked

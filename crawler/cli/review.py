@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from crawler.cli.base import write_store
 from crawler.config.files import load_config
-from crawler.store.database import engine_for
 from crawler.store.reviews import ACTIONS, UnknownArticle, review_marks, set_review
 
 __all__ = ["open_url", "review", "review_marks", "serve"]
@@ -76,7 +76,7 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
     if drawn:  # reachable from other machines: never without a token (as Jupyter does)
         token = secrets.token_urlsafe(32)
     config = load_config(config_dir)
-    engine = engine_for(config.settings.database)
+    engine = write_store(config.settings.database)
     app = create_app(engine, config, token=token, host=host)
     app.wsgi_app = RequestLog(app.wsgi_app, write=_log_request)
     server = create_server(app, sockets=[_listen(host, port)], threads=6, ident="newsmon")
@@ -141,7 +141,7 @@ def review(config_dir: Path | None, article_id: int, action: str, note: str | No
     if action == "note" and note is None:
         raise UsageProblem('`note` needs the note: --note "TEXT" (--note "" removes it)')
     config = load_config(config_dir)
-    engine = engine_for(config.settings.database)
+    engine = write_store(config.settings.database)
     try:
         decision = set_review(engine, article_id, action, note)
     except UnknownArticle as exc:

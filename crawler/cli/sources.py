@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.cli.base import UserError, config_option, echo_json, file_error, json_option
+from crawler.cli.base import (
+    UserError,
+    config_option,
+    echo_json,
+    file_error,
+    json_option,
+    read_store,
+    write_store,
+)
 from crawler.config.files import (
     SOURCE_KINDS,
     Config,
@@ -38,7 +46,6 @@ from crawler.sources.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from crawler.sources.search_engines import describe_resolution
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState, describe_seconds, source_flags
-from crawler.store.database import engine_for, open_store
 from crawler.store.owed import OwedLinks
 from crawler.text.urls import canonicalize
 
@@ -58,7 +65,7 @@ def sources() -> None:
 def sources_list(config_dir: Path | None, as_json: bool) -> None:
     """Each configured source with its last fetch result."""
     config = load_config(config_dir)
-    state = CrawlState(open_store(config.settings.database)).all()
+    state = CrawlState(read_store(config.settings.database)).all()
     if as_json:
         echo_json([_listed(source, state.get(source.name, {})) for source in config.sources])
         return
@@ -130,7 +137,7 @@ def sources_status(config_dir: Path | None, as_json: bool) -> None:
     reached the publisher's article, and why the others stayed headline-only.
     """
     config = load_config(config_dir)
-    engine = open_store(config.settings.database)
+    engine = read_store(config.settings.database)
     state = CrawlState(engine)
     now = datetime.now(UTC)
     rows = state.all()
@@ -473,7 +480,7 @@ def sources_reset(config_dir: Path | None, names: tuple[str, ...], every: bool) 
     `newsmon run`, or when it starts."""
     config = load_config(config_dir)
     chosen = _chosen(config, names, every, enabled_only=False)
-    owed = source_requests.reset(engine_for(config.settings.database), chosen)
+    owed = source_requests.reset(write_store(config.settings.database), chosen)
     click.echo(
         f"Reset {len(chosen)} source(s): failures and back-off cleared, {owed} owed "
         "link(s) due again. `newsmon run` polls them now (or when it starts)."
@@ -499,7 +506,7 @@ def sources_poll(config_dir: Path | None, names: tuple[str, ...], every: bool) -
             f"{disabled[0]} is disabled: `newsmon run` does not poll it; "
             f"`newsmon crawl --source {disabled[0]}` does"
         )
-    engine = engine_for(config.settings.database)
+    engine = write_store(config.settings.database)
     source_requests.request_poll(engine, {name: known[name].url for name in chosen})
     deadline = time.monotonic() + POLL_WAIT
     waiting = set(chosen)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.base import UserError, config_option, echo_json, file_error, json_option
+from crawler.cli.base import (
+    UserError,
+    config_option,
+    echo_json,
+    file_error,
+    json_option,
+    read_store,
+)
 from crawler.config.files import Config, load_config, load_topics
 from crawler.match.terms import Matcher, TopicRule
 from crawler.sources.fetch import FetchError, fetch
@@ -131,9 +138,7 @@ def topics_eval(
     config = load_config(config_dir)
     rules = _rules(config, topics_file)
     if reviews:
-        from crawler.store.database import open_store
-
-        records = review_records(open_store(config.settings.database))
+        records = review_records(read_store(config.settings.database))
         source = "review verdicts"
     else:
         records = read_records(file)

@@ -23,7 +23,6 @@ from crawler.extensions import SharedResources
 from crawler.schedule.live_view import LiveStatusHandler
 from crawler.schedule.polling import Outcome
 from crawler.spiders import SPIDERS
-from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
 
 __all__ = [
@@ -100,8 +99,8 @@ def crawler_settings(
     log_level: str | None = None,
     shared: SharedResources | None = None,
 ) -> Settings:
-    """A pass's settings; its crawlers share `shared` (the process's extraction pool and heap
-    housekeeping), new ones if not given."""
+    """A pass's settings; its crawlers share `shared` (the process's engines, extraction pool
+    and heap housekeeping), new ones if not given."""
     settings = project_settings()
     settings.set("NEWSMON_SHARED_RESOURCES", shared or SharedResources(), priority="cmdline")
     settings.set("NEWSMON_CONFIG", config, priority="cmdline")
@@ -150,13 +149,15 @@ def run_pass(
     With `live` (standard error is a terminal), its status line shows the pass's progress.
     """
     kinds = {source.kind for source in config.enabled_sources(source_names)}
-    engine_for(config.settings.database)  # an unreachable store fails before the crawl
+    shared = SharedResources()
+    # An unreachable store fails before the crawl.
+    engine = shared.engines.writer(config.settings.database)
     summary = PassSummary()
     if not kinds:
         return summary
-    settings = crawler_settings(config, source_names, log_level)
+    settings = crawler_settings(config, source_names, log_level, shared)
     # One set of indexes for the pass's crawlers: each would load the same store otherwise.
-    indexes = ArticleIndexes(engine_for(config.settings.database))
+    indexes = ArticleIndexes(engine)
     settings.set("NEWSMON_INDEXES", indexes, priority="cmdline")
     process = _CrawlerProcess(settings)
     crawlers = [process.create_crawler(spider) for kind, spider in SPIDERS.items() if kind in kinds]
@@ -164,7 +165,10 @@ def run_pass(
         process.crawl(crawler)
     if live is not None:
         _show_progress(live, crawlers, len(config.enabled_sources(source_names)))
-    process.start()
+    try:
+        process.start()
+    finally:
+        shared.engines.close()
     if live is not None:
         live.clear()
     stats: Counter[str] = Counter()

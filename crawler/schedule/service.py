@@ -46,7 +46,6 @@ from crawler.schedule.polling import Outcome, Policy, adapt, bounds, first_run, 
 from crawler.schedule.process import StopsOnSignal, run_on_reactor
 from crawler.store import source_requests
 from crawler.store.crawl_state import CrawlState
-from crawler.store.database import engine_for
 from crawler.store.indexes import ArticleIndexes
 
 __all__ = ["Service", "describe_delay", "run_forever", "stored_interval"]
@@ -99,9 +98,13 @@ class Service(StopsOnSignal):
         self.config = config
         self.log_level = log_level
         self.rng = rng or random.Random()
-        self.state = CrawlState(engine_for(config.settings.database))
+        # Every pass's crawler shares the store's engines and the extraction workers (started
+        # by the first pass with articles to extract and stopped when the service exits).
+        self.shared = SharedResources()
+        engine = self.shared.engines.writer(config.settings.database)
+        self.state = CrawlState(engine)
         # Every pass's crawlers share them: loaded once, then kept up to date from the store.
-        self.indexes = ArticleIndexes(engine_for(config.settings.database))
+        self.indexes = ArticleIndexes(engine)
         self.tracked: dict[str, Tracked] = {}
         self.running: dict[str, Crawler] = {}
         self.waiting: set[str] = set()  # due, waiting for one of the `concurrent_passes`
@@ -113,9 +116,6 @@ class Service(StopsOnSignal):
         self.requests_error: str | None = None  # the last failure to read requests, logged once
         self.alerting = asyncio.Lock()  # one check for alerts at a time: never a double send
         self.stopped = asyncio.Event()
-        # Every pass's crawler uses the same extraction workers, started by the first pass
-        # with articles to extract and stopped when the service exits.
-        self.shared = SharedResources()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -377,7 +377,7 @@ class Service(StopsOnSignal):
         """Bring stored articles in line with edited topics, off the reactor's thread."""
         from crawler.store.retag import retag
 
-        engine = engine_for(config.settings.database)
+        engine = self.shared.engines.writer(config.settings.database)
         loop = asyncio.get_running_loop()
         try:
             report = await loop.run_in_executor(None, retag, engine, config.topics)
@@ -467,5 +467,8 @@ def run_forever(
             service.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
         await service.stopped.wait()
 
-    run_on_reactor(main)
+    try:
+        run_on_reactor(main)
+    finally:
+        service.shared.engines.close()
     logger.info("newsmon run: stopped")

@@ -44,8 +44,6 @@ from crawler.schedule.one_pass import pass_crawler, pass_outcome, project_settin
 from crawler.schedule.polling import Outcome
 from crawler.schedule.process import StopsOnSignal, run_on_reactor
 from crawler.store import config_versions, host_limits, workers
-from crawler.store.database import engine_for
-from crawler.store.host_limits import limits_engine
 from crawler.store.indexes import ArticleIndexes
 from crawler.store.locks import AdvisoryLocks, require_postgresql
 
@@ -84,7 +82,8 @@ class Worker(StopsOnSignal):
         self.name = name
         self.concurrency = concurrency
         self.log_level = log_level
-        self.engine = engine_for(config.settings.database)
+        self.shared = SharedResources()  # the passes' crawlers share engines and workers
+        self.engine = self.shared.engines.writer(config.settings.database)
         require_postgresql(self.engine)
         assert config.settings.broker is not None
         self.broker = Broker(
@@ -92,7 +91,6 @@ class Worker(StopsOnSignal):
         )
         self.indexes = ArticleIndexes(self.engine)
         self.locks = AdvisoryLocks(self.engine)  # of the sources whose passes run here
-        self.shared = SharedResources()
         self.configs: dict[str, Config] = {}
         self.running: dict[str, Running] = {}  # request id -> its pass
         self.tasks: set[asyncio.Task[None]] = set()  # one per pass delivered
@@ -178,7 +176,7 @@ class Worker(StopsOnSignal):
     async def forget_idle(self) -> None:
         """Delete the shared host limits' ended leases and idle paces (nothing they hold
         limits anything any more: housekeeping, so a failure only waits for the next turn)."""
-        engine = limits_engine(self.local.settings.database)
+        engine = self.shared.engines.limits(self.local.settings.database)
         try:
             await asyncio.to_thread(host_limits.forget_idle, engine)
         except Exception as exc:  # noqa: BLE001 - the store may be down a moment
@@ -355,5 +353,8 @@ def run_worker(config: Config, name: str, concurrency: int, log_level: str = "IN
         await worker.start(loop)
         await worker.stopped.wait()
 
-    run_on_reactor(main)
+    try:
+        run_on_reactor(main)
+    finally:
+        worker.shared.engines.close()
     logger.info("newsmon worker %s: stopped", name)

@@ -42,7 +42,8 @@ from crawler.schedule.polling import Outcome
 from crawler.sources.links import ArticleLink
 from crawler.sources.search_engines import describe_resolution
 from crawler.store.crawl_state import CrawlState, Validators
-from crawler.store.database import engine_for, storage_reason
+from crawler.store.database import storage_reason
+from crawler.store.engines import crawl_store
 from crawler.store.owed import OwedLink, OwedLinks
 from crawler.text.urls import canonicalize
 
@@ -113,7 +114,7 @@ class SourceSpider(scrapy.Spider):
         settings = self.crawler.settings
         config: Config = settings["NEWSMON_CONFIG"]
         self.config_settings = config.settings
-        engine = engine_for(settings["NEWSMON_DATABASE"])
+        engine = crawl_store(settings)
         self.state = CrawlState(engine)
         ours = config.settings
         self.owed = OwedLinks(

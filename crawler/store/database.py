@@ -1,10 +1,12 @@
-"""Opening the store: one SQLAlchemy engine per database URL.
+"""Opening the store: a SQLAlchemy engine for a database URL.
 
 Commands that write (`crawl`, `run`, `retag`, `review`) open it with `engine_for`, which
 creates the store and brings its schema to the newest Alembic revision. Commands that only
 read open it with `open_store`, which creates and migrates nothing: a missing store, or one at
 an older revision, is `StoreNotReady`. SQLite runs in WAL mode with foreign keys on; PostgreSQL
-needs nothing special. Every reader and writer of the store gets its engine here.
+needs nothing special. Every reader and writer of the store gets its engine here; each call
+makes a new one (a pool of connections), which its caller keeps as long as it needs it and
+disposes: the crawls of one process share theirs through `crawler.store.engines.Engines`.
 """
 
 from __future__ import annotations
@@ -85,11 +87,11 @@ def check_url(url: str) -> URL:
     return parsed
 
 
-@functools.cache
 def engine_for(url: str) -> Engine:
     """The engine for `url`, the store created if missing and migrated to the newest schema.
     For commands that write. Raises StoreNotReady for a URL it cannot use, StorageError."""
     parsed = check_url(url)
+    engine = None
     try:
         sqlite = parsed.get_backend_name() == "sqlite"
         if sqlite and parsed.database not in (None, "", ":memory:"):
@@ -97,6 +99,8 @@ def engine_for(url: str) -> Engine:
         engine = _engine(parsed)
         migrate(engine)
     except (SQLAlchemyError, OSError, ArgumentError, ImportError) as exc:
+        if engine is not None:
+            engine.dispose()
         raise StorageError(f"database {safe_url(url)}: {_reason(exc)}") from exc
     return engine
 
@@ -107,6 +111,15 @@ def open_store(url: str) -> Engine:
     (no SQLite file; a database without newsmon's tables) or it is at an older revision,
     StorageError when it cannot be opened."""
     engine, current = _revision(url)
+    try:
+        _must_be_newest(url, current)
+    except (StoreNotReady, StorageError):
+        engine.dispose()
+        raise
+    return engine
+
+
+def _must_be_newest(url: str, current: str | None) -> None:
     if current is None:
         raise StoreNotReady(f"no newsmon store in {safe_url(url)}: {CREATES} creates it")
     head, known = _revisions()
@@ -120,7 +133,6 @@ def open_store(url: str) -> Engine:
             f"the store {safe_url(url)} has schema revision {current}, older than this "
             f"newsmon's {head}: {CREATES} upgrades it"
         )
-    return engine
 
 
 def describe_store(url: str) -> str:
@@ -128,9 +140,10 @@ def describe_store(url: str) -> str:
     revision, or that it does not exist yet. Creates and migrates nothing. Raises
     StoreNotReady for a URL it cannot use, StorageError when it cannot be opened."""
     try:
-        _, current = _revision(url)
+        engine, current = _revision(url)
     except StoreNotReady as missing:
         return str(missing)
+    engine.dispose()
     head, known = _revisions()
     if current is None:
         return f"reachable, no newsmon tables yet: {CREATES} creates them"
@@ -154,11 +167,12 @@ def _revision(url: str) -> tuple[Engine, str | None]:
             )
     from alembic.runtime.migration import MigrationContext
 
+    engine = _engine(make_url(url), writer=False)
     try:
-        engine = _reader(url)
         with engine.connect() as connection:
             return engine, MigrationContext.configure(connection).get_current_revision()
     except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
         raise StorageError(f"database {safe_url(url)}: {_reason(exc)}") from exc
 
 
@@ -175,11 +189,6 @@ def _engine(parsed: URL, writer: bool = True) -> Engine:
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas if writer else _sqlite_reader_pragmas)
     return engine
-
-
-@functools.cache
-def _reader(url: str) -> Engine:
-    return _engine(make_url(url), writer=False)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -28,7 +28,6 @@ of seconds are not worth the write-ahead log (see migration 0016 for what a cras
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
 import uuid
@@ -86,15 +85,14 @@ def lease_for(timeout: float, limit: int, delay: float, margin: float = LEASE_MA
     return timeout + limit * delay + margin
 
 
-@functools.cache
 def limits_engine(url: str) -> Engine:
     """An engine for the limits' statements on the store at `url`: autocommit (one round
     trip per statement) and no ping before each use (a dropped connection fails once and the
     pool replaces it). Raises StorageError for a store that is not PostgreSQL.
 
-    One per process and store, as `engine_for`'s: the crawlers of a worker's passes share its
-    connections. One engine a pass, as before, opened a connection a pass, and PostgreSQL
-    started and ended a backend process for it (`python bench/distributed.py`)."""
+    One per process and store (`crawler.store.engines.Engines`): the crawlers of a worker's
+    passes share its connections. One engine a pass, as before, opened a connection a pass,
+    and PostgreSQL started and ended a backend process for it (`python bench/distributed.py`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise StorageError(
