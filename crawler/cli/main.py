@@ -136,9 +136,17 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str, as_
     links are owed to the next pass); 2 on a config error; 1 when storage fails; 130 after
     Ctrl-C and 143 after SIGTERM (the pass was interrupted: what it owes, the next one does).
     """
-    from crawler.schedule.one_pass import run_pass  # Scrapy is heavy: load it only to crawl
+    from crawler.extract.pool import start_fork_server
 
     config = load_config(config_dir)
+    if config.settings.extract_workers != 0 and config.enabled_sources(list(sources)):
+        # The extraction fork server's imports (language data: 0.8 s of CPU) overlap the
+        # crawl's own (Scrapy's) and its feeds' download, on another core, instead of
+        # following them: `python bench/run.py throughput`. It forks no worker until a page
+        # needs one; a crawl that finds nothing new only leaves it to exit with this process.
+        start_fork_server()
+    from crawler.schedule.one_pass import run_pass  # Scrapy is heavy: load it only to crawl
+
     live = setup_logging(log_level.upper(), None, live=sys.stderr.isatty())
     summary = run_pass(config, list(sources), log_level.upper(), live)
     if as_json:
