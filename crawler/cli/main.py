@@ -10,6 +10,7 @@ migrates it. The `sources` commands live in `crawler.cli.sources`, the `alerts` 
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import shutil
@@ -636,7 +637,15 @@ cli.add_command(alerts)
 
 def main() -> None:
     keep_large_blocks_off_heap()
-    cli(prog_name="newsmon")
+    try:
+        cli(prog_name="newsmon")
+    finally:
+        # The command is done (click exits through here): the collections that Python's
+        # shutdown runs over every object left need not visit the crawl's heap, which the
+        # operating system frees at once. 0.11 s of a 505-page crawl's 8.5 (`python
+        # bench/run.py throughput`). Files are closed by then (commands write with `with`;
+        # logging closes its handlers at exit).
+        gc.freeze()
 
 
 if __name__ == "__main__":
