@@ -17,6 +17,7 @@ metadata alone, for a headline-only article (`read_page`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import unicodedata
@@ -147,7 +148,7 @@ def read_page(
     else:
         title = author = published = None
     text = _clean_text(document.text or "", title) if document is not None else ""
-    if _count_words(text) < MIN_TEXT_WORDS:
+    if not _has_words(text, MIN_TEXT_WORDS):
         if link_url is None or not article_page(tree, link_url, page_url):
             return None
         if document is None and from_entry is None:
@@ -261,8 +262,10 @@ def _clean_text(text: str, title: str | None) -> str:
     return "\n".join(lines)
 
 
-def _count_words(text: str) -> int:
-    return sum(1 for _ in _WORD.finditer(text))
+def _has_words(text: str, count: int) -> bool:
+    """Whether `text` has at least `count` words: read up to the `count`th, not all of them
+    (counting every word of the corpus's texts took 1% of a worker's time)."""
+    return next(itertools.islice(_WORD.finditer(text), count - 1, None), None) is not None
 
 
 def _clean_field(value: str | None) -> str | None:
