@@ -9,7 +9,6 @@ import atexit
 import os
 import subprocess
 import uuid
-import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,10 +35,15 @@ for _name in ("COLUMNS", "LINES"):
 
 
 # Every engine that connected during a test: it is the caller's to dispose (no process-wide
-# cache keeps engines any more), and a test that drops one would leave its pooled connections
-# for the garbage collector, whose psycopg warning then fails whichever test runs at the time.
-_CONNECTED: weakref.WeakSet[Engine] = weakref.WeakSet()
-event.listen(Engine, "engine_connect", lambda connection: _CONNECTED.add(connection.engine))
+# cache keeps engines any more). Held until the test ends: a test that drops one would leave
+# its pooled connections to the garbage collector, whose psycopg warning then fails
+# whichever test runs at the time.
+_CONNECTED: dict[int, Engine] = {}
+event.listen(
+    Engine,
+    "engine_connect",
+    lambda connection: _CONNECTED.setdefault(id(connection.engine), connection.engine),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +51,10 @@ def _engines_closed() -> Iterator[None]:
     """Close the pooled connections of the engines the test used, once it is done with them
     (an engine stays usable: it connects again when asked)."""
     yield
-    for engine in list(_CONNECTED):
-        engine.dispose()
+    engines = list(_CONNECTED.values())
     _CONNECTED.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def pytest_configure(config: pytest.Config) -> None:

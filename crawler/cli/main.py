@@ -9,7 +9,6 @@ migrates it. The `sources` commands live in `crawler.cli.sources`, the `alerts` 
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
 import os
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.alerts import alerts
 from crawler.cli.base import (
     EXIT_STORAGE,
     LOG_LEVELS,
@@ -38,10 +36,6 @@ from crawler.cli.base import (
     read_store,
     write_store,
 )
-from crawler.cli.distributed import schedule, worker, workers
-from crawler.cli.review import review, serve  # Flask loads only inside `serve`
-from crawler.cli.sources import sources
-from crawler.cli.topics import topics
 from crawler.config.files import (
     ALERTS_FILE,
     CONFIG_FILES,
@@ -53,20 +47,11 @@ from crawler.config.files import (
     shipped_config,
 )
 from crawler.config.settings import changed, yaml_value
+from crawler.errors import StorageError, UnknownArticle
 from crawler.heap import keep_large_blocks_off_heap
 from crawler.logs import LibraryFilter
-from crawler.review.export import write_csv, write_jsonl
 from crawler.schedule.live_view import LiveStatusHandler
-from crawler.store.database import (
-    StorageError,
-    check_url,
-    describe_store,
-    engine_for,
-    safe_url,
-)
-from crawler.store.queries import copies_of, count_articles, iter_records
-from crawler.store.reviews import UnknownArticle, mark_of
-from crawler.store.search import REVIEW_STATES, HitFilter, iter_hits
+from crawler.store.states import REVIEW_STATES
 from crawler.text.languages import language_code
 from crawler.text.urls import without_password
 
@@ -74,7 +59,24 @@ if TYPE_CHECKING:
     from crawler.schedule.one_pass import PassSummary
 
 
-@click.group(cls=NewsmonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# The commands of the other modules of this package, loaded when one runs (NewsmonGroup).
+OTHER_COMMANDS = {
+    "alerts": "crawler.cli.alerts:alerts",
+    "review": "crawler.cli.review:review",
+    "schedule": "crawler.cli.distributed:schedule",
+    "serve": "crawler.cli.review:serve",  # Flask loads only inside `serve`
+    "sources": "crawler.cli.sources:sources",
+    "topics": "crawler.cli.topics:topics",
+    "worker": "crawler.cli.distributed:worker",
+    "workers": "crawler.cli.distributed:workers",
+}
+
+
+@click.group(
+    cls=NewsmonGroup,
+    lazy=OTHER_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="newsmon")
 @group_config_option
 def cli() -> None:
@@ -155,6 +157,8 @@ def crawl(config_dir: Path | None, sources: tuple[str, ...], log_level: str, as_
     else:
         print_summary(summary)
     if summary.storage_errors:
+        from crawler.store.database import safe_url
+
         click.echo(
             f"Error: storage: {summary.storage_errors} article(s) could not be stored "
             f"in {safe_url(config.settings.database)}",
@@ -235,6 +239,8 @@ def run(config_dir: Path | None, log_level: str, log_file: Path | None) -> None:
 
     config = load_config(config_dir)
     # An unreachable store fails before anything starts.
+    from crawler.store.database import engine_for
+
     engine_for(config.settings.database).dispose()
     try:
         live = setup_logging(log_level.upper(), log_file, live=sys.stderr.isatty())
@@ -265,6 +271,9 @@ def export(
     is written completely or not at all. The fields are listed in docs/exports.md."""
     config = load_config(config_dir)
     _check_topic(config, topic)
+    from crawler.review.export import write_csv, write_jsonl
+    from crawler.store.queries import iter_records
+
     records = iter_records(read_store(config.settings.database), topic, parse_since(since))
     write = write_jsonl if fmt == "jsonl" else write_csv
     if output is None:
@@ -338,6 +347,9 @@ def hits(
     article: its page gave no text (a paywall), so it was tagged on the entry's title and
     summary. --json prints their export records, each with its near copies under
     `copy_records`."""
+    from crawler.store.queries import copies_of
+    from crawler.store.search import HitFilter, iter_hits
+
     config = load_config(config_dir)
     _check_topic(config, topic)
     engine = read_store(config.settings.database)
@@ -371,6 +383,8 @@ def hits_table(
     topics and title, and a dim line with the matched terms and the URL; cut with an ellipsis.
     On a narrow terminal the topics column goes first, then the source, so that the title
     keeps 20 columns or more."""
+    from crawler.store.reviews import mark_of
+
     width = max(width, 40)
     source_width = min(18, (width - 40) // 3) if width >= 52 else 0
     topics_width = min(28, (width - 40) // 2) if width >= 72 else 0
@@ -404,6 +418,8 @@ def hits_table(
 
 def _no_hits(engine: Any, topic: str | None, since: str) -> str:
     """What an empty hits list means, and what to do next."""
+    from crawler.store.queries import count_articles
+
     stored = count_articles(engine)
     if not stored:
         return "No hits: no article stored yet. Run `newsmon crawl` to fetch the sources."
@@ -476,7 +492,7 @@ def stories(
     config_dir: Path | None, topic: str | None, since: str, min_articles: int, as_json: bool
 ) -> None:
     """Stories: articles from one or more outlets about the same event, largest first."""
-    from crawler.store.queries import list_stories
+    from crawler.store.queries import count_articles, list_stories
 
     config = load_config(config_dir)
     _check_topic(config, topic)
@@ -540,6 +556,8 @@ def config_check(config_dir: Path | None, connect: bool) -> None:
     """Validate settings.yaml, sources.yaml, topics.yaml, alerts.yaml (when there is one) and
     the database URL, and list the settings that differ from their defaults; exit 2 on the
     first problem."""
+    from crawler.store.database import check_url, describe_store, safe_url
+
     config = load_config(config_dir)
     _check_alerts(config)
     database = config.settings.database
@@ -607,32 +625,6 @@ def _database_origin(config: Config) -> str:
         if os.environ.get(DATABASE_ENV)
         else str(config.directory / "settings.yaml")
     )
-
-
-def _store_must_be_ready(command: click.Command) -> click.Command:
-    """`command` (defined elsewhere, opening the store with `engine_for`) first checks, as the
-    read-only commands here do, that the store exists at the newest revision: `engine_for`
-    would create a missing one and migrate an older one, and is a no-op on a ready one."""
-    callback = command.callback
-    assert callback is not None
-
-    @functools.wraps(callback)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        read_store(load_config(kwargs.get("config_dir")).settings.database)
-        return callback(*args, **kwargs)
-
-    command.callback = checked
-    return command
-
-
-cli.add_command(sources)
-cli.add_command(schedule)
-cli.add_command(worker)
-cli.add_command(workers)
-cli.add_command(topics)
-cli.add_command(_store_must_be_ready(serve))  # it only reads articles (and writes reviews)
-cli.add_command(review)
-cli.add_command(alerts)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.base import write_store
+from crawler.cli.base import read_store, write_store
 from crawler.config.files import load_config
 from crawler.store.reviews import ACTIONS, UnknownArticle, review_marks, set_review
 
@@ -70,12 +70,15 @@ def serve(config_dir: Path | None, host: str, port: int, token: str | None) -> N
     from crawler.review.web.access_log import RequestLog
     from crawler.review.web.app import create_app, is_loopback, token_problem
 
+    config = load_config(config_dir)
+    # It reads articles and writes reviews: the store must exist at the newest revision, as
+    # for the commands that only read (`write_store` would create or migrate it).
+    read_store(config.settings.database)
     if token is not None and (problem := token_problem(token)):
         raise UsageProblem(f"--token: {problem}")
     drawn = token is None and not is_loopback(host)
     if drawn:  # reachable from other machines: never without a token (as Jupyter does)
         token = secrets.token_urlsafe(32)
-    config = load_config(config_dir)
     engine = write_store(config.settings.database)
     app = create_app(engine, config, token=token, host=host)
     app.wsgi_app = RequestLog(app.wsgi_app, write=_log_request)

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from crawler.store.crawl_state import as_utc
 from crawler.store.queries import records_of
 from crawler.store.schema import SEARCH_VECTOR, article_topics, articles, reviews
+from crawler.store.states import REVIEW_STATES
 
 __all__ = [
     "ALL_ARTICLES",
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 SORTS = ("published", "fetched")
-REVIEW_STATES = ("unreviewed", "relevant", "irrelevant", "starred")
 KEPT = "kept"  # a review filter for feeds: all but the articles judged irrelevant
 ALL_ARTICLES = "*"  # the topic filter that also lists untagged articles
 PER_PAGE = 50
