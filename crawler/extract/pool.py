@@ -7,8 +7,9 @@ it made, which are re-emitted here: they reach the crawl's log, at the crawl's l
 extraction had run in this process.
 
 A pool starts nothing when it is made: its fork server starts when the crawl first asks for
-an article page (`warm_up`), its workers when the first page needs extracting, and a crawl
-that extracts nothing forks and stops nothing. `crawler.extensions.ProcessResources` owns the
+an article page (`warm_up`; `newsmon crawl` starts it earlier, as soon as it has sources to
+crawl), its workers when the first page needs extracting, and a crawl that extracts nothing
+forks and stops no worker. `crawler.extensions.ProcessResources` owns the
 pool: one per process, shared by every crawler running in it (`newsmon crawl` runs one per
 kind of source, `newsmon run` one per source pass) and closed when the process ends.
 Workers are forked by a fork server that imported the extraction modules once, not forked
