@@ -57,10 +57,14 @@ class AdvisoryLocks:
             if name in self.held:
                 return True
             if self.connection is None:
-                self.connection = self.engine.connect()
+                # Autocommit: no transaction is ever open on it (the locks are the session's,
+                # not a transaction's), and no COMMIT follows each statement: a pass's lock
+                # and unlock are two round trips, not four.
+                self.connection = self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
             try:
                 taken = bool(self.connection.execute(TRY_LOCK, {"name": name}).scalar())
-                self.connection.commit()  # no transaction left open: the locks are the session's
             except Exception:
                 self._drop()
                 raise
@@ -77,7 +81,6 @@ class AdvisoryLocks:
                 return
             try:
                 self.connection.execute(UNLOCK, {"name": name})
-                self.connection.commit()
             except Exception:  # noqa: BLE001 - closing the connection frees it anyway
                 self._drop()
 
@@ -89,7 +92,6 @@ class AdvisoryLocks:
                 return False
             try:
                 self.connection.execute(text("SELECT 1"))
-                self.connection.commit()
                 return True
             except Exception as exc:  # noqa: BLE001 - whatever broke it broke the locks
                 logger.warning("Lost the store's locks %s: %s", sorted(self.held), exc)
