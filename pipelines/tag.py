@@ -15,7 +15,7 @@ class TagPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(Matcher(crawler.settings["NEWSMON_CONFIG"].topics), crawler.stats)
+        return cls(crawler.settings["NEWSMON_CONFIG"].matcher, crawler.stats)
 
     def process_item(self, item: Article) -> Article:
         if item.id is not None and not item.changed:  # already stored and tagged

@@ -558,3 +558,24 @@ def test_yaml_1_1_as_before(tmp_path: Path) -> None:
     config = load_config(directory)
     assert config.settings.keep_html is False
     assert [source.enabled for source in config.sources] == [True, False]
+
+
+def test_the_tag_pipelines_of_one_config_share_its_matcher(make_config) -> None:
+    """`newsmon run` and the workers make a crawler per pass: its tag pipeline takes the
+    config's matcher, built once, and a reloaded config builds its own."""
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.tag import TagPipeline
+
+    topics = [{"name": "ai", "any": ["artificial intelligence"]}]
+    config = load_config(make_config([], topics))
+    passes = [
+        TagPipeline.from_crawler(get_crawler(settings_dict={"NEWSMON_CONFIG": config}))
+        for _ in range(2)
+    ]
+    assert passes[0].matcher is passes[1].matcher is config.matcher
+    assert config.matcher.match(None, "Artificial intelligence at war") == {
+        "ai": ["artificial intelligence"]
+    }
+    reloaded = load_config(config.directory)
+    assert reloaded.matcher is not config.matcher

@@ -36,7 +36,7 @@ from crawler.config.settings import (
     typed,
 )
 from crawler.errors import ConfigError
-from crawler.match.terms import TermError, TopicRule, check_term
+from crawler.match.terms import Matcher, TermError, TopicRule, check_term
 from crawler.schedule.cron import HORIZON, cron_trigger, next_fire
 from crawler.text.languages import language_code
 from crawler.text.urls import canonicalize
@@ -123,6 +123,13 @@ class Config:
         the config, for each crawler, and `newsmon run` and the workers make one per pass: with
         10,000 sources the copy took four fifths of a worker's CPU (bench/distributed.py)."""
         return self
+
+    @functools.cached_property
+    def matcher(self) -> Matcher:
+        """The topics' matcher, built once for this config: `newsmon run` and the workers
+        make a crawler, hence a tag pipeline, for every pass, and building the matcher again
+        for each was a tenth of a worker's CPU (py-spy over `bench/distributed.py`)."""
+        return Matcher(self.topics)
 
     @functools.cached_property
     def by_name(self) -> dict[str, Source]:
