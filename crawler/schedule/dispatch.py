@@ -273,5 +273,5 @@ def run_scheduler(
             dispatcher.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
         await dispatcher.stopped.wait()
 
-    run_on_reactor(main)
+    run_on_reactor(main, dispatcher.shared)
     logger.info("newsmon schedule: stopped")

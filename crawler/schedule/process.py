@@ -10,15 +10,29 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable, Sized
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crawler.extensions import SharedResources
 
 __all__ = ["StopsOnSignal", "run_on_reactor"]
 
 logger = logging.getLogger(__name__)
 
 
-def run_on_reactor(main: Callable[[asyncio.AbstractEventLoop], Awaitable[None]]) -> None:
+def run_on_reactor(
+    main: Callable[[asyncio.AbstractEventLoop], Awaitable[None]], shared: SharedResources
+) -> None:
     """Run `main(loop)` on the asyncio reactor, which stops when it returns; what it raised
-    is raised here, once the reactor has stopped."""
+    is raised here, once the reactor has stopped and the store's engines of the process's
+    `shared` resources are closed (its extraction pool closes as the reactor shuts down)."""
+    try:
+        _run(main)
+    finally:
+        shared.engines.close()
+
+
+def _run(main: Callable[[asyncio.AbstractEventLoop], Awaitable[None]]) -> None:
     from scrapy.utils.reactor import install_reactor
 
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")

@@ -467,8 +467,5 @@ def run_forever(
             service.scheduler.add_job(live.refresh, "interval", seconds=1, id="newsmon:live")
         await service.stopped.wait()
 
-    try:
-        run_on_reactor(main)
-    finally:
-        service.shared.engines.close()
+    run_on_reactor(main, service.shared)
     logger.info("newsmon run: stopped")

@@ -353,8 +353,5 @@ def run_worker(config: Config, name: str, concurrency: int, log_level: str = "IN
         await worker.start(loop)
         await worker.stopped.wait()
 
-    try:
-        run_on_reactor(main)
-    finally:
-        worker.shared.engines.close()
+    run_on_reactor(main, worker.shared)
     logger.info("newsmon worker %s: stopped", name)
